@@ -1,0 +1,64 @@
+using System.Net;
+using ActorMta.Smtp;
+
+namespace ActorMta.Configuration;
+
+/// <summary>
+/// The whole <c>actormta { }</c> tree, typed and validated. Built once at start-up by
+/// <see cref="SettingsLoader"/>; everything downstream reads these records, never HOCON.
+/// Defaults live in the embedded <c>reference.conf</c>, not here, so there is one place to read them.
+/// </summary>
+public sealed record MtaSettings(
+    string PrimaryHostname,
+    string DataDirectory,
+    SmtpServerSettings Smtp,
+    IReadOnlyList<ListenerSettings> Listeners,
+    PolicySettings Policy,
+    SpoolSettings Spool,
+    LocalDeliverySettings LocalDelivery,
+    QueueSettings Queue,
+    LogSettings Log);
+
+/// <summary>One listening socket (<c>actormta.listeners = [ ... ]</c>).</summary>
+public sealed record ListenerSettings(IPEndPoint EndPoint, string Name);
+
+/// <summary>How bare CR or LF inside message data is treated (<c>smtp.bare-line-endings</c>).</summary>
+public enum BareLineEndingPolicy { Reject, Normalize }
+
+/// <summary><c>actormta.smtp</c>: the inbound protocol and its limits.</summary>
+public sealed record SmtpServerSettings(
+    string Banner,
+    HostList PipeliningAdvertiseHosts,
+    HostList PipeliningConnectAdvertiseHosts,
+    IReadOnlyList<string> PipeConnectKeywords,
+    HostList ChunkingAdvertiseHosts,
+    int MaxCommandLineLength,
+    int MaxTextLineLength,
+    long MaxMessageSize,
+    int MaxRecipients,
+    int MaxMessagesPerConnection,
+    int MaxConnections,
+    int MaxConnectionsPerIp,
+    int MaxBadCommands,
+    TimeSpan IdleTimeout,
+    TimeSpan DataTimeout,
+    BareLineEndingPolicy BareLineEndings);
+
+/// <summary><c>actormta.policy</c>: who may send what where. Never an open relay.</summary>
+public sealed record PolicySettings(
+    DomainList LocalDomains,
+    DomainList RelayToDomains,
+    HostList RelayFromHosts,
+    IReadOnlySet<string> LocalUsers);
+
+/// <summary><c>actormta.spool</c>.</summary>
+public sealed record SpoolSettings(string Directory, bool Fsync);
+
+/// <summary><c>actormta.local-delivery</c>: maildir delivery for local domains.</summary>
+public sealed record LocalDeliverySettings(string MaildirRoot);
+
+/// <summary><c>actormta.queue</c>: retry schedule for messages that cannot be delivered now.</summary>
+public sealed record QueueSettings(TimeSpan RetryInterval, TimeSpan MaxRetryTime, int LocalDeliveryParallelism);
+
+/// <summary><c>actormta.log</c>.</summary>
+public sealed record LogSettings(string? MainLogPath, string? JsonLogPath, bool Console, bool LogPipelining);
