@@ -19,8 +19,12 @@ public sealed record MtaSettings(
     QueueSettings Queue,
     LogSettings Log);
 
-/// <summary>One listening socket (<c>actormta.listeners = [ ... ]</c>).</summary>
-public sealed record ListenerSettings(IPEndPoint EndPoint, string Name);
+/// <summary>One listening socket, from <c>actormta.listen = ["127.0.0.1:2525", "[::1]:2525"]</c>.</summary>
+public sealed record ListenerSettings(IPEndPoint EndPoint)
+{
+    /// <summary>Actor name under <c>/user/mta/listeners</c>.</summary>
+    public string Name => $"smtp-{EndPoint.Port}";
+}
 
 /// <summary>How bare CR or LF inside message data is treated (<c>smtp.bare-line-endings</c>).</summary>
 public enum BareLineEndingPolicy { Reject, Normalize }
