@@ -1,0 +1,6 @@
+namespace ActorMta.Smtp;
+
+public static class CommandParser
+{
+    public static ParseResult Parse(ReadOnlySpan<byte> line) => throw new NotImplementedException();
+}

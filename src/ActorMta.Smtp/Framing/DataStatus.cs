@@ -1,0 +1,7 @@
+namespace ActorMta.Smtp;
+
+public enum DataStatus
+{
+    NeedMoreInput,
+    Complete,
+}
