@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace ActorMta.Smtp;
@@ -8,65 +9,92 @@ namespace ActorMta.Smtp;
 /// </summary>
 public static class Xtext
 {
-    /// <summary>Decodes xtext to a string (the octets read as UTF-8). False when the text is not xtext
-    /// or the octets are not UTF-8. Lower-case hex is accepted, as senders get that wrong.</summary>
-    public static bool TryDecode(ReadOnlySpan<char> text, out string value)
+    /// <summary>
+    /// Decodes xtext octets (as they arrive in a command line) to a string, the decoded octets read as
+    /// UTF-8. False when the input is not xtext or the octets are not UTF-8. Lower-case hex is accepted,
+    /// as some senders write it.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> text, out string value)
     {
         value = string.Empty;
-        if (text.IndexOf('+') < 0)
+        if (text.IndexOf((byte)'+') < 0)
         {
-            // The common case, nothing escaped: just validate.
-            foreach (char c in text)
+            // The common case, nothing escaped: validate and convert in one step.
+            foreach (byte b in text)
             {
-                if (!IsXchar(c))
+                if (!IsXchar(b))
                 {
                     return false;
                 }
             }
 
-            value = text.ToString();
+            value = Encoding.ASCII.GetString(text);
             return true;
         }
 
-        byte[] octets = new byte[text.Length];
-        int n = 0;
-        for (int i = 0; i < text.Length; i++)
+        // Decoding only shrinks, so the input length bounds the output.
+        byte[]? rented = null;
+        Span<byte> octets = text.Length <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(text.Length));
+        try
         {
-            char c = text[i];
-            if (c == '+')
+            int n = 0;
+            for (int i = 0; i < text.Length; i++)
             {
-                if (i + 2 >= text.Length)
+                byte b = text[i];
+                if (b == (byte)'+')
+                {
+                    if (i + 2 >= text.Length)
+                    {
+                        return false;
+                    }
+
+                    int hi = HexValue(text[i + 1]);
+                    int lo = HexValue(text[i + 2]);
+                    if (hi < 0 || lo < 0)
+                    {
+                        return false;
+                    }
+
+                    octets[n++] = (byte)((hi << 4) | lo);
+                    i += 2;
+                }
+                else if (IsXchar(b))
+                {
+                    octets[n++] = b;
+                }
+                else
                 {
                     return false;
                 }
-
-                int hi = HexValue(text[i + 1]);
-                int lo = HexValue(text[i + 2]);
-                if (hi < 0 || lo < 0)
-                {
-                    return false;
-                }
-
-                octets[n++] = (byte)((hi << 4) | lo);
-                i += 2;
             }
-            else if (IsXchar(c))
-            {
-                octets[n++] = (byte)c;
-            }
-            else
+
+            if (!System.Text.Unicode.Utf8.IsValid(octets[..n]))
             {
                 return false;
             }
-        }
 
-        if (!System.Text.Unicode.Utf8.IsValid(octets.AsSpan(0, n)))
+            value = Encoding.UTF8.GetString(octets[..n]);
+            return true;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>Decodes xtext held in a string.</summary>
+    public static bool TryDecode(string text, out string value)
+    {
+        value = string.Empty;
+        if (!Ascii.IsValid(text))
         {
             return false;
         }
 
-        value = Encoding.UTF8.GetString(octets, 0, n);
-        return true;
+        return TryDecode(Encoding.ASCII.GetBytes(text), out value);
     }
 
     /// <summary>Decodes xtext; <see cref="FormatException"/> when it is not xtext.</summary>
@@ -79,7 +107,7 @@ public static class Xtext
         var sb = new StringBuilder(value.Length);
         foreach (byte b in Encoding.UTF8.GetBytes(value))
         {
-            if (IsXchar((char)b))
+            if (IsXchar(b))
             {
                 sb.Append((char)b);
             }
@@ -92,13 +120,16 @@ public static class Xtext
         return sb.ToString();
     }
 
-    private static bool IsXchar(char c) => c is >= '!' and <= '~' and not '+' and not '=';
+    /// <summary>True when <paramref name="text"/> is well-formed xtext.</summary>
+    public static bool IsValid(ReadOnlySpan<byte> text) => TryDecode(text, out _);
 
-    private static int HexValue(char c) => c switch
+    private static bool IsXchar(byte b) => b is >= (byte)'!' and <= (byte)'~' and not (byte)'+' and not (byte)'=';
+
+    private static int HexValue(byte c) => c switch
     {
-        >= '0' and <= '9' => c - '0',
-        >= 'A' and <= 'F' => c - 'A' + 10,
-        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
         _ => -1,
     };
 }
