@@ -1,0 +1,202 @@
+using System.Buffers;
+using Akka.Actor;
+using ActorMta.Configuration;
+using ActorMta.Queue;
+using ActorMta.Smtp;
+using ActorMta.Spool;
+using Envelope = ActorMta.Spool.Envelope;
+
+namespace ActorMta.Inbound;
+
+// DATA and BDAT: receiving the content, then making it durable before the 250 (DESIGN.md section 5).
+public sealed partial class InboundSession
+{
+    private sealed record Stored(Envelope Envelope);
+    private sealed record StoreFailed(Envelope Envelope, Exception Error);
+
+    /// <summary>A message buffer larger than this is dropped after use rather than kept for the next message.</summary>
+    private const int RetainedBodyCapacity = 64 * 1024;
+
+    private ArrayBufferWriter<byte>? _body;
+    private DataDecoder? _dataDecoder;
+    private BdatDecoder? _bdatDecoder;
+    private long _chunkSize;
+    private long _chunkRemaining;
+    private bool _chunkLast;
+    private SmtpReply? _chunkRefusal;
+
+    private bool Normalize => _smtp.BareLineEndings == BareLineEndingPolicy.Normalize;
+
+    private void OnData()
+    {
+        _dataSeen = true;
+        _body ??= new ArrayBufferWriter<byte>(4096);
+        if (_dataDecoder is null) _dataDecoder = new DataDecoder(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
+        else _dataDecoder.Reset(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
+        _mode = Mode.Data;
+        Reply(Replies.StartData);
+    }
+
+    private bool TryData()
+    {
+        var status = _dataDecoder!.Decode(_input.AsSpan(_inputStart, Buffered), _body!, out var consumed);
+        _inputStart += consumed;
+        if (status == DataStatus.NeedMoreInput) return false;
+        if (Buffered > 0) _pipeliningUsed = true;
+        FinishMessage(_dataDecoder.Problems);
+        return true;
+    }
+
+    private void OnBdat(BdatCommand bdat)
+    {
+        if (_state != ServerState.InChunks)
+        {
+            _body ??= new ArrayBufferWriter<byte>(4096);
+            if (_bdatDecoder is null) _bdatDecoder = new BdatDecoder(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
+            else _bdatDecoder.Reset(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
+            _transaction.UsedChunking = true;
+        }
+        _dataSeen = true;
+        _state = ServerState.InChunks;
+        StartChunk(bdat, refusal: null);
+    }
+
+    /// <summary>RFC 3030: the chunk's bytes follow the command at once; they are read even when the command is refused.</summary>
+    private void StartChunk(BdatCommand bdat, SmtpReply? refusal)
+    {
+        _chunkSize = bdat.Size;
+        _chunkRemaining = bdat.Size;
+        _chunkLast = bdat.Last;
+        _chunkRefusal = refusal;
+        _mode = Mode.Chunk;
+    }
+
+    private bool TryChunk()
+    {
+        if (_chunkRemaining > 0)
+        {
+            var take = (int)Math.Min(_chunkRemaining, Buffered);
+            if (take == 0) return false;
+            if (_chunkRefusal is null) _bdatDecoder!.Write(_input.AsSpan(_inputStart, take), _body!);
+            _inputStart += take;
+            _chunkRemaining -= take;
+            if (_chunkRemaining > 0) return true;
+        }
+
+        _mode = Mode.Command;
+        if (_chunkRefusal is not null)
+        {
+            Reply(_chunkRefusal);
+            _chunkRefusal = null;
+            return true;
+        }
+        if (!_chunkLast)
+        {
+            Reply(Replies.ChunkReceived(_chunkSize));
+            return true;
+        }
+        _bdatDecoder!.Finish(_body!);
+        if (Buffered > 0) _pipeliningUsed = true;
+        FinishMessage(_bdatDecoder.Problems);
+        return true;
+    }
+
+    private void FinishMessage(DataProblems problems)
+    {
+        _mode = Mode.Command;
+        var refusal = problems.HasFlag(DataProblems.TooBig) ? (Reply: Replies.TooBig(_smtp.MaxMessageSize), Why: "message too big")
+            : problems.HasFlag(DataProblems.BareLineEnding) ? (Reply: Replies.BareLineEnding, Why: "bare CR or LF in message data")
+            : problems.HasFlag(DataProblems.LineTooLong) ? (Reply: Replies.LineTooLongInData(_smtp.MaxTextLineLength), Why: "line too long in message data")
+            : default;
+        if (refusal.Reply is not null)
+        {
+            _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> rejected after DATA: {refusal.Why}");
+            Reply(refusal.Reply);
+            EndTransaction();
+            return;
+        }
+
+        var envelope = BuildEnvelope(out var receivedHeader);
+        var body = _body!.WrittenMemory;
+        _mode = Mode.Busy;
+        _context.Spool.StoreAsync(envelope, [receivedHeader, body])
+            .PipeTo(Self, success: () => new Stored(envelope), failure: e => new StoreFailed(envelope, e));
+    }
+
+    private Envelope BuildEnvelope(out byte[] receivedHeader)
+    {
+        var id = _context.Spool.NewMessageId();
+        var now = DateTimeOffset.Now;
+        var parameters = _transaction.Parameters;
+        var utf8 = parameters.SmtpUtf8;
+        var protocol = !_extended ? "smtp" : utf8 ? "utf8esmtp" : "esmtp";
+        var withKeyword = !_extended ? "SMTP" : utf8 ? "UTF8SMTP" : "ESMTP";
+        var recipients = _transaction.Recipients.ToArray();
+        receivedHeader = ReceivedHeader.Build(_heloName, _clientText, _clientPort, _hostname, withKeyword, id,
+            recipients.Length == 1 ? recipients[0].Address : null, now);
+        var body = _body!.WrittenSpan;
+        return new Envelope(
+            MessageId: id,
+            Sender: _transaction.Sender?.ToString() ?? "",
+            Recipients: recipients,
+            ReceivedAt: now,
+            HeloName: _heloName,
+            ClientAddress: _clientText,
+            ClientPort: _clientPort,
+            Protocol: protocol,
+            Body: parameters.Body switch { BodyType.SevenBit => "7BIT", BodyType.EightBitMime => "8BITMIME", _ => null },
+            SmtpUtf8: utf8,
+            Ret: parameters.Ret,
+            EnvId: parameters.EnvId,
+            HeaderMessageId: MessageHeaders.FindMessageId(body),
+            Size: receivedHeader.Length + body.Length);
+    }
+
+    private void OnStored(Stored stored)
+    {
+        var envelope = stored.Envelope;
+        // The queue learns of the message before the client does: if we crash after this point the
+        // spool still has it, and the queue manager rebuilds from the spool at start.
+        _context.Queue.Tell(new QueueManager.Enqueue(envelope));
+        _context.MainLog.Write(ReceptionLine(envelope));
+        _messagesAccepted++;
+        _mode = Mode.Command;
+        Reply(Replies.Accepted(envelope.MessageId));
+        EndTransaction();
+        Pump();
+    }
+
+    private void OnStoreFailed(StoreFailed failed)
+    {
+        _context.Logger.Error(failed.Error, "spool write failed for message from {Client}", _clientText);
+        _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> temporarily rejected after DATA: spool write failed: {failed.Error.Message}");
+        _mode = Mode.Command;
+        Reply(Replies.SpoolFailure);
+        EndTransaction();
+        Pump();
+    }
+
+    private void EndTransaction()
+    {
+        ResetTransaction();
+        _state = ServerState.Greeted;
+    }
+
+    /// <summary>Forget the content of the message in progress (not while the spool is still writing it).</summary>
+    private void AbortMessage()
+    {
+        if (_mode == Mode.Busy || _body is null) return;
+        if (_body.Capacity > RetainedBodyCapacity) _body = null;
+        else _body.ResetWrittenCount();
+    }
+
+    /// <summary>Exim's reception line: <c>id &lt;= sender H=(helo) [ip]:port P=esmtp L* K S=size id=msgid for rcpts</c>.</summary>
+    private string ReceptionLine(Envelope envelope)
+    {
+        var sender = envelope.Sender.Length == 0 ? "<>" : envelope.Sender;
+        var chunking = _transaction.UsedChunking ? " K" : "";
+        var messageId = envelope.HeaderMessageId is null ? "" : $" id={envelope.HeaderMessageId}";
+        var recipients = string.Join(' ', envelope.Recipients.Select(r => r.Address));
+        return $"{envelope.MessageId} <= {sender} {HostField()} P={envelope.Protocol}{PipeliningLogField()}{chunking} S={envelope.Size}{messageId} for {recipients}";
+    }
+}

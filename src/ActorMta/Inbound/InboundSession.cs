@@ -1,0 +1,422 @@
+using System.Buffers;
+using System.Net;
+using System.Text;
+using Akka.Actor;
+using ActorMta.Configuration;
+using ActorMta.Smtp;
+using ActorMta.Transport;
+
+namespace ActorMta.Inbound;
+
+/// <summary>
+/// One inbound SMTP connection: the server state machine of DESIGN.md section 4.
+///
+/// The session pulls input: it asks the connection for bytes, consumes every complete command
+/// (or data) in what arrived, appends each reply to one output buffer, and writes that buffer
+/// once, when it needs more input. That single rule gives RFC 2920 PIPELINING and early
+/// pipelining's "banner + EHLO reply + MAIL/RCPT/DATA replies in one segment" without special
+/// cases. Handlers for each SMTP phase live in the partial files beside this one.
+/// </summary>
+public sealed partial class InboundSession : UntypedActor, IWithTimers
+{
+    private const int InitialBufferSize = 4096;
+
+    private enum Mode { Command, Data, Chunk, Busy, Closed }
+
+    // Messages the session sends itself from its I/O and spool tasks.
+    private sealed record InputReady(byte[] Buffer, int Count);
+    private sealed record InputFailed(Exception Error);
+    private sealed record WriteDone
+    {
+        public static readonly WriteDone Instance = new();
+    }
+    private sealed record WriteFailed(Exception Error);
+    private sealed record Timeout
+    {
+        public static readonly Timeout Instance = new();
+    }
+
+    private readonly Connection _connection;
+    private readonly InboundContext _context;
+    private readonly SmtpServerSettings _smtp;
+    private readonly string _hostname;
+    private readonly IPAddress _clientAddress;
+    private readonly string _clientText;
+    private readonly int _clientPort;
+
+    private byte[]? _input;
+    private int _inputStart;
+    private int _inputEnd;
+    private readonly ArrayBufferWriter<byte> _output = new(512);
+
+    private Mode _mode = Mode.Command;
+    private ServerState _state = ServerState.Connected;
+    private bool _readPending;
+    private bool _writePending;
+    private bool _closeAfterFlush;
+    private bool _discardingLongLine;
+    private int _badCommands;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public InboundSession(Connection connection, InboundContext context)
+    {
+        _connection = connection;
+        _context = context;
+        _smtp = context.Settings.Smtp;
+        _hostname = context.Settings.PrimaryHostname;
+        _clientAddress = connection.RemoteAddress;
+        _clientText = _clientAddress.ToString();
+        _clientPort = connection.RemoteEndPoint.Port;
+    }
+
+    public static Props Props(Connection connection, InboundContext context) =>
+        Akka.Actor.Props.Create(() => new InboundSession(connection, context));
+
+    protected override void PreStart() => Greet();
+
+    protected override void PostStop()
+    {
+        _connection.Dispose();
+        ReleaseInput();
+        AbortMessage();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case InputReady ready:
+                OnInput(ready);
+                break;
+            case WriteDone:
+                _writePending = false;
+                AfterFlush();
+                break;
+            case InputFailed failed:
+                ConnectionLost(failed.Error.Message);
+                break;
+            case WriteFailed failed:
+                ConnectionLost(failed.Error.Message);
+                break;
+            case Timeout:
+                OnTimeout();
+                break;
+            case Stored stored:
+                OnStored(stored);
+                break;
+            case StoreFailed failed:
+                OnStoreFailed(failed);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ input
+
+    private int Buffered => _inputEnd - _inputStart;
+
+    /// <summary>Client input is already waiting: in our buffer, or in the socket.</summary>
+    private bool MoreInputWaiting => Buffered > 0 || _connection.HasPendingInput;
+
+    private void OnInput(InputReady ready)
+    {
+        _readPending = false;
+        Timers.Cancel(Timeout.Instance);
+        _input = ready.Buffer;
+        if (ready.Count == 0)
+        {
+            ConnectionLost(_mode is Mode.Data or Mode.Chunk ? "connection closed while reading message data" : null);
+            return;
+        }
+        _inputEnd += ready.Count;
+        Pump();
+    }
+
+    /// <summary>
+    /// Consume everything that can be consumed, then write the queued replies once and ask for
+    /// more input. While a message is being spooled (Busy) nothing is flushed: the 250 for it and
+    /// the replies to whatever the client pipelined behind it leave together.
+    /// </summary>
+    private void Pump()
+    {
+        while (_mode is Mode.Command or Mode.Data or Mode.Chunk && Buffered > 0)
+        {
+            var progressed = _mode switch
+            {
+                Mode.Command => TryCommand(),
+                Mode.Data => TryData(),
+                _ => TryChunk(),
+            };
+            if (!progressed) break;
+        }
+        // A zero-length final BDAT chunk needs no input to complete.
+        if (_mode == Mode.Chunk && _chunkRemaining == 0) TryChunk();
+        if (_mode is Mode.Busy or Mode.Closed) return;
+        Flush();
+    }
+
+    private bool TryCommand()
+    {
+        var span = _input.AsSpan(_inputStart, Buffered);
+        if (_discardingLongLine)
+        {
+            var lf = span.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                _inputStart = _inputEnd;
+                return false;
+            }
+            _inputStart += lf + 1;
+            _discardingLongLine = false;
+            Reply(Replies.LineTooLong);
+            CountBadCommand();
+            return true;
+        }
+
+        if (!LineFramer.TryReadLine(span, _smtp.MaxCommandLineLength, out var length, out var consumed, out var tooLong))
+        {
+            if (!tooLong) return false;
+            _discardingLongLine = true;
+            _inputStart = _inputEnd;
+            return true;
+        }
+
+        var line = span[..length];
+        _inputStart += consumed;
+        if (_inputStart < _inputEnd) _pipeliningUsed = true; // a command was already waiting behind this one
+        HandleCommandLine(line);
+        return true;
+    }
+
+    private void HandleCommandLine(ReadOnlySpan<byte> line)
+    {
+        var parsed = CommandParser.Parse(line);
+        if (!parsed.IsSuccess)
+        {
+            Reply(parsed.Error!);
+            CountBadCommand();
+            return;
+        }
+
+        var command = parsed.Command!;
+        if (command is UnknownCommand)
+        {
+            Reply(Replies.Unrecognized);
+            CountBadCommand();
+            return;
+        }
+
+        if (!ServerStateTable.IsAllowed(_state, command.Verb))
+        {
+            if (command is BdatCommand refusedChunk)
+            {
+                // The chunk's bytes follow the command whatever we think of it: swallow them to stay in step.
+                StartChunk(refusedChunk, ServerStateTable.BadSequence(_state));
+                return;
+            }
+            Reply(ServerStateTable.BadSequence(_state));
+            return;
+        }
+
+        if (IsSynchronizationError(command, line)) return;
+
+        switch (command)
+        {
+            case EhloCommand ehlo: OnEhlo(ehlo); break;
+            case HeloCommand helo: OnHelo(helo); break;
+            case MailCommand mail: OnMail(mail); break;
+            case RcptCommand rcpt: OnRcpt(rcpt); break;
+            case DataCommand: OnData(); break;
+            case BdatCommand bdat: OnBdat(bdat); break;
+            case RsetCommand: OnRset(); break;
+            case NoopCommand: Reply(Replies.Ok); break;
+            case QuitCommand: OnQuit(); break;
+            case HelpCommand: Reply(Replies.Help); break;
+            case VrfyCommand: Reply(Replies.CannotVerify); break;
+            case ExpnCommand: Reply(Replies.ExpnNotAvailable); break;
+            case StartTlsCommand: Reply(Replies.StartTlsNotAvailable); break;
+            case AuthCommand: Reply(Replies.AuthNotAvailable); break;
+            default: Reply(Replies.Unrecognized); break;
+        }
+    }
+
+    /// <summary>
+    /// RFC 2920: EHLO, DATA, NOOP... must end a pipelined group, and without PIPELINING every
+    /// command must. Input already waiting behind such a command is a synchronisation error:
+    /// 554 and close. The only relaxation is early pipelining's own (spec Part A rule 4): input
+    /// queued behind EHLO/HELO from a client we accept early pipelining from, before the first
+    /// DATA/BDAT.
+    /// </summary>
+    private bool IsSynchronizationError(SmtpCommand command, ReadOnlySpan<byte> line)
+    {
+        if (command.Verb == SmtpVerb.Quit) return false;
+        var mustBeLast = !_pipeliningAdvertised || SmtpVerbs.EndsPipelineGroup(command.Verb);
+        if (!mustBeLast || !MoreInputWaiting) return false;
+        if (command.Verb is SmtpVerb.Ehlo or SmtpVerb.Helo && _earlyAcceptable && !_dataSeen) return false;
+
+        var next = Buffered > 0 ? LogText.Escape(_input.AsSpan(_inputStart, Math.Min(Buffered, 128))) : "";
+        var advertised = _pipeliningAdvertised ? "pipelining was advertised" : "pipelining was not advertised";
+        _context.MainLog.Write(
+            $"SMTP protocol synchronization error (next input sent too soon: {advertised}): rejected \"{LogText.Escape(line)}\" {HostField()} next input=\"{next}\"");
+        Reply(Replies.SynchronizationError);
+        CloseAfterFlush();
+        return true;
+    }
+
+    private void CountBadCommand()
+    {
+        if (++_badCommands <= _smtp.MaxBadCommands) return;
+        _context.MainLog.Write($"SMTP call from {HostField()} dropped: too many unrecognized or bad commands");
+        Reply(Replies.TooManyBadCommands(_hostname));
+        CloseAfterFlush();
+    }
+
+    // ------------------------------------------------------------------ output
+
+    private void Reply(SmtpReply reply) => reply.WriteTo(_output);
+
+    private void CloseAfterFlush()
+    {
+        _closeAfterFlush = true;
+        _mode = Mode.Closed;
+        _inputStart = _inputEnd; // nothing after a final reply is executed
+        Flush();
+    }
+
+    /// <summary>Write the queued replies (one write), then continue with <see cref="AfterFlush"/>.</summary>
+    private void Flush()
+    {
+        if (_writePending) return;
+        if (_output.WrittenCount == 0)
+        {
+            AfterFlush();
+            return;
+        }
+
+        ValueTask pending;
+        try
+        {
+            pending = _connection.WriteAsync(_output.WrittenMemory);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            ConnectionLost(e.Message);
+            return;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            _output.ResetWrittenCount();
+            AfterFlush();
+            return;
+        }
+
+        _writePending = true;
+        pending.AsTask().PipeTo(Self, success: () => WriteDone.Instance, failure: e => new WriteFailed(e));
+        // The output buffer stays untouched until WriteDone: no input is processed meanwhile.
+    }
+
+    private void AfterFlush()
+    {
+        _output.ResetWrittenCount();
+        if (_closeAfterFlush)
+        {
+            _connection.ShutdownSend();
+            Context.Stop(Self);
+            return;
+        }
+        if (_mode is Mode.Busy or Mode.Closed) return;
+        if (Buffered > 0)
+        {
+            // Input arrived while we were busy (a message being spooled): consume it before reading more.
+            Pump();
+            return;
+        }
+        RequestInput();
+    }
+
+    private void RequestInput()
+    {
+        if (_readPending || _connection.IsClosed) return;
+        _readPending = true;
+        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _mode is Mode.Data or Mode.Chunk ? _smtp.DataTimeout : _smtp.IdleTimeout);
+
+        byte[]? buffer = PrepareInputBuffer();
+        var start = _inputEnd;
+        ReadAsync(_connection, buffer, start).PipeTo(Self, failure: e => new InputFailed(e));
+    }
+
+    /// <summary>
+    /// An idle session holds no input buffer (the read waits with a zero-byte read first); a
+    /// partly consumed buffer is compacted, and grown only when one line or chunk needs it.
+    /// </summary>
+    private byte[]? PrepareInputBuffer()
+    {
+        if (_input is null) return null;
+        if (Buffered == 0)
+        {
+            ReleaseInput();
+            return null;
+        }
+        if (_inputStart > 0)
+        {
+            Buffer.BlockCopy(_input, _inputStart, _input, 0, Buffered);
+            _inputEnd -= _inputStart;
+            _inputStart = 0;
+        }
+        if (_inputEnd == _input.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(_input.Length * 2);
+            Buffer.BlockCopy(_input, 0, larger, 0, _inputEnd);
+            ArrayPool<byte>.Shared.Return(_input);
+            _input = larger;
+        }
+        return _input;
+    }
+
+    private static async Task<InputReady> ReadAsync(Connection connection, byte[]? buffer, int start)
+    {
+        if (buffer is null)
+        {
+            await connection.WaitForInputAsync().ConfigureAwait(false);
+            buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
+        }
+        var count = await connection.ReadAsync(buffer.AsMemory(start)).ConfigureAwait(false);
+        return new InputReady(buffer, count);
+    }
+
+    private void ReleaseInput()
+    {
+        if (_input is null) return;
+        if (!_readPending) ArrayPool<byte>.Shared.Return(_input);
+        _input = null;
+        _inputStart = _inputEnd = 0;
+    }
+
+    // ------------------------------------------------------------------ endings
+
+    private void OnTimeout()
+    {
+        if (_mode == Mode.Closed) return;
+        var during = _mode is Mode.Data or Mode.Chunk ? "DATA" : "command";
+        _context.MainLog.Write($"SMTP {during} timeout on connection from {HostField()}");
+        Reply(Replies.Timeout(_hostname));
+        CloseAfterFlush();
+    }
+
+    private void ConnectionLost(string? why)
+    {
+        if (_mode != Mode.Closed && (_transaction.Sender is not null || _mode is Mode.Data or Mode.Chunk or Mode.Busy || why is not null))
+            _context.MainLog.Write($"SMTP connection from {HostField()} lost{(why is null ? "" : $" ({why})")}");
+        _mode = Mode.Closed;
+        _readPending = false;
+        Context.Stop(Self);
+    }
+
+    /// <summary>Exim's <c>H=</c> field: <c>H=(helo) [ip]:port</c>.</summary>
+    private string HostField() =>
+        _heloName is null ? $"H=[{_clientText}]:{_clientPort}" : $"H=({_heloName}) [{_clientText}]:{_clientPort}";
+}

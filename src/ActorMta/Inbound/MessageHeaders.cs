@@ -1,0 +1,31 @@
+using System.Text;
+
+namespace ActorMta.Inbound;
+
+/// <summary>Small, allocation-light reads of the header section of a received message.</summary>
+internal static class MessageHeaders
+{
+    private static ReadOnlySpan<byte> MessageIdName => "message-id:"u8;
+
+    /// <summary>The Message-ID header's value (for the main log's <c>id=</c>), or null. Only the header section is scanned.</summary>
+    public static string? FindMessageId(ReadOnlySpan<byte> message)
+    {
+        var position = 0;
+        while (position < message.Length)
+        {
+            var rest = message[position..];
+            var lineEnd = rest.IndexOf((byte)'\n');
+            var line = lineEnd < 0 ? rest : rest[..lineEnd];
+            if (line.Length == 0 || (line.Length == 1 && line[0] == '\r')) return null; // end of headers
+            if (line.Length > MessageIdName.Length && Ascii.EqualsIgnoreCase(line[..MessageIdName.Length], MessageIdName))
+            {
+                var value = line[MessageIdName.Length..].TrimEnd((byte)'\r').Trim((byte)' ').Trim((byte)'\t');
+                var text = Encoding.UTF8.GetString(value);
+                return text.Length > 0 ? text.Trim('<', '>') : null;
+            }
+            if (lineEnd < 0) return null;
+            position += lineEnd + 1;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Akka.Actor;
+using ActorMta.Transport;
+
+namespace ActorMta.Inbound;
+
+/// <summary>
+/// Accepts sockets on one listening endpoint and starts one <see cref="InboundSession"/> child per
+/// connection. It enforces the connection limits (total and per client IP) before a session exists,
+/// so a flood costs a 421 and a close, not an actor.
+/// </summary>
+public sealed class SmtpListener : UntypedActor
+{
+    private sealed record Accepted(Socket Socket);
+    private sealed record AcceptFailed(Exception Error);
+
+    private readonly Socket _listenSocket;
+    private readonly InboundContext _context;
+    private readonly Dictionary<IActorRef, IPAddress> _sessionAddress = new();
+    private readonly Dictionary<IPAddress, int> _perAddress = new();
+    private readonly CancellationTokenSource _stop = new();
+    private long _sessionCounter;
+
+    public SmtpListener(Socket listenSocket, InboundContext context)
+    {
+        _listenSocket = listenSocket;
+        _context = context;
+    }
+
+    public static Props Props(Socket listenSocket, InboundContext context) =>
+        Akka.Actor.Props.Create(() => new SmtpListener(listenSocket, context));
+
+    /// <summary>A crashed session is stopped: its socket cannot be resumed, and restarting it would greet twice.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    protected override void PreStart()
+    {
+        var self = Self;
+        var socket = _listenSocket;
+        var token = _stop.Token;
+        // The accept loop runs off the actor: it only hands sockets over, all decisions are made in OnReceive.
+        _ = Task.Run(async () =>
+        {
+            while (!token.IsCancellationRequested)
+            {
+                try
+                {
+                    var accepted = await socket.AcceptAsync(token).ConfigureAwait(false);
+                    self.Tell(new Accepted(accepted));
+                }
+                catch (OperationCanceledException) { return; }
+                catch (ObjectDisposedException) { return; }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted) { return; }
+                catch (SocketException e)
+                {
+                    // EMFILE and friends: report, back off a little, keep accepting.
+                    self.Tell(new AcceptFailed(e));
+                    await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+        }, CancellationToken.None);
+    }
+
+    protected override void PostStop()
+    {
+        _stop.Cancel();
+        _listenSocket.Dispose();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Accepted accepted:
+                OnAccepted(accepted.Socket);
+                break;
+            case Terminated terminated:
+                if (_sessionAddress.Remove(terminated.ActorRef, out var address))
+                {
+                    if (--_perAddress[address] == 0) _perAddress.Remove(address);
+                }
+                break;
+            case AcceptFailed failed:
+                _context.Logger.Warning("accept failed on {EndPoint}: {Error}", _listenSocket.LocalEndPoint, failed.Error.Message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnAccepted(Socket socket)
+    {
+        var remote = (IPEndPoint)socket.RemoteEndPoint!;
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var smtp = _context.Settings.Smtp;
+        _perAddress.TryGetValue(address, out var fromThisAddress);
+
+        string? refusal = null;
+        if (_sessionAddress.Count >= smtp.MaxConnections) refusal = "too many connections";
+        else if (fromThisAddress >= smtp.MaxConnectionsPerIp) refusal = "too many connections from that IP address";
+        if (refusal is not null)
+        {
+            Refuse(socket, address, remote.Port, refusal);
+            return;
+        }
+
+        Connection connection;
+        try { connection = new Connection(socket); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            return; // the client went away between accept and now
+        }
+
+        var session = Context.ActorOf(InboundSession.Props(connection, _context), $"session-{++_sessionCounter}");
+        Context.Watch(session);
+        _sessionAddress[session] = address;
+        _perAddress[address] = fromThisAddress + 1;
+    }
+
+    private void Refuse(Socket socket, IPAddress address, int port, string reason)
+    {
+        _context.MainLog.Write($"Connection from [{address}]:{port} refused: {reason}");
+        try
+        {
+            socket.Blocking = false;
+            socket.Send(Encoding.ASCII.GetBytes($"421 4.7.0 {_context.Settings.PrimaryHostname} Too many concurrent SMTP connections; please try again later\r\n"));
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException) { }
+        finally { socket.Dispose(); }
+    }
+}
