@@ -52,7 +52,15 @@ internal readonly struct NamePattern
             return false;
         }
 
-        foreach (string label in name.Split('.'))
+        string[] labels = name.Split('.');
+
+        // No top-level domain is numeric, so "10.0.0" or "999.0.0.1" is a mistyped address, not a name.
+        if (labels[^1].All(char.IsAsciiDigit))
+        {
+            return false;
+        }
+
+        foreach (string label in labels)
         {
             if (label.Length is 0 or > 63 || label[0] == '-' || label[^1] == '-')
             {
