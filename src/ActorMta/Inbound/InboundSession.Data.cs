@@ -119,8 +119,10 @@ public sealed partial class InboundSession
         var envelope = BuildEnvelope(out var receivedHeader);
         var body = _body!.WrittenMemory;
         _mode = Mode.Busy;
-        _context.Spool.StoreAsync(envelope, [receivedHeader, body])
-            .PipeTo(Self, success: () => new Stored(envelope), failure: e => new StoreFailed(envelope, e));
+        Task store;
+        try { store = _context.Spool.StoreAsync(envelope, [receivedHeader, body]); }
+        catch (Exception e) { store = Task.FromException(e); } // a synchronous failure is still a 451, never a dropped connection
+        store.PipeTo(Self, success: () => new Stored(envelope), failure: e => new StoreFailed(envelope, e));
     }
 
     private Envelope BuildEnvelope(out byte[] receivedHeader)

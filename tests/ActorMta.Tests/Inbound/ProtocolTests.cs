@@ -1,0 +1,211 @@
+using ActorMta.Tests.Support;
+
+namespace ActorMta.Tests.Inbound;
+
+/// <summary>The server dialogue of RFC 5321 as a client sees it: sequencing, replies, limits, policy.</summary>
+public sealed class ProtocolTests
+{
+    private static async Task<RawSmtpClient> GreetedAsync(TestMta mta)
+    {
+        var client = await mta.ConnectAsync();
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("EHLO client.test\r\n");
+        await client.ReadRepliesAsync(1);
+        return client;
+    }
+
+    [Fact]
+    public async Task CanNotMailBeforeEhlo()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await mta.ConnectAsync();
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
+        Assert.Equal("503 5.5.1 Bad sequence of commands: expected EHLO, HELO\r\n", await client.ReadRepliesAsync(1));
+    }
+
+    [Fact]
+    public async Task CanNotDataBeforeRcpt()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("DATA\r\n");
+        Assert.Equal("503 5.5.1 Bad sequence of commands: expected EHLO, HELO, RCPT\r\n", await client.ReadRepliesAsync(1));
+    }
+
+    [Fact]
+    public async Task RefusedBdatChunkIsStillConsumed()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        // No MAIL: the chunk is refused, but its 11 bytes must not be read as commands.
+        await client.SendAsync("BDAT 11 LAST\r\nNOOP\r\nXXX\r\nNOOP\r\n");
+        var replies = await client.ReadRepliesAsync(2);
+        Assert.Equal("503 5.5.1 Bad sequence of commands: expected EHLO, HELO, MAIL\r\n250 2.0.0 OK\r\n", replies);
+    }
+
+    [Fact]
+    public async Task UnknownCommandGets500AndTooManyCloseTheConnection()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        for (var i = 0; i < 5; i++)
+        {
+            await client.SendAsync("FROB\r\n");
+            Assert.Equal("500 5.5.2 Unrecognized command\r\n", await client.ReadRepliesAsync(1));
+        }
+        await client.SendAsync("FROB\r\n");
+        Assert.Equal("500 5.5.2 Unrecognized command\r\n421 4.7.0 mx.test.example Too many unrecognized or bad commands - closing connection\r\n",
+            await client.ReadRepliesAsync(2));
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task OverlongCommandLineGets500()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("NOOP " + new string('x', 5000) + "\r\n");
+        Assert.Equal("500 5.5.6 Line too long\r\n", await client.ReadRepliesAsync(1));
+        await client.SendAsync("NOOP\r\n");
+        Assert.Equal("250 2.0.0 OK\r\n", await client.ReadRepliesAsync(1));
+    }
+
+    [Fact]
+    public async Task VrfyHelpRsetNoopQuit()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("VRFY user\r\n");
+        Assert.StartsWith("252 2.1.5 ", await client.ReadRepliesAsync(1));
+        await client.SendAsync("HELP\r\n");
+        Assert.StartsWith("214-2.0.0 ", await client.ReadRepliesAsync(1));
+        await client.SendAsync("RSET\r\n");
+        Assert.Equal("250 2.0.0 Reset OK\r\n", await client.ReadRepliesAsync(1));
+        await client.SendAsync("EXPN list\r\n");
+        Assert.StartsWith("502 5.5.1 ", await client.ReadRepliesAsync(1));
+        await client.SendAsync("QUIT\r\n");
+        Assert.Equal("221 2.0.0 mx.test.example closing connection\r\n", await client.ReadRepliesAsync(1));
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task RelayIsRefusedWith550()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<victim@elsewhere.example>\r\nRCPT TO:<ok@relay.example>\r\n");
+        Assert.Equal("250 2.1.0 Sender OK\r\n550 5.7.1 Relay not permitted\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(3));
+        Assert.Contains("rejected RCPT <victim@elsewhere.example>: relay not permitted", await mta.WaitForLogLineAsync("rejected RCPT"));
+    }
+
+    [Fact]
+    public async Task UnknownLocalUserIsRefusedWhenAUserListIsConfigured()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Policy = s.Policy with { LocalUsers = new HashSet<string> { "known" } } });
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<stranger@test.example>\r\nRCPT TO:<Known@test.example>\r\n");
+        Assert.Equal("250 2.1.0 Sender OK\r\n550 5.1.1 Unknown user\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(3));
+    }
+
+    [Fact]
+    public async Task PostmasterWithoutDomainIsAccepted()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\n");
+        Assert.Equal("250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(2));
+    }
+
+    [Fact]
+    public async Task DeclaredSizeOverTheLimitIsRefusedAtMail()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test> SIZE=2000000\r\n");
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size (1048576 octets)\r\n", await client.ReadRepliesAsync(1));
+    }
+
+    [Fact]
+    public async Task ContentOverTheLimitIsRefusedAfterData()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = 1000 } });
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        var line = new string('x', 70) + "\r\n";
+        await client.SendAsync("Subject: big\r\n\r\n" + string.Concat(Enumerable.Repeat(line, 40)) + ".\r\n");
+        Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size (1000 octets)\r\n", await client.ReadRepliesAsync(1));
+        await client.SendAsync("NOOP\r\n");
+        Assert.Equal("250 2.0.0 OK\r\n", await client.ReadRepliesAsync(1));
+        Assert.Equal(0, mta.SpooledFileCount());
+    }
+
+    [Fact]
+    public async Task TooManyRecipientsGet452()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxRecipients = 2 } });
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<u1@test.example>\r\nRCPT TO:<u2@test.example>\r\nRCPT TO:<u3@test.example>\r\n");
+        Assert.EndsWith("250 2.1.5 Recipient OK\r\n452 4.5.3 Too many recipients\r\n", await client.ReadRepliesAsync(4));
+    }
+
+    [Fact]
+    public async Task TooManyMessagesPerConnectionGet421()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessagesPerConnection = 1 } });
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        await client.SendAsync("Subject: one\r\n\r\nbody\r\n.\r\n");
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
+        Assert.Equal("421 4.7.0 mx.test.example Too many messages in this connection - closing connection\r\n", await client.ReadRepliesAsync(1));
+    }
+
+    [Fact]
+    public async Task IdleClientIsDisconnectedWith421()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { IdleTimeout = TimeSpan.FromMilliseconds(300) } });
+        using var client = await mta.ConnectAsync();
+        await client.ReadRepliesAsync(1);
+        Assert.Equal("421 4.4.2 mx.test.example SMTP command timeout - closing connection\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task TooManyConnectionsFromOneAddressGet421()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxConnectionsPerIp = 2 } });
+        using var first = await mta.ConnectAsync();
+        using var second = await mta.ConnectAsync();
+        await first.ReadRepliesAsync(1);
+        await second.ReadRepliesAsync(1);
+        using var third = await mta.ConnectAsync();
+        Assert.StartsWith("421 4.7.0 ", await third.ReadRepliesAsync(1));
+        Assert.True(await third.IsClosedByServerAsync());
+        await mta.WaitForLogLineAsync("refused: too many connections from that IP address");
+    }
+
+    [Fact]
+    public async Task ReceivedHeaderIsPrependedAndMaildirHasReturnPathAndDeliveredTo()
+    {
+        await using var mta = await TestMta.StartAsync();
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        await client.SendAsync("Subject: hi\r\n\r\n..dot-stuffed line\r\n.\r\n");
+        var accepted = await client.ReadRepliesAsync(1);
+        var id = accepted.Split("id=")[1].Trim();
+
+        var delivered = (await mta.WaitForMaildirAsync("user")).Single();
+        Assert.Matches(
+            "^Return-Path: <a@client.test>\r\nDelivered-To: user@test.example\r\n" +
+            @"Received: from client\.test \(\[127\.0\.0\.1\]:\d+\)\r\n\tby mx\.test\.example \(ActorMta\) with ESMTP\r\n\tid " + id +
+            @"\r\n\tfor <user@test\.example>; \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\r\n" +
+            "Subject: hi\r\n\r\n.dot-stuffed line\r\n$", delivered);
+        await mta.WaitForLogLineAsync(id, "Completed");
+    }
+}
