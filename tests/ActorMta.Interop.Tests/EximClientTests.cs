@@ -1,7 +1,6 @@
 using ActorMta.Interop.Tests.Peers;
 using ActorMta.Interop.Tests.Support;
 using ActorMta.Interop.Tests.Targets;
-using Xunit;
 
 namespace ActorMta.Interop.Tests;
 

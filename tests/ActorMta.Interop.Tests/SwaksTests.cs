@@ -1,6 +1,5 @@
 using ActorMta.Interop.Tests.Peers;
 using ActorMta.Interop.Tests.Targets;
-using Xunit;
 
 namespace ActorMta.Interop.Tests;
 
