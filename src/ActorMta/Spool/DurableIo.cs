@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace ActorMta.Spool;
+
+/// <summary>
+/// Blocking file-system work (write + fsync, rename, directory fsync) for the spool and the local
+/// delivery, run on a small set of dedicated threads so that
+/// <list type="bullet">
+/// <item>many fsyncs are in flight at once (the file system commits concurrent fsyncs together), and</item>
+/// <item>the .NET thread pool, which runs the actors, is never blocked on the disk.</item>
+/// </list>
+/// </summary>
+internal static class DurableIo
+{
+    /// <summary>Threads that may sit in fsync at the same time. An fsync costs ~1 ms of waiting and
+    /// almost no CPU, so this is about disk concurrency, not cores.</summary>
+    public static readonly int ThreadCount = Math.Max(16, Environment.ProcessorCount * 8);
+
+    private static readonly BlockingCollection<Action> Work = StartThreads();
+
+    private static BlockingCollection<Action> StartThreads()
+    {
+        var work = new BlockingCollection<Action>();
+        for (int i = 0; i < ThreadCount; i++)
+        {
+            new Thread(() =>
+            {
+                foreach (var item in work.GetConsumingEnumerable()) item();
+            })
+            {
+                IsBackground = true,
+                Name = $"spool-io-{i}",
+            }.Start();
+        }
+        return work;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on an I/O thread; the task carries its result or exception.</summary>
+    public static Task<T> Run<T>(Func<T> work, CancellationToken cancellationToken = default)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Work.Add(() =>
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                tcs.TrySetCanceled(cancellationToken);
+                return;
+            }
+            try
+            {
+                tcs.TrySetResult(work());
+            }
+            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+            {
+                tcs.TrySetCanceled(e.CancellationToken);
+            }
+            catch (Exception e)
+            {
+                tcs.TrySetException(e);
+            }
+        });
+        return tcs.Task;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on an I/O thread.</summary>
+    public static Task Run(Action work, CancellationToken cancellationToken = default)
+        => Run(() => { work(); return true; }, cancellationToken);
+
+    /// <summary>Queues a long-running loop (a group-commit batch loop) on an I/O thread.</summary>
+    public static void Post(Action work) => Work.Add(work);
+
+    /// <summary>fsync(2) of a directory, so that renames and creations in it survive a crash.
+    /// .NET cannot open a directory as a file on Unix, hence the direct libc calls.</summary>
+    public static void FsyncDirectory(string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+            return; // Windows: NTFS metadata is journaled and directory handles cannot be flushed this way.
+        int fd = Native.open(path, Native.O_RDONLY | Native.O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open directory {path} to fsync it: {Native.LastError()}");
+        try
+        {
+            if (Native.fsync(fd) != 0) throw new IOException($"fsync of directory {path} failed: {Native.LastError()}");
+        }
+        finally
+        {
+            _ = Native.close(fd);
+        }
+    }
+
+    /// <summary>Writes <paramref name="parts"/> to a new file and (if asked) fsyncs it before closing.</summary>
+    public static void WriteNewFile(string path, IEnumerable<ReadOnlyMemory<byte>> parts, bool fsync)
+    {
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+        foreach (var part in parts) file.Write(part.Span);
+        if (fsync) file.Flush(flushToDisk: true);
+    }
+
+    private static class Native
+    {
+        public const int O_RDONLY = 0;
+        public const int O_CLOEXEC = 0x80000; // same value on Linux x86-64 and arm64
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open(string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
+
+        public static string LastError() => new Win32Exception(Marshal.GetLastPInvokeError()).Message;
+    }
+}
+
+/// <summary>
+/// Group commit of directory fsyncs. Every caller has already renamed (or created) its file in the
+/// directory; it calls <see cref="SyncAsync"/> and its task completes after an fsync of the
+/// directory that STARTED after the call. While one fsync runs, new callers gather into the next
+/// batch, so under load one fsync makes many renames durable at once.
+/// </summary>
+internal sealed class DirectorySync
+{
+    private static readonly ConcurrentDictionary<string, DirectorySync> ByPath = new(StringComparer.Ordinal);
+
+    private readonly string _path;
+    private readonly object _gate = new();
+    private List<TaskCompletionSource>? _next;
+    private bool _running;
+
+    private DirectorySync(string path) => _path = path;
+
+    /// <summary>The one syncer for <paramref name="directory"/> (a full path) in this process.</summary>
+    public static DirectorySync For(string directory) => ByPath.GetOrAdd(directory, static p => new DirectorySync(p));
+
+    /// <summary>Number of directory fsyncs done (for measurements).</summary>
+    public long Batches;
+
+    public Task SyncAsync()
+    {
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool start;
+        lock (_gate)
+        {
+            (_next ??= []).Add(waiter);
+            start = !_running;
+            _running = true;
+        }
+        if (start) DurableIo.Post(RunBatches);
+        return waiter.Task;
+    }
+
+    private void RunBatches()
+    {
+        while (true)
+        {
+            List<TaskCompletionSource> batch;
+            lock (_gate)
+            {
+                if (_next is null || _next.Count == 0)
+                {
+                    _running = false;
+                    return;
+                }
+                batch = _next;
+                _next = null;
+            }
+            Exception? error = null;
+            try
+            {
+                DurableIo.FsyncDirectory(_path);
+                Interlocked.Increment(ref Batches);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+            foreach (var waiter in batch)
+            {
+                if (error is null) waiter.TrySetResult();
+                else waiter.TrySetException(error);
+            }
+        }
+    }
+}
