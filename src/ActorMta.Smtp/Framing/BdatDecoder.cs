@@ -45,6 +45,13 @@ public sealed class BdatDecoder
                 return;
             }
 
+            if (rest[special] == (byte)'\r' && special + 1 < rest.Length && rest[special + 1] == (byte)'\n')
+            {
+                _writer.WriteLine(rest[..(special + 2)], output);
+                rest = rest[(special + 2)..];
+                continue;
+            }
+
             _writer.WriteText(rest[..special], output);
             if (rest[special] == (byte)'\n')
             {
@@ -53,13 +60,9 @@ public sealed class BdatDecoder
             }
             else if (special + 1 == rest.Length)
             {
+                // CR as the chunk's last octet: CRLF or bare CR depends on the next chunk.
                 _pendingCr = true;
                 return;
-            }
-            else if (rest[special + 1] == (byte)'\n')
-            {
-                _writer.WriteCrlf(output);
-                rest = rest[(special + 2)..];
             }
             else
             {

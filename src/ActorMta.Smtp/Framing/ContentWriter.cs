@@ -53,6 +53,27 @@ internal struct ContentWriter
         Emit(text, output);
     }
 
+    /// <summary>
+    /// A whole line ending in a real CRLF, written with one copy: the common case, so the hot path makes
+    /// one call into the output per line instead of two.
+    /// </summary>
+    public void WriteLine(ReadOnlySpan<byte> lineWithCrlf, IBufferWriter<byte> output)
+    {
+        ReadOnlySpan<byte> text = lineWithCrlf[..^2];
+        if ((Problems & DataProblems.Nul) == 0 && text.Contains((byte)0))
+        {
+            Problems |= DataProblems.Nul;
+        }
+
+        if (_lineLength + lineWithCrlf.Length > _maxLineLength)
+        {
+            Problems |= DataProblems.LineTooLong;
+        }
+
+        _lineLength = 0;
+        Emit(lineWithCrlf, output);
+    }
+
     /// <summary>A real CRLF from the input.</summary>
     public void WriteCrlf(IBufferWriter<byte> output) => EndLine("\r\n"u8, output);
 

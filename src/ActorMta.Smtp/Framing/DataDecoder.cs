@@ -77,6 +77,14 @@ public sealed class DataDecoder
                         break;
                     }
 
+                    if (rest[special] == (byte)'\r' && special + 1 < rest.Length && rest[special + 1] == (byte)'\n')
+                    {
+                        _writer.WriteLine(rest[..(special + 2)], output);
+                        i += special + 2;
+                        _state = State.LineStart;
+                        break;
+                    }
+
                     _writer.WriteText(rest[..special], output);
                     i += special + 1;
                     if (rest[special] == (byte)'\r')
