@@ -17,7 +17,17 @@ public sealed record MtaSettings(
     SpoolSettings Spool,
     LocalDeliverySettings LocalDelivery,
     QueueSettings Queue,
-    LogSettings Log);
+    LogSettings Log)
+{
+    private readonly OutboundSettings? _outbound;
+
+    /// <summary>The SMTP client; Exim-like defaults when the configuration says nothing.</summary>
+    public OutboundSettings Outbound
+    {
+        get => _outbound ?? OutboundSettings.Default(PrimaryHostname);
+        init => _outbound = value;
+    }
+}
 
 /// <summary>One listening socket, from <c>actormta.listen = ["127.0.0.1:2525", "[::1]:2525"]</c>.</summary>
 public sealed record ListenerSettings(IPEndPoint EndPoint)
@@ -66,3 +76,33 @@ public sealed record QueueSettings(TimeSpan RetryInterval, TimeSpan MaxRetryTime
 
 /// <summary><c>actormta.log</c>.</summary>
 public sealed record LogSettings(string? MainLogPath, string? JsonLogPath, bool Console, bool LogPipelining);
+
+/// <summary>
+/// <c>actormta.outbound</c>: the SMTP client (the "remote_smtp" transport). Option names follow
+/// Exim's smtp transport where one exists (<c>hosts-pipe-connect</c>, <c>hosts-try-fastopen</c>).
+/// </summary>
+public sealed record OutboundSettings(
+    string HeloName,
+    HostList HostsPipeConnect,
+    HostList HostsTryFastOpen,
+    bool UseChunking,
+    int MaxMessagesPerConnection,
+    TimeSpan ConnectTimeout,
+    TimeSpan CommandTimeout,
+    TimeSpan DataTimeout,
+    TimeSpan AttemptDeadline,
+    int Port)
+{
+    /// <summary>Exim-like defaults; <c>hosts-pipe-connect</c> is unset (nobody) as in Exim.</summary>
+    public static OutboundSettings Default(string heloName) => new(
+        HeloName: heloName,
+        HostsPipeConnect: HostList.Empty,
+        HostsTryFastOpen: HostList.Empty,
+        UseChunking: true,
+        MaxMessagesPerConnection: 100,
+        ConnectTimeout: TimeSpan.FromMinutes(1),
+        CommandTimeout: TimeSpan.FromMinutes(5),
+        DataTimeout: TimeSpan.FromMinutes(10),
+        AttemptDeadline: TimeSpan.FromMinutes(30),
+        Port: 25);
+}
