@@ -12,7 +12,7 @@ internal static class LocalPartSyntax
 
     public static bool IsAtext(byte b) => b >= 0x80 || AtextBytes.Contains(b);
 
-    public static bool IsAtext(char c) => c >= 0x80 || (c < 0x80 && AtextBytes.Contains((byte)c));
+    public static bool IsAtext(char c) => c >= 0x80 || AtextBytes.Contains((byte)c);
 
     /// <summary>Dot-string = Atom *("." Atom): no empty atom, so no leading, trailing or double dot.</summary>
     public static bool IsDotString(string value)

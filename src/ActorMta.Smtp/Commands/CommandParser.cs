@@ -182,16 +182,19 @@ public static class CommandParser
     private static ParseResult ParseHelo(ReadOnlySpan<byte> args, bool ehlo)
     {
         ReadOnlySpan<byte> domain = args.Trim((byte)' ');
+
+        // A trailing dot (an absolute name) is harmless in a HELO name, so it is accepted and kept.
+        ReadOnlySpan<byte> name = domain.Length > 1 && domain[^1] == (byte)'.' ? domain[..^1] : domain;
         bool valid = domain.Length > 0 && domain[0] == (byte)'['
             ? DomainSyntax.IsAddressLiteral(domain)
-            : DomainSyntax.IsDomain(domain, allowUnderscore: true);
+            : DomainSyntax.IsDomain(name, allowUnderscore: true);
         if (!valid)
         {
             return ParseResult.Fail(CommandErrors.HeloSyntax);
         }
 
-        string name = Encoding.UTF8.GetString(domain);
-        return ParseResult.Ok(ehlo ? new EhloCommand(name) : new HeloCommand(name));
+        string text = Encoding.UTF8.GetString(domain);
+        return ParseResult.Ok(ehlo ? new EhloCommand(text) : new HeloCommand(text));
     }
 
     // "AUTH" SP sasl-mech [SP initial-response] (RFC 4954 4); sasl-mech = 1*20 of A-Z 0-9 - _.

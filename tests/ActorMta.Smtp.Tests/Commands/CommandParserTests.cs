@@ -52,6 +52,13 @@ public class CommandParserTests
     public void LineThatIsNotTextIsUnrecognised(byte[] line) => Assert.Equal("500 5.5.2", Parse.Codes(Parse.Error(line)));
 
     [Fact]
+    public void Latin1AddressIsNotText()
+    {
+        byte[] line = [.. "MAIL FROM:<j"u8, 0xF6, .. "rg@example.com>"u8];
+        Assert.Equal("500 5.5.2", Parse.Codes(Parse.Error(line)));
+    }
+
+    [Fact]
     public void MailWithNulInAddressIsNotText()
     {
         byte[] line = [.. "MAIL FROM:<a"u8, 0, .. "b@example.com>"u8];
@@ -82,6 +89,7 @@ public class CommandParserTests
     [InlineData("EHLO WIN_PC", "WIN_PC")]
     [InlineData("EHLO 192.0.2.1", "192.0.2.1")]
     [InlineData("EHLO bücher.example", "bücher.example")]
+    [InlineData("EHLO mail.example.com.", "mail.example.com.")]
     public void EhloKeepsTheDomainAsGiven(string line, string domain) =>
         Assert.Equal(new EhloCommand(domain), Parse.Ok<EhloCommand>(line));
 
@@ -97,6 +105,8 @@ public class CommandParserTests
     [InlineData("EHLO bad-.example")]
     [InlineData("EHLO a..b")]
     [InlineData("EHLO .example")]
+    [InlineData("EHLO .")]
+    [InlineData("EHLO example..")]
     [InlineData("EHLO [192.0.2.256]")]
     [InlineData("EHLO [192.0.2]")]
     [InlineData("EHLO [IPv6:nothex]")]
