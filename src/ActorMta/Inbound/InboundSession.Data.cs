@@ -105,7 +105,7 @@ public sealed partial class InboundSession
     {
         _mode = Mode.Command;
         var refusal = problems.HasFlag(DataProblems.TooBig) ? (Reply: Replies.TooBig(_smtp.MaxMessageSize), Why: "message too big")
-            : problems.HasFlag(DataProblems.BareLineEnding) ? (Reply: Replies.BareLineEnding, Why: "bare CR or LF in message data")
+            : problems.HasFlag(DataProblems.BareLineEnding) && !Normalize ? (Reply: Replies.BareLineEnding, Why: "bare CR or LF in message data")
             : problems.HasFlag(DataProblems.LineTooLong) ? (Reply: Replies.LineTooLongInData(_smtp.MaxTextLineLength), Why: "line too long in message data")
             : default;
         if (refusal.Reply is not null)

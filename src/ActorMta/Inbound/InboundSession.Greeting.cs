@@ -58,6 +58,10 @@ public sealed partial class InboundSession
 
     private void OnEhlo(EhloCommand ehlo)
     {
+        // A first EHLO with the transaction already queued behind it is early pipelining even when
+        // the bytes came just after our banner left (Exim 4.99's rule): on a busy host or a short
+        // link the pre-banner check is a race the client cannot see, and it did not wait for us.
+        if (_earlyAcceptable && !_dataSeen && _heloName is null && MoreInputWaiting) _earlyUsed = true;
         ResetTransaction();
         _heloName = ehlo.Domain;
         _extended = true;

@@ -95,15 +95,30 @@ public sealed class EarlyPipeliningTests
         Assert.DoesNotContain("PIPECONNECT", second);
     }
 
+    /// <summary>
+    /// Connects and sends <paramref name="flight"/> at once, before the banner can have arrived. Whether
+    /// the bytes reach the server before it writes its banner is a race on a loaded machine (the same
+    /// race every server has); attempts where the banner won are discarded, a few tries make it certain.
+    /// </summary>
+    private static async Task<(RawSmtpClient Client, string FirstRead)> SendBeforeBannerAsync(TestMta mta, string flight)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var client = await mta.ConnectAsync();
+            await client.SendAsync(flight);
+            var firstRead = await client.ReadOnceAsync();
+            if (firstRead != "220 mx.test.example ESMTP ActorMta\r\n" || attempt == 9) return (client, firstRead);
+            client.Dispose();
+        }
+    }
+
     [Fact]
     public async Task EarlyTransactionIsAnsweredWithBannerAndAllRepliesInOneWrite()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await mta.ConnectAsync();
-
         // Everything up to DATA leaves before the banner has arrived.
-        await client.SendAsync("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
-        var firstRead = await client.ReadOnceAsync();
+        var (client, firstRead) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        using var _ = client;
 
         Assert.StartsWith("220 mx.test.example ESMTP ActorMta\r\n250-mx.test.example Hello client.test [127.0.0.1]\r\n", firstRead);
         Assert.EndsWith("250 HELP\r\n250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n354 Enter message, ending with \".\" on a line by itself\r\n", firstRead);
@@ -120,12 +135,12 @@ public sealed class EarlyPipeliningTests
     public async Task EarlyChunkedTransactionAsEximSendsItIsAcceptedInOneWrite()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await mta.ConnectAsync();
         var body = Message.Replace("early-1", "early-2");
 
         // Exim's client: EHLO, MAIL, RCPT, BDAT n LAST with the body, and QUIT, all before the banner.
-        await client.SendAsync($"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT {body.Length} LAST\r\n{body}QUIT\r\n");
-        var firstRead = await client.ReadOnceAsync();
+        var (client, firstRead) = await SendBeforeBannerAsync(mta,
+            $"EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT {body.Length} LAST\r\n{body}QUIT\r\n");
+        using var _ = client;
 
         Assert.StartsWith("220 mx.test.example ESMTP ActorMta\r\n250-mx.test.example Hello", firstRead);
         Assert.Matches(@"250 HELP\r\n250 2\.1\.0 Sender OK\r\n250 2\.1\.5 Recipient OK\r\n250 2\.0\.0 OK id=\S+\r\n221 2\.0\.0 mx\.test\.example closing connection\r\n$", firstRead);
@@ -133,7 +148,7 @@ public sealed class EarlyPipeliningTests
         var line = await mta.WaitForLogLineAsync("<= a@client.test");
         Assert.Contains(" P=esmtp L* K S=", line);
         var delivered = await mta.WaitForMaildirAsync("user");
-        Assert.EndsWith(body, delivered.Single());
+        Assert.All(delivered, message => Assert.EndsWith(body, message));
     }
 
     [Fact]
@@ -191,10 +206,10 @@ public sealed class EarlyPipeliningTests
     public async Task EarlyTalkerFromUnlistedHostGets554AndIsLoggedAndDropped()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { PipeliningConnectAdvertiseHosts = HostList.Empty } });
-        using var client = await mta.ConnectAsync();
-        await client.SendAsync("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+        var (client, firstRead) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+        using var _ = client;
 
-        Assert.Equal("554 5.5.0 SMTP synchronization error\r\n", await client.ReadRepliesAsync(1));
+        Assert.Equal("554 5.5.0 SMTP synchronization error\r\n", firstRead);
         Assert.True(await client.IsClosedByServerAsync());
         var line = await mta.WaitForLogLineAsync("input sent without waiting for greeting");
         Assert.Matches(
