@@ -16,7 +16,7 @@ internal static class DurableIo
 {
     /// <summary>Threads that may sit in fsync at the same time. An fsync costs ~1 ms of waiting and
     /// almost no CPU, so this is about disk concurrency, not cores.</summary>
-    public static readonly int ThreadCount = Math.Max(16, Environment.ProcessorCount * 8);
+    public static readonly int ThreadCount = Math.Max(64, Environment.ProcessorCount * 16);
 
     private static readonly BlockingCollection<Action> Work = StartThreads();
 
