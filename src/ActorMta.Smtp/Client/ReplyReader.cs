@@ -49,7 +49,8 @@ public static class ReplyReader
 
             if (code is < 200 or > 599) throw new FormatException($"reply code {code} out of range");
             consumed = position;
-            reply = Create(code, lines);
+            try { reply = Create(code, lines); }
+            catch (ArgumentException e) { throw new FormatException($"malformed reply: {e.Message}", e); } // e.g. a CR inside a line
             return true;
         }
     }

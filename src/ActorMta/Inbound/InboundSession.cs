@@ -163,13 +163,12 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         var span = _input.AsSpan(_inputStart, Buffered);
         if (_discardingLongLine)
         {
-            var lf = span.IndexOf((byte)'\n');
-            if (lf < 0)
+            if (!LineFramer.TrySkipLine(span, out var skipped))
             {
-                _inputStart = _inputEnd;
+                _inputStart = _inputEnd; // all of it belongs to the over-long line
                 return false;
             }
-            _inputStart += lf + 1;
+            _inputStart += skipped;
             _discardingLongLine = false;
             Reply(Replies.LineTooLong);
             CountBadCommand();
@@ -179,8 +178,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         if (!LineFramer.TryReadLine(span, _smtp.MaxCommandLineLength, out var length, out var consumed, out var tooLong))
         {
             if (!tooLong) return false;
+            // Skip to the end of this line only: its LF and pipelined commands may already be buffered.
             _discardingLongLine = true;
-            _inputStart = _inputEnd;
             return true;
         }
 

@@ -67,8 +67,8 @@ public sealed class ProtocolTests
     {
         await using var mta = await TestMta.StartAsync();
         using var client = await GreetedAsync(mta);
-        await client.SendAsync("NOOP " + new string('x', 5000) + "\r\n");
-        Assert.Equal("500 5.5.6 Line too long\r\n", await client.ReadRepliesAsync(1));
+        await client.SendAsync("NOOP " + new string('x', 5000) + "\r\nRSET\r\n");
+        Assert.Equal("500 5.5.6 Line too long\r\n250 2.0.0 Reset OK\r\n", await client.ReadRepliesAsync(2));
         await client.SendAsync("NOOP\r\n");
         Assert.Equal("250 2.0.0 OK\r\n", await client.ReadRepliesAsync(1));
     }

@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Text;
+using ActorMta.Smtp;
+using ActorMta.Transport;
+
+namespace ActorMta.Outbound;
+
+/// <summary>What a queued command waits for; the banner is "expected" without having been sent.</summary>
+internal enum Expect { Banner, Ehlo, Helo, Mail, Rcpt, Data, DataEnd, Bdat, Rset, Quit }
+
+/// <summary>The server broke the conversation: closed, timed out, or sent something that is not a reply.</summary>
+internal sealed class ConversationBrokenException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The client's half of DESIGN.md section 4: one list of pending commands with a send cursor
+/// (everything appended is sent at the next flush) and a receive cursor (the next reply belongs to
+/// the oldest command not yet answered). Writing ahead, PIPELINING and early pipelining are just
+/// how many commands are appended before a flush; replies are still matched strictly in order
+/// (spec Part A rule 11).
+/// </summary>
+internal sealed class ClientPipeline : IDisposable
+{
+    private readonly Connection _connection;
+    private readonly ArrayBufferWriter<byte> _output = new(1024);
+    private readonly Queue<(Expect Kind, string Command)> _pending = new();
+    private byte[] _input = ArrayPool<byte>.Shared.Rent(8192);
+    private int _start;
+    private int _end;
+
+    public ClientPipeline(Connection connection) => _connection = connection;
+
+    public int Outstanding => _pending.Count;
+
+    /// <summary>Bytes already received but not yet consumed as replies.</summary>
+    public int Unconsumed => _end - _start;
+
+    /// <summary>Expect a reply that no command asked for (the banner).</summary>
+    public void ExpectUnsolicited(Expect kind) => _pending.Enqueue((kind, "connect"));
+
+    public void Append(string command, Expect kind)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(command) + 2;
+        var span = _output.GetSpan(bytes);
+        var written = Encoding.UTF8.GetBytes(command, span);
+        span[written] = (byte)'\r';
+        span[written + 1] = (byte)'\n';
+        _output.Advance(written + 2);
+        _pending.Enqueue((kind, command));
+    }
+
+    /// <summary>Raw bytes that belong to the last appended command (a BDAT chunk, DATA content).</summary>
+    public void AppendPayload(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(_output.GetSpan(bytes.Length));
+        _output.Advance(bytes.Length);
+    }
+
+    public IBufferWriter<byte> PayloadWriter => _output;
+
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        if (_output.WrittenCount == 0) return;
+        try
+        {
+            await _connection.WriteAsync(_output.WrittenMemory, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new ConversationBrokenException($"connection lost while sending: {e.Message}", e);
+        }
+        _output.ResetWrittenCount();
+    }
+
+    /// <summary>The reply to the oldest outstanding command, which must be of the expected kind.</summary>
+    public async Task<(SmtpReply Reply, string Command)> NextAsync(Expect expected, CancellationToken ct)
+    {
+        var (kind, command) = _pending.Dequeue();
+        if (kind != expected) throw new InvalidOperationException($"reply order broken: expected {expected}, next pending is {kind}");
+        while (true)
+        {
+            try
+            {
+                if (ReplyReader.TryRead(_input.AsSpan(_start, _end - _start), out var reply, out var consumed))
+                {
+                    _start += consumed;
+                    return (reply, command);
+                }
+            }
+            catch (FormatException e)
+            {
+                throw new ConversationBrokenException($"bad reply to {command}: {e.Message}", e);
+            }
+            await FillAsync(command, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FillAsync(string waitingFor, CancellationToken ct)
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_input, _start, _input, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _input.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(_input.Length * 2);
+            Buffer.BlockCopy(_input, 0, larger, 0, _end);
+            ArrayPool<byte>.Shared.Return(_input);
+            _input = larger;
+        }
+        int count;
+        try
+        {
+            count = await _connection.ReadAsync(_input.AsMemory(_end), ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new ConversationBrokenException($"timeout waiting for the reply to {Describe(waitingFor)}", e);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            throw new ConversationBrokenException($"connection lost waiting for the reply to {Describe(waitingFor)}: {e.Message}", e);
+        }
+        if (count == 0) throw new ConversationBrokenException($"connection closed by the server waiting for the reply to {Describe(waitingFor)}");
+        _end += count;
+    }
+
+    private static string Describe(string command) => command == "connect" ? "the banner" : command.Split(' ')[0];
+
+    public void Dispose()
+    {
+        var input = Interlocked.Exchange(ref _input, null!);
+        if (input is not null) ArrayPool<byte>.Shared.Return(input);
+    }
+}

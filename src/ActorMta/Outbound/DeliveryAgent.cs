@@ -1,0 +1,191 @@
+using Akka.Actor;
+using ActorMta.Configuration;
+using ActorMta.Destinations;
+using ActorMta.Routing;
+using ActorMta.Spool;
+
+namespace ActorMta.Outbound;
+
+/// <summary>
+/// <c>/user/mta/delivery</c>: turns jobs into connections. For each job it walks the route's hosts
+/// in order, asks the host's Destination for a connection lease (budget, host retry state and the
+/// early-pipelining record come with it), and starts an <see cref="OutboundSession"/> child — or,
+/// when the budget is used up, parks the job until a session to that host asks for more work
+/// (connection reuse) or ends. Sessions are not children of destinations (DESIGN.md section 3), so
+/// the destination may live on another node.
+/// </summary>
+public sealed class DeliveryAgent : UntypedActor, IWithTimers
+{
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private sealed class PendingJob(OutboundJob job, IActorRef replyTo)
+    {
+        public OutboundJob Job { get; } = job;
+        public IActorRef ReplyTo { get; } = replyTo;
+        public int HopIndex { get; set; }
+        public string? LastError { get; set; }
+        public NextHop Hop => Job.Route.Hops[HopIndex];
+        public DestinationKey Key => new(Hop.Address, Hop.Port);
+    }
+
+    private sealed class SessionEntry(DestinationKey key, string leaseId, PendingJob current)
+    {
+        public DestinationKey Key { get; } = key;
+        public string LeaseId { get; } = leaseId;
+        public PendingJob? Current { get; set; } = current;
+    }
+
+    private readonly OutboundSettings _settings;
+    private readonly MessageSpool _spool;
+    private readonly IActorRef _destinations;
+    private readonly Dictionary<DestinationKey, Queue<PendingJob>> _waiting = new();
+    private readonly Dictionary<string, PendingJob> _awaitingLease = new();
+    private readonly Dictionary<IActorRef, SessionEntry> _sessions = new();
+    private long _leaseCounter;
+
+    public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations)
+    {
+        _settings = settings;
+        _spool = spool;
+        _destinations = destinations;
+    }
+
+    public static Props Props(OutboundSettings settings, MessageSpool spool, IActorRef destinations) =>
+        Akka.Actor.Props.Create(() => new DeliveryAgent(settings, spool, destinations));
+
+    /// <summary>A crashed session is stopped; its job is handed back as deferred when we see it terminate.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case DeliverRemote deliver:
+                Start(new PendingJob(deliver.Job, Sender));
+                break;
+            case LeaseGranted granted:
+                OnLeaseGranted(granted);
+                break;
+            case LeaseRefused refused:
+                OnLeaseRefused(refused);
+                break;
+            case NextJobRequest request:
+                OnNextJobRequest(request);
+                break;
+            case JobFinished finished:
+                if (_sessions.TryGetValue(Sender, out var entry) && entry.Current is { } done)
+                {
+                    entry.Current = null;
+                    done.ReplyTo.Tell(finished.Result);
+                }
+                break;
+            case HostUnusable unusable:
+                if (_sessions.TryGetValue(Sender, out var failedEntry) && failedEntry.Current is { } retry)
+                {
+                    failedEntry.Current = null;
+                    retry.LastError = unusable.Reason;
+                    retry.HopIndex++;
+                    Start(retry);
+                }
+                break;
+            case Terminated terminated:
+                OnSessionEnded(terminated.ActorRef);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Start(PendingJob pending)
+    {
+        if (pending.HopIndex >= pending.Job.Route.Hops.Count)
+        {
+            var why = pending.LastError ?? "no host to deliver to";
+            var outcomes = pending.Job.RecipientIndexes
+                .Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, why, null)).ToArray();
+            pending.ReplyTo.Tell(new RemoteDeliveryResult(pending.Job, outcomes));
+            return;
+        }
+        var leaseId = $"lease-{++_leaseCounter}";
+        _awaitingLease[leaseId] = pending;
+        _destinations.Tell(new AcquireLease(pending.Key, leaseId));
+    }
+
+    private void OnLeaseGranted(LeaseGranted granted)
+    {
+        if (!_awaitingLease.Remove(granted.SessionId, out var pending))
+        {
+            _destinations.Tell(new ReleaseLease(granted.Key, granted.SessionId));
+            return;
+        }
+        var more = _waiting.TryGetValue(granted.Key, out var queue) && queue.Count > 0;
+        var session = Context.ActorOf(
+            OutboundSession.Props(pending.Hop, granted.Record, pending.Job, more, _settings, _spool, Self, _destinations),
+            $"out-{granted.SessionId}");
+        Context.Watch(session);
+        _sessions[session] = new SessionEntry(granted.Key, granted.SessionId, pending);
+    }
+
+    private void OnLeaseRefused(LeaseRefused refused)
+    {
+        if (!_awaitingLease.Remove(refused.SessionId, out var pending)) return;
+        if (refused.RetryAt is { } retryAt)
+        {
+            // Exim's host retry: this host failed recently; try the next one now.
+            pending.LastError = $"retry time not reached for {pending.Hop.HostName} [{pending.Hop.Address}]:{pending.Hop.Port} (next try {retryAt:yyyy-MM-dd HH:mm:ss}): {refused.Reason}";
+            pending.HopIndex++;
+            Start(pending);
+            return;
+        }
+        // The connection budget is used up: wait for a session to that host to take it.
+        if (!_waiting.TryGetValue(refused.Key, out var queue)) _waiting[refused.Key] = queue = new Queue<PendingJob>();
+        queue.Enqueue(pending);
+        // With no session to that host running, nobody would pick it up: look again shortly.
+        if (!_sessions.Values.Any(s => s.Key.Equals(refused.Key))) Timers.StartSingleTimer(refused.Key, new RetryWaiting(refused.Key), TimeSpan.FromSeconds(1));
+    }
+
+    private sealed record RetryWaiting(DestinationKey Key);
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is RetryWaiting retry)
+        {
+            StartNextWaiting(retry.Key);
+            return true;
+        }
+        return base.AroundReceive(receive, message);
+    }
+
+    private void OnNextJobRequest(NextJobRequest request)
+    {
+        if (_sessions.TryGetValue(Sender, out var entry) && _waiting.TryGetValue(request.Key, out var queue) && queue.Count > 0)
+        {
+            var next = queue.Dequeue();
+            entry.Current = next;
+            Sender.Tell(new NextJobReply(next.Job, queue.Count > 0));
+            return;
+        }
+        Sender.Tell(new NextJobReply(null, false));
+    }
+
+    private void OnSessionEnded(IActorRef session)
+    {
+        if (!_sessions.Remove(session, out var entry)) return;
+        _destinations.Tell(new ReleaseLease(entry.Key, entry.LeaseId));
+        if (entry.Current is { } orphan)
+        {
+            // The session died with a job in hand (a crash): nothing was confirmed, so defer it; the queue retries.
+            var outcomes = orphan.Job.RecipientIndexes
+                .Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, "delivery interrupted by an internal error", null)).ToArray();
+            orphan.ReplyTo.Tell(new RemoteDeliveryResult(orphan.Job, outcomes));
+        }
+        StartNextWaiting(entry.Key);
+    }
+
+    private void StartNextWaiting(DestinationKey key)
+    {
+        if (_waiting.TryGetValue(key, out var queue) && queue.Count > 0) Start(queue.Dequeue());
+        if (queue is { Count: 0 }) _waiting.Remove(key);
+    }
+}

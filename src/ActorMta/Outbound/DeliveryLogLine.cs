@@ -1,0 +1,37 @@
+using System.Globalization;
+using ActorMta.Spool;
+
+namespace ActorMta.Outbound;
+
+/// <summary>Exim-format main-log lines for remote deliveries (<c>=&gt;</c>, <c>==</c>, <c>**</c>).</summary>
+public static class DeliveryLogLine
+{
+    public static string Format(Envelope envelope, RecipientOutcome outcome)
+    {
+        var recipient = envelope.Recipients[outcome.RecipientIndex].Address;
+        var facts = outcome.Connection;
+        var host = facts is null ? "" : $" R={facts.RouteName} T=remote_smtp H={facts.HostName} [{facts.Address}]:{facts.Port}";
+        return outcome.Status switch
+        {
+            DeliveryStatus.Delivered =>
+                $"{envelope.MessageId} => {recipient}{host}{Flags(facts)} C=\"{Quote(outcome.Reply?.ToString() ?? outcome.Text)}\" DT={Seconds(facts)}",
+            DeliveryStatus.Deferred => $"{envelope.MessageId} == {recipient}{host} defer: {outcome.Text}",
+            _ => $"{envelope.MessageId} ** {recipient}{host}: {outcome.Text}",
+        };
+    }
+
+    /// <summary><c>TFO</c>/<c>TFO*</c>, then <c>L</c>/<c>L*</c>, then <c>K</c>, in Exim's order.</summary>
+    private static string Flags(ConnectionFacts? facts)
+    {
+        if (facts is null) return "";
+        var tfo = facts.FastOpen ? " TFO*" : "";
+        var pipelining = facts.EarlyPipelined ? " L*" : facts.PipeliningUsed ? " L" : "";
+        var chunking = facts.ChunkingUsed ? " K" : "";
+        return tfo + pipelining + chunking;
+    }
+
+    private static string Seconds(ConnectionFacts? facts) =>
+        facts is null ? "0s" : facts.DeliveryTime.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+
+    private static string Quote(string text) => text.Replace("\\", "\\\\").Replace("\"", "\\\"");
+}

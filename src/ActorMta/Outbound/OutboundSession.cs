@@ -1,0 +1,500 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Akka.Actor;
+using ActorMta.Configuration;
+using ActorMta.Destinations;
+using ActorMta.Routing;
+using ActorMta.Smtp;
+using ActorMta.Spool;
+using Envelope = ActorMta.Spool.Envelope;
+using ActorMta.Transport;
+
+namespace ActorMta.Outbound;
+
+/// <summary>
+/// One outbound SMTP connection (client state machine): banner, EHLO (HELO fallback), then
+/// transactions, pipelined when the server offers PIPELINING, with BDAT when it offers CHUNKING,
+/// reusing the connection for further jobs to the same destination. On a new connection to a host
+/// in <c>hosts-pipe-connect</c> with a valid record it talks early (spec Part A rules 9-13): the
+/// whole first flight leaves before the banner; a failed banner or EHLO reply on such an attempt
+/// deletes the record and reconnects at once in lock-step, never bouncing or deferring for it.
+///
+/// The conversation is one async method over a <see cref="ClientPipeline"/> (its send and receive
+/// cursors are the state); the actor around it owns the lifecycle and reports to the agent and the
+/// destination, so a crash here stops one connection and the agent requeues its job.
+/// </summary>
+public sealed class OutboundSession : UntypedActor
+{
+    private sealed record Finished;
+    private sealed record Crashed(Exception Error);
+
+    private readonly NextHop _hop;
+    private readonly DestinationKey _key;
+    private readonly EarlyPipeRecord? _record;
+    private readonly OutboundJob _firstJob;
+    private readonly bool _moreAfterFirst;
+    private readonly OutboundSettings _settings;
+    private readonly MessageSpool _spool;
+    private readonly IActorRef _agent;
+    private readonly IActorRef _destinations;
+    private readonly CancellationTokenSource _stop = new();
+
+    public OutboundSession(NextHop hop, EarlyPipeRecord? record, OutboundJob firstJob, bool moreAfterFirst,
+        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations)
+    {
+        _hop = hop;
+        _key = new DestinationKey(hop.Address, hop.Port);
+        _record = record;
+        _firstJob = firstJob;
+        _moreAfterFirst = moreAfterFirst;
+        _settings = settings;
+        _spool = spool;
+        _agent = agent;
+        _destinations = destinations;
+    }
+
+    public static Props Props(NextHop hop, EarlyPipeRecord? record, OutboundJob firstJob, bool moreAfterFirst,
+        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations) =>
+        Akka.Actor.Props.Create(() => new OutboundSession(hop, record, firstJob, moreAfterFirst, settings, spool, agent, destinations));
+
+    protected override void PreStart()
+    {
+        var self = Self;
+        var conversation = new Conversation(this);
+        conversation.RunAsync(_stop.Token).ContinueWith(
+            t => t.IsFaulted ? new Crashed(t.Exception!.GetBaseException()) : (object)new Finished(),
+            TaskScheduler.Default).PipeTo(self);
+    }
+
+    protected override void PostStop() => _stop.Cancel();
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Finished:
+                Context.Stop(Self);
+                break;
+            case Crashed crashed:
+                // A bug, not a remote failure: let the supervisor see it; the agent requeues what was in flight.
+                throw new InvalidOperationException($"outbound session to {_key} crashed: {crashed.Error.Message}", crashed.Error);
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>The SMTP dialogue itself; runs off the actor thread and only Tells/Asks actors.</summary>
+    private sealed class Conversation(OutboundSession owner)
+    {
+        private readonly OutboundSettings _settings = owner._settings;
+        private ClientPipeline? _pipeline;
+        private Connection? _connection;
+        private bool _early;
+        private bool _quitSent;
+        private Stopwatch _clock = new();
+
+        private bool MayLearn => _settings.HostsPipeConnect.Matches(owner._hop.Address, owner._hop.HostName);
+
+        public async Task RunAsync(CancellationToken stop)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            deadline.CancelAfter(_settings.AttemptDeadline);
+            var ct = deadline.Token;
+
+            var record = owner._record;
+            var early = record is not null && MayLearn
+                        && record.Cleartext.HasFlag(EhloFeatures.PipeConnect) && record.Cleartext.HasFlag(EhloFeatures.Pipelining);
+            EhloResponse features;
+            OutboundJob? job = owner._firstJob;
+            var more = owner._moreAfterFirst;
+            try
+            {
+                try
+                {
+                    features = await OpenAsync(early, record, job, more, ct).ConfigureAwait(false);
+                }
+                catch (EarlyAttemptFailure failure)
+                {
+                    // Rule 12: forget the record, reconnect at once without talking early; never bounce or defer for it.
+                    owner._destinations.Tell(new EarlyAttemptFailed(owner._key, failure.Message));
+                    Close();
+                    features = await OpenAsync(false, null, job, more, ct).ConfigureAwait(false);
+                }
+            }
+            catch (HostFailure failure)
+            {
+                owner._agent.Tell(new HostUnusable(job, owner._hop, failure.Message));
+                owner._destinations.Tell(new HostFailed(owner._key, failure.Message));
+                Close();
+                return;
+            }
+
+            owner._destinations.Tell(new HostSucceeded(owner._key));
+            var needsReset = false;
+            var messages = 0;
+            var firstTransactionAlreadyAppended = early;
+            while (job is not null)
+            {
+                messages++;
+                var quitWithIt = !more || messages >= _settings.MaxMessagesPerConnection;
+                TransactionResult result;
+                try
+                {
+                    result = await TransactAsync(job, features, quitWithIt, firstTransactionAlreadyAppended, needsReset, ct).ConfigureAwait(false);
+                }
+                catch (ConversationBrokenException broken)
+                {
+                    // Recipients without a final answer are deferred; the agent tries another host only
+                    // for jobs that never got a reply to their transaction.
+                    owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, Deferred(job, $"{broken.Message}", null))));
+                    owner._destinations.Tell(new HostFailed(owner._key, broken.Message));
+                    Close();
+                    return;
+                }
+                firstTransactionAlreadyAppended = false;
+                needsReset = !result.Clean;
+                owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, result.Outcomes)));
+                if (quitWithIt) break;
+
+                var next = await owner._agent.Ask<NextJobReply>(new NextJobRequest(owner._key), TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                job = next.Job;
+                more = next.MoreWaiting;
+            }
+
+            if (!_quitSent && _pipeline is not null)
+            {
+                // Exim holds its 221 until the client closes; waiting for it would only cost us time.
+                _pipeline.Append("QUIT", Expect.Quit);
+                try { await _pipeline.FlushAsync(ct).ConfigureAwait(false); } catch (ConversationBrokenException) { }
+            }
+            Close();
+        }
+
+        private sealed class EarlyAttemptFailure(string message) : Exception(message);
+        private sealed class HostFailure(string message) : Exception(message);
+
+        private async Task<EhloResponse> OpenAsync(bool early, EarlyPipeRecord? record, OutboundJob job, bool more, CancellationToken ct)
+        {
+            _early = early;
+            _quitSent = false;
+            _clock = Stopwatch.StartNew();
+            await ConnectAsync(ct).ConfigureAwait(false);
+            var pipeline = _pipeline!;
+            pipeline.ExpectUnsolicited(Expect.Banner);
+            pipeline.Append($"EHLO {_settings.HeloName}", Expect.Ehlo);
+
+            if (early)
+            {
+                // Rule 10: the whole first flight before the banner, built from the cached features.
+                var cached = FromRecord(record!);
+                await AppendTransactionAsync(job, cached, quitWithIt: !more, ct).ConfigureAwait(false);
+                await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                SmtpReply banner, ehlo;
+                try
+                {
+                    (banner, _) = await pipeline.NextAsync(Expect.Banner, ct).ConfigureAwait(false);
+                    if (banner.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: banner refused: {banner}");
+                    (ehlo, _) = await pipeline.NextAsync(Expect.Ehlo, ct).ConfigureAwait(false);
+                    if (ehlo.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: EHLO refused: {ehlo}");
+                }
+                catch (ConversationBrokenException broken)
+                {
+                    throw new EarlyAttemptFailure($"early pipelining: {broken.Message}");
+                }
+                var actual = EhloResponse.Parse(ehlo);
+                Learn(actual, early: true);
+                // The transaction already sent stays as sent (rule 13); replies tell what the server made of it.
+                return cached with { };
+            }
+
+            SmtpReply greeting;
+            try
+            {
+                (greeting, _) = await pipeline.NextAsync(Expect.Banner, ct).ConfigureAwait(false);
+            }
+            catch (ConversationBrokenException broken)
+            {
+                throw new HostFailure(broken.Message);
+            }
+            if (greeting.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after initial connection: {greeting}");
+            try
+            {
+                await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                var (reply, _) = await pipeline.NextAsync(Expect.Ehlo, ct).ConfigureAwait(false);
+                if (reply.Code / 100 == 2)
+                {
+                    var offered = EhloResponse.Parse(reply);
+                    Learn(offered, early: false);
+                    return offered;
+                }
+                if (reply.Code / 100 != 5) throw new HostFailure($"SMTP error from remote mail server after EHLO: {reply}");
+                pipeline.Append($"HELO {_settings.HeloName}", Expect.Helo);
+                await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                var (helo, _) = await pipeline.NextAsync(Expect.Helo, ct).ConfigureAwait(false);
+                if (helo.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after HELO: {helo}");
+                return EhloResponse.None;
+            }
+            catch (ConversationBrokenException broken)
+            {
+                throw new HostFailure(broken.Message);
+            }
+        }
+
+        private async Task ConnectAsync(CancellationToken ct)
+        {
+            var socket = new Socket(owner._hop.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            connectTimeout.CancelAfter(_settings.ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(owner._hop.Address, owner._hop.Port, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                var why = e is OperationCanceledException ? "connection timed out" : ((SocketException)e).SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused" : e.Message;
+                throw new HostFailure($"connect to {owner._hop.HostName} [{owner._hop.Address}]:{owner._hop.Port}: {why}");
+            }
+            _connection = new Connection(socket);
+            _pipeline = new ClientPipeline(_connection);
+        }
+
+        /// <summary>Tell the destination what this server offers (rule 8), only for hosts the feature is watched for.</summary>
+        private void Learn(EhloResponse offered, bool early)
+        {
+            if (!MayLearn) return;
+            owner._destinations.Tell(new EhloLearned(owner._key, Tls: false, ToFeatures(offered), offered.AuthMechanisms,
+                new EhloLimits(offered.LimitMail, offered.LimitRcpt, offered.LimitRcptDomain), early));
+        }
+
+        private sealed record TransactionResult(IReadOnlyList<RecipientOutcome> Outcomes, bool Clean);
+
+        private OutboundJob? _appendedJob;
+        private byte[]? _appendedData;
+        private bool _appendedBdat;
+        private bool _appendedPipelined;
+        private string? _unsupported;
+
+        /// <summary>Append MAIL, RCPTs and BDAT-with-body or DATA for a job (pipelined form).</summary>
+        private async Task AppendTransactionAsync(OutboundJob job, EhloResponse features, bool quitWithIt, CancellationToken ct)
+        {
+            _appendedJob = job;
+            _appendedData = await LoadAsync(job, ct).ConfigureAwait(false);
+            _appendedPipelined = features.Pipelining;
+            _appendedBdat = features.Chunking && _settings.UseChunking;
+            _unsupported = job.Envelope.SmtpUtf8 && !features.SmtpUtf8
+                ? "the message needs SMTPUTF8 (RFC 6531) but the server does not offer it"
+                : null;
+            if (_unsupported is not null) return;
+
+            var pipeline = _pipeline!;
+            pipeline.Append(MailCommand(job.Envelope, features, _appendedData.Length), Expect.Mail);
+            if (!_appendedPipelined) return; // lock-step: the rest follows reply by reply
+            foreach (var index in job.RecipientIndexes) pipeline.Append(RcptCommand(job.Envelope.Recipients[index], features), Expect.Rcpt);
+            if (_appendedBdat)
+            {
+                pipeline.Append($"BDAT {_appendedData.Length} LAST", Expect.Bdat);
+                pipeline.AppendPayload(_appendedData);
+                if (quitWithIt) QuitNow();
+            }
+            else
+            {
+                pipeline.Append("DATA", Expect.Data);
+            }
+        }
+
+        private void QuitNow()
+        {
+            _pipeline!.Append("QUIT", Expect.Quit);
+            _quitSent = true;
+        }
+
+        private async Task<TransactionResult> TransactAsync(OutboundJob job, EhloResponse features, bool quitWithIt, bool alreadyAppended, bool resetPending, CancellationToken ct)
+        {
+            var pipeline = _pipeline!;
+            if (!alreadyAppended)
+            {
+                _clock = Stopwatch.StartNew();
+                if (resetPending)
+                {
+                    // After a transaction that did not end cleanly; pipelined with the next MAIL when allowed.
+                    pipeline.Append("RSET", Expect.Rset);
+                    if (!features.Pipelining)
+                    {
+                        await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                        await pipeline.NextAsync(Expect.Rset, ct).ConfigureAwait(false);
+                        resetPending = false;
+                    }
+                }
+                await AppendTransactionAsync(job, features, quitWithIt, ct).ConfigureAwait(false);
+            }
+            else resetPending = false;
+            if (_unsupported is not null)
+            {
+                return new TransactionResult(job.RecipientIndexes.Select(i =>
+                    new RecipientOutcome(i, DeliveryStatus.Failed, new SmtpReply(553, "5.6.7", _unsupported), _unsupported, Facts(features))).ToArray(), true);
+            }
+
+            var pipelined = _appendedPipelined;
+            await pipeline.FlushAsync(ct).ConfigureAwait(false);
+            if (resetPending) await pipeline.NextAsync(Expect.Rset, ct).ConfigureAwait(false);
+
+            var (mailReply, mailCommand) = await pipeline.NextAsync(Expect.Mail, ct).ConfigureAwait(false);
+            var outcomes = new Dictionary<int, RecipientOutcome>();
+            var accepted = new List<int>();
+            foreach (var index in job.RecipientIndexes)
+            {
+                if (mailReply.Code / 100 != 2)
+                {
+                    outcomes[index] = Outcome(index, mailReply, $"SMTP error from remote mail server after {(pipelined ? "pipelined " : "")}{mailCommand}", features);
+                    if (pipelined) await pipeline.NextAsync(Expect.Rcpt, ct).ConfigureAwait(false); // its RCPT was sent anyway
+                    continue;
+                }
+                if (!pipelined)
+                {
+                    pipeline.Append(RcptCommand(job.Envelope.Recipients[index], features), Expect.Rcpt);
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                }
+                var (rcptReply, rcptCommand) = await pipeline.NextAsync(Expect.Rcpt, ct).ConfigureAwait(false);
+                if (rcptReply.Code / 100 != 2)
+                    outcomes[index] = Outcome(index, rcptReply, $"SMTP error from remote mail server after {rcptCommand}", features);
+                else accepted.Add(index);
+            }
+
+            SmtpReply? final = null;
+            string after;
+            if (_appendedBdat)
+            {
+                if (!pipelined)
+                {
+                    if (accepted.Count > 0)
+                    {
+                        pipeline.Append($"BDAT {_appendedData!.Length} LAST", Expect.Bdat);
+                        pipeline.AppendPayload(_appendedData);
+                        if (quitWithIt) QuitNow();
+                        await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                    }
+                }
+                if (pipelined || accepted.Count > 0) (final, _) = await pipeline.NextAsync(Expect.Bdat, ct).ConfigureAwait(false);
+                after = "end of data";
+            }
+            else
+            {
+                if (!pipelined && accepted.Count > 0)
+                {
+                    pipeline.Append("DATA", Expect.Data);
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                }
+                SmtpReply? dataReply = null;
+                if (pipelined || accepted.Count > 0) (dataReply, _) = await pipeline.NextAsync(Expect.Data, ct).ConfigureAwait(false);
+                if (dataReply is { Code: 354 })
+                {
+                    if (accepted.Count > 0) DataEncoder.Encode(_appendedData, pipeline.PayloadWriter);
+                    else pipeline.AppendPayload(".\r\n"u8);
+                    if (quitWithIt) QuitNow();
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                    (final, _) = await pipeline.NextAsync(Expect.DataEnd, ct).ConfigureAwait(false);
+                    after = "end of data";
+                }
+                else
+                {
+                    final = dataReply;
+                    after = pipelined ? "pipelined DATA" : "DATA";
+                }
+            }
+
+            foreach (var index in accepted)
+            {
+                outcomes[index] = final is null
+                    ? new RecipientOutcome(index, DeliveryStatus.Deferred, null, "no reply to the message data", Facts(features))
+                    : Outcome(index, final, $"SMTP error from remote mail server after {after}", features);
+            }
+            var ordered = job.RecipientIndexes.Select(i => outcomes[i]).ToArray();
+            var clean = final is not null && final.Code / 100 == 2 && ordered.All(o => o.Status == DeliveryStatus.Delivered);
+            return new TransactionResult(ordered, clean);
+        }
+
+        private RecipientOutcome Outcome(int index, SmtpReply reply, string context, EhloResponse features)
+        {
+            var status = (reply.Code / 100) switch { 2 => DeliveryStatus.Delivered, 4 => DeliveryStatus.Deferred, _ => DeliveryStatus.Failed };
+            var text = status == DeliveryStatus.Delivered ? reply.ToString() : $"{context}: {reply}";
+            return new RecipientOutcome(index, status, reply, text, Facts(features));
+        }
+
+        private ConnectionFacts Facts(EhloResponse features) => new(
+            owner._firstJob.Route.RouteName, owner._hop.HostName, owner._hop.Address.ToString(), owner._hop.Port,
+            PipeliningUsed: features.Pipelining, EarlyPipelined: _early, ChunkingUsed: _appendedBdat, FastOpen: false,
+            DeliveryTime: _clock.Elapsed);
+
+        private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>
+            job.RecipientIndexes.Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, why, features is null ? null : Facts(features))).ToArray();
+
+        private async Task<byte[]> LoadAsync(OutboundJob job, CancellationToken ct)
+        {
+            await using var stream = owner._spool.OpenData(job.MessageId);
+            using var memory = new MemoryStream();
+            await stream.CopyToAsync(memory, ct).ConfigureAwait(false);
+            return memory.ToArray();
+        }
+
+        private static string MailCommand(Envelope envelope, EhloResponse features, long size)
+        {
+            var command = $"MAIL FROM:<{envelope.Sender}>";
+            if (features.Size is not null) command += $" SIZE={size}";
+            if (features.EightBitMime && envelope.Body == "8BITMIME") command += " BODY=8BITMIME";
+            if (envelope.SmtpUtf8 && features.SmtpUtf8) command += " SMTPUTF8";
+            if (features.Dsn)
+            {
+                if (envelope.Ret is not null) command += $" RET={envelope.Ret}";
+                if (envelope.EnvId is not null) command += $" ENVID={Xtext.Encode(envelope.EnvId)}";
+            }
+            return command;
+        }
+
+        private static string RcptCommand(EnvelopeRecipient recipient, EhloResponse features)
+        {
+            var command = $"RCPT TO:<{recipient.Address}>";
+            if (features.Dsn)
+            {
+                if (recipient.Notify is not null) command += $" NOTIFY={recipient.Notify}";
+                if (recipient.ORcpt is not null) command += $" ORCPT={recipient.ORcpt}";
+            }
+            return command;
+        }
+
+        private static EhloResponse FromRecord(EarlyPipeRecord record)
+        {
+            var f = record.Cleartext;
+            return EhloResponse.None with
+            {
+                Pipelining = f.HasFlag(EhloFeatures.Pipelining),
+                PipeConnect = f.HasFlag(EhloFeatures.PipeConnect),
+                Chunking = f.HasFlag(EhloFeatures.Chunking),
+                StartTls = f.HasFlag(EhloFeatures.StartTls),
+                SmtpUtf8 = f.HasFlag(EhloFeatures.SmtpUtf8),
+                EightBitMime = f.HasFlag(EhloFeatures.EightBitMime),
+                Dsn = f.HasFlag(EhloFeatures.Dsn),
+                Prdr = f.HasFlag(EhloFeatures.Prdr),
+                Size = f.HasFlag(EhloFeatures.Size) ? 0 : null,
+                AuthMechanisms = record.CleartextAuth,
+                LimitMail = record.Limits.Mail,
+                LimitRcpt = record.Limits.Rcpt,
+                LimitRcptDomain = record.Limits.RcptDomain,
+            };
+        }
+
+        internal static EhloFeatures ToFeatures(EhloResponse r) =>
+            (r.StartTls ? EhloFeatures.StartTls : 0) | (r.Prdr ? EhloFeatures.Prdr : 0) | (r.SmtpUtf8 ? EhloFeatures.SmtpUtf8 : 0)
+            | (r.Dsn ? EhloFeatures.Dsn : 0) | (r.Pipelining ? EhloFeatures.Pipelining : 0) | (r.Size is not null ? EhloFeatures.Size : 0)
+            | (r.Chunking ? EhloFeatures.Chunking : 0) | (r.PipeConnect ? EhloFeatures.PipeConnect : 0) | (r.EightBitMime ? EhloFeatures.EightBitMime : 0);
+
+        private void Close()
+        {
+            _pipeline?.Dispose();
+            _pipeline = null;
+            _connection?.Dispose();
+            _connection = null;
+        }
+    }
+}
