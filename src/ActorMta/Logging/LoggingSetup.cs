@@ -1,0 +1,131 @@
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+using AkkaLogEvent = Akka.Event.LogEvent;
+using ActorMta.Configuration;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Filters;
+using Serilog.Formatting.Compact;
+using LogEvent = Serilog.Events.LogEvent;
+
+namespace ActorMta.Logging;
+
+/// <summary>
+/// Builds the process's Serilog logger from <see cref="LogSettings"/>:
+/// <list type="bullet">
+/// <item>the main log file gets only events carrying <see cref="MainLog.Property"/>, in Exim's
+/// layout (<see cref="MainLogTemplate"/>, local time as Exim writes it), so exigrep and eximstats work;</item>
+/// <item>the console gets every event in a human layout;</item>
+/// <item>the optional JSON file gets every event as compact JSON (CLEF), one per line.</item>
+/// </list>
+/// Akka's own logging reaches the same logger through <see cref="AkkaSerilogLogger"/>
+/// (named in <c>akka.loggers</c> of the embedded reference.conf).
+/// </summary>
+public static class LoggingSetup
+{
+    /// <summary>Exim's main log line: "2026-11-29 12:00:00 1vQ2ab-000001-AB &lt;= a@example.com ...".</summary>
+    public const string MainLogTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss} {Message:l}{NewLine}";
+
+    /// <summary>The console layout.</summary>
+    public const string ConsoleTemplate = "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>
+    /// Creates the logger. Files and their folders are created as needed. The caller owns the result
+    /// and must dispose it at exit so file buffers are flushed.
+    /// </summary>
+    /// <param name="settings">Which sinks, and where.</param>
+    /// <param name="minimumLevel">Events below this level are dropped everywhere (main-log lines are Information).</param>
+    /// <param name="console">Where console output goes; null: the process's standard output.</param>
+    public static Logger CreateLogger(LogSettings settings, LogEventLevel minimumLevel = LogEventLevel.Information, TextWriter? console = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Is(minimumLevel)
+            .Enrich.FromLogContext();
+
+        if (settings.MainLogPath is { } mainLog)
+        {
+            CreateFolderOf(mainLog);
+            configuration = configuration.WriteTo.Logger(sub => sub
+                .Filter.ByIncludingOnly(Matching.WithProperty(MainLog.Property))
+                .WriteTo.File(mainLog, outputTemplate: MainLogTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (settings.Console)
+        {
+            configuration = console is null
+                ? configuration.WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture)
+                : configuration.WriteTo.Sink(new TextWriterSink(console));
+        }
+
+        if (settings.JsonLogPath is { } jsonLog)
+        {
+            CreateFolderOf(jsonLog);
+            configuration = configuration.WriteTo.File(new CompactJsonFormatter(), jsonLog);
+        }
+
+        return configuration.CreateLogger();
+    }
+
+    /// <summary>Makes <paramref name="logger"/> the target of Akka's log events (via <see cref="Log.Logger"/>).</summary>
+    public static void UseForAkka(ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        Log.Logger = logger;
+    }
+
+    private static void CreateFolderOf(string path)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(folder)) Directory.CreateDirectory(folder);
+    }
+
+    /// <summary>Console template rendering into a given writer (tests, or a redirected console).</summary>
+    private sealed class TextWriterSink(TextWriter writer) : ILogEventSink
+    {
+        private readonly Serilog.Formatting.Display.MessageTemplateTextFormatter _formatter =
+            new(ConsoleTemplate, System.Globalization.CultureInfo.InvariantCulture);
+
+        public void Emit(LogEvent logEvent)
+        {
+            lock (writer)
+            {
+                _formatter.Format(logEvent, writer);
+                writer.Flush();
+            }
+        }
+    }
+}
+
+/// <summary>
+/// An Akka logger (listed in <c>akka.loggers</c>) that forwards Akka's log events to Serilog's
+/// <see cref="Log.Logger"/>, which the host sets with <see cref="LoggingSetup.UseForAkka"/>.
+/// Until then (in tests, for example) Serilog's default logger drops them.
+/// </summary>
+public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    public AkkaSerilogLogger()
+    {
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
+        Receive<AkkaLogEvent>(Write);
+    }
+
+    private static void Write(AkkaLogEvent e)
+    {
+        LogEventLevel level = e.LogLevel() switch
+        {
+            LogLevel.DebugLevel => LogEventLevel.Debug,
+            LogLevel.InfoLevel => LogEventLevel.Information,
+            LogLevel.WarningLevel => LogEventLevel.Warning,
+            _ => LogEventLevel.Error,
+        };
+        ILogger logger = Log.Logger;
+        if (!logger.IsEnabled(level)) return;
+        logger
+            .ForContext("AkkaSource", e.LogSource)
+            .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
+            .Write(level, e.Cause, "[akka] {AkkaSource:l}: {AkkaMessage:l}", e.LogSource, e.Message?.ToString() ?? "");
+    }
+}
