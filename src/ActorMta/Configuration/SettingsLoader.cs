@@ -66,8 +66,7 @@ public static partial class SettingsLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                errors.Add(new ConfigurationError(configFile, null, $"cannot read the configuration file: {e.Message}"));
-                throw new ConfigurationException(errors);
+                throw new ConfigurationException([new ConfigurationError(configFile, null, $"cannot read the configuration file: {e.Message}")]);
             }
 
             file = Source.Parse(configFile, text, hasLines: true, errors);
@@ -110,15 +109,43 @@ public static partial class SettingsLoader
 
         // Read even after errors elsewhere, so one run reports every problem.
         MtaSettings settings = ReadSettings(reader);
-        if (errors.Count > 0) throw new ConfigurationException(errors);
+        if (errors.Count > 0) throw new ConfigurationException(InSourceOrder(errors, configFile, sets));
 
-        AkkaConfig merged = ordered[^1].Config;
+        // The Akka logger is named by code, not in reference.conf, so the type name follows any
+        // rename of the assembly; a file or --set that names akka.loggers still wins.
+        Type akkaLogger = typeof(Logging.AkkaSerilogLogger);
+        AkkaConfig merged = AkkaConfigurationFactory
+            .ParseString($"akka.loggers = [\"{akkaLogger.FullName}, {akkaLogger.Assembly.GetName().Name}\"]")
+            .WithFallback(ordered[^1].Config);
         for (int i = ordered.Count - 2; i >= 0; i--)
         {
             if (!ordered[i].Config.IsEmpty) merged = ordered[i].Config.WithFallback(merged);
         }
 
         return new LoadedConfiguration(settings, merged, reader.Render());
+    }
+
+    /// <summary>File errors by line, then --set errors in command-line order, then anything else.</summary>
+    private static List<ConfigurationError> InSourceOrder(List<ConfigurationError> errors, string? configFile, IReadOnlyList<string> sets)
+    {
+        (int Rank, int Line) Key(ConfigurationError e)
+        {
+            if (configFile is not null && e.Location.StartsWith(configFile + ":", StringComparison.Ordinal) &&
+                int.TryParse(e.Location[(configFile.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int line))
+            {
+                return (0, line);
+            }
+
+            if (configFile is not null && e.Location == configFile) return (0, 0);
+            for (int i = 0; i < sets.Count; i++)
+            {
+                if (e.Location == "--set " + sets[i]) return (1 + i, 0);
+            }
+
+            return (int.MaxValue, 0);
+        }
+
+        return [.. errors.Select((e, i) => (e, i)).OrderBy(x => Key(x.e)).ThenBy(x => x.i).Select(x => x.e)];
     }
 
     private static MtaSettings ReadSettings(Reader r)
@@ -168,7 +195,11 @@ public static partial class SettingsLoader
             LocalUsers: new HashSet<string>(localUsers, StringComparer.OrdinalIgnoreCase));
 
         string heloName = r.String("actormta.outbound.helo-name", allowEmpty: true);
-        if (heloName.Length == 0) heloName = hostname;
+        if (heloName.Length == 0)
+        {
+            heloName = hostname;
+            r.Note("actormta.outbound.helo-name", hostname);
+        }
         var outbound = new OutboundSettings(
             HeloName: heloName,
             HostsPipeConnect: r.HostList("actormta.outbound.hosts-pipe-connect"),
@@ -340,7 +371,7 @@ public static partial class SettingsLoader
                 return null;
             }
 
-            if (value.IsObject() || value.IsArray() || !value.IsString())
+            if (value.IsObject() || IsList(value) || !value.IsString())
             {
                 Fail(path, $"expected {expected}, got {Shape(value)}");
                 return null;
@@ -348,7 +379,9 @@ public static partial class SettingsLoader
 
             try
             {
-                return value.GetString() ?? "";
+                string? text = value.GetString();
+                if (text is null) Fail(path, $"expected {expected}, got null");
+                return text;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -358,7 +391,14 @@ public static partial class SettingsLoader
         }
 
         private static string Shape(HoconValue value) =>
-            value.IsObject() ? "an object" : value.IsArray() ? "a list" : $"\"{Safe(value)}\"";
+            value.IsObject() ? "an object" : IsList(value) ? "a list" : $"\"{Safe(value)}\"";
+
+        /// <summary>Akka's IsArray() is false for an empty list "[]"; this is true for it too.</summary>
+        private static bool IsList(HoconValue value) =>
+            value.IsArray() || (value.Values.Count > 0 && value.Values.All(v => v is HoconArray));
+
+        private static IEnumerable<HoconValue> Elements(HoconValue value) =>
+            value.IsArray() ? value.GetArray() : [];
 
         private static string Safe(HoconValue value)
         {
@@ -513,7 +553,7 @@ public static partial class SettingsLoader
                 return [];
             }
 
-            if (!value.IsArray())
+            if (!IsList(value))
             {
                 Fail(path, $"expected a list of strings such as [\"a\", \"b\"], got {Shape(value)}");
                 return [];
@@ -522,9 +562,9 @@ public static partial class SettingsLoader
             try
             {
                 var items = new List<string>();
-                foreach (HoconValue element in value.GetArray())
+                foreach (HoconValue element in Elements(value))
                 {
-                    if (element.IsObject() || element.IsArray() || !element.IsString())
+                    if (element.IsObject() || IsList(element) || !element.IsString() || element.GetString() is null)
                     {
                         Fail(path, $"expected a list of strings, found an element that is {Shape(element)}");
                         return [];
@@ -766,11 +806,11 @@ public static partial class SettingsLoader
 
         private static string RenderValue(HoconValue value)
         {
-            if (value.IsArray())
+            if (IsList(value))
             {
                 try
                 {
-                    return "[" + string.Join(", ", value.GetArray().Select(RenderValue)) + "]";
+                    return "[" + string.Join(", ", Elements(value).Select(e => IsList(e) || e.IsObject() ? RenderValue(e) : Quote(Safe(e)))) + "]";
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {

@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using ActorMta.Configuration;
+using ActorMta.Logging;
+using Serilog.Core;
+
+namespace ActorMta.Host;
+
+/// <summary>
+/// The command line: <c>actormta run</c>, <c>actormta config check</c>, <c>actormta --version</c>.
+/// Exit codes are in <see cref="ExitCodes"/>. Operators see one clear line per problem, never a stack trace.
+/// </summary>
+public static class Cli
+{
+    /// <summary>Parses <paramref name="args"/> and runs the verb; output goes to the given writers.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        RootCommand root = Build(stdout, stderr);
+        ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) await stderr.WriteLineAsync($"actormta: {error.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync("Try 'actormta --help'.").ConfigureAwait(false);
+            return ExitCodes.BadUsage;
+        }
+
+        var invocation = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false,
+            ProcessTerminationTimeout = null, // `run` handles SIGINT/SIGTERM itself
+        };
+        try
+        {
+            return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await stderr.WriteLineAsync($"actormta: {e.GetType().Name}: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.RuntimeFailure;
+        }
+    }
+
+    /// <summary>The version shown by <c>--version</c> and in the start-up log line.</summary>
+    public static string Version =>
+        typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(Cli).Assembly.GetName().Version?.ToString()
+        ?? "unknown";
+
+    private static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var configOption = new Option<string?>("--config", "-c")
+        {
+            Description = "HOCON configuration file; overrides the embedded defaults.",
+            HelpName = "FILE",
+        };
+        var setOption = new Option<string[]>("--set")
+        {
+            Description = "Override one key, e.g. --set actormta.smtp.max-recipients=500 (HOCON value; repeatable, later wins).",
+            HelpName = "path=value",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        var run = new Command("run", "Start the MTA and run until SIGINT or SIGTERM.") { configOption, setOption };
+        run.SetAction((result, ct) => RunAsync(result.GetValue(configOption), result.GetValue(setOption) ?? [], stderr, ct));
+
+        var check = new Command("check", "Validate the configuration and print the effective actormta { } tree.") { configOption, setOption };
+        check.SetAction(result => Check(result.GetValue(configOption), result.GetValue(setOption) ?? [], stdout, stderr));
+
+        var config = new Command("config", "Configuration tools.") { check };
+
+        return new RootCommand("ActorMta: an SMTP mail transfer agent on Akka.NET.") { run, config };
+    }
+
+    /// <summary>Loads the configuration; on failure prints every error and returns null.</summary>
+    private static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr)
+    {
+        try
+        {
+            return SettingsLoader.Load(configFile, sets);
+        }
+        catch (ConfigurationException e)
+        {
+            foreach (var error in e.Errors) stderr.WriteLine(error.ToString());
+            stderr.WriteLine($"actormta: configuration has {e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}; nothing started.");
+            stderr.Flush();
+            return null;
+        }
+    }
+
+    private static int Check(string? configFile, string[] sets, TextWriter stdout, TextWriter stderr)
+    {
+        LoadedConfiguration? loaded = Load(configFile, sets, stderr);
+        if (loaded is null) return ExitCodes.BadUsage;
+        stdout.WriteLine("# Effective ActorMta configuration: embedded defaults"
+            + (configFile is null ? "" : $" < {configFile}") + (sets.Length == 0 ? "" : " < --set"));
+        stdout.Write(loaded.EffectiveHocon);
+        stdout.Flush();
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> RunAsync(string? configFile, string[] sets, TextWriter stderr, CancellationToken ct)
+    {
+        LoadedConfiguration? loaded = Load(configFile, sets, stderr);
+        if (loaded is null) return ExitCodes.BadUsage;
+        MtaSettings settings = loaded.Settings;
+
+        Logger logger;
+        try
+        {
+            logger = LoggingSetup.CreateLogger(settings.Log);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"actormta: cannot open the log files: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.RuntimeFailure;
+        }
+
+        LoggingSetup.UseForAkka(logger);
+        var mainLog = new MainLog(logger);
+        int pid = Environment.ProcessId;
+        var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var registrations = new List<PosixSignalRegistration>();
+        foreach (var (signal, name) in new[] { (PosixSignal.SIGINT, "SIGINT"), (PosixSignal.SIGTERM, "SIGTERM") })
+        {
+            registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true; // we stop ourselves, cleanly
+                stop.TrySetResult(name);
+            }));
+        }
+
+        using CancellationTokenRegistration onCancel = ct.Register(() => stop.TrySetResult("cancellation"));
+        try
+        {
+            MtaNode node;
+            try
+            {
+                node = await MtaNode.StartAsync(settings, loaded.AkkaConfig, logger, ct).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                string reason = StartFailure(e, settings);
+                logger.Fatal("start failed: {Reason}", reason);
+                await stderr.WriteLineAsync($"actormta: {reason}").ConfigureAwait(false);
+                return ExitCodes.RuntimeFailure;
+            }
+
+            string listening = string.Join(" ", node.BoundEndPoints.Select(EximAddress));
+            mainLog.Write($"actormta {Version} daemon started: pid={pid}, listening for SMTP on {listening}");
+            logger.Information("ActorMta {Version} listening on {EndPoints}, data in {DataDirectory}",
+                Version, node.BoundEndPoints.Select(e => e.ToString()).ToArray(), settings.DataDirectory);
+
+            string why = await stop.Task.ConfigureAwait(false);
+            mainLog.Write($"pid {pid}: {why} received: daemon exiting");
+            try
+            {
+                await node.StopAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.Error("stopping: {Reason}", e.Message);
+                await stderr.WriteLineAsync($"actormta: error while stopping: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.RuntimeFailure;
+            }
+
+            logger.Information("ActorMta stopped");
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            foreach (var registration in registrations) registration.Dispose();
+            Serilog.Log.Logger = Logger.None;
+            await logger.DisposeAsync().ConfigureAwait(false); // flushes the log files
+        }
+    }
+
+    /// <summary>Exim writes listening addresses as "[127.0.0.1]:25".</summary>
+    private static string EximAddress(IPEndPoint endPoint) => $"[{endPoint.Address}]:{endPoint.Port}";
+
+    private static string StartFailure(Exception e, MtaSettings settings)
+    {
+        Exception inner = e is AggregateException { InnerException: { } first } ? first : e;
+        string addresses = string.Join(", ", settings.Listeners.Select(l => l.EndPoint.ToString()));
+        return inner switch
+        {
+            SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } =>
+                $"cannot listen on {addresses}: address already in use",
+            SocketException { SocketErrorCode: SocketError.AddressNotAvailable } =>
+                $"cannot listen on {addresses}: address not available on this machine",
+            SocketException { SocketErrorCode: SocketError.AccessDenied } =>
+                $"cannot listen on {addresses}: permission denied (ports below 1024 need privileges)",
+            SocketException s => $"cannot listen on {addresses}: {s.Message}",
+            UnauthorizedAccessException or IOException => $"cannot use the data folders: {inner.Message}",
+            _ => $"{inner.GetType().Name}: {inner.Message}",
+        };
+    }
+}
