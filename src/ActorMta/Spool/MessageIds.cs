@@ -28,45 +28,55 @@ internal static class MessageIds
 
     public const int Length = 16;
 
-    private static readonly object Gate = new();
-    private static long _lastSecond;
-    private static long _lastPosition;
+    /// <summary>The process-wide generator behind <see cref="Next()"/> and <see cref="Observe"/>.</summary>
+    public static readonly Generator Shared = new();
 
     /// <summary>Next id for the current time.</summary>
-    public static string Next() => Next(DateTimeOffset.UtcNow);
-
-    /// <summary>Next id, as if the clock read <paramref name="now"/> (tests step the clock).</summary>
-    public static string Next(DateTimeOffset now)
-    {
-        long ticks = now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        long second = ticks / TimeSpan.TicksPerSecond;
-        long position = (long)((Int128)(ticks % TimeSpan.TicksPerSecond) * PositionsPerSecond / TimeSpan.TicksPerSecond);
-        lock (Gate)
-        {
-            if (second > _lastSecond || (second == _lastSecond && position > _lastPosition))
-            {
-                _lastSecond = second;
-                _lastPosition = position;
-            }
-            else if (++_lastPosition == PositionsPerSecond)
-            {
-                _lastSecond++;
-                _lastPosition = 0;
-            }
-            return Format(_lastSecond, _lastPosition);
-        }
-    }
+    public static string Next() => Shared.Next(DateTimeOffset.UtcNow);
 
     /// <summary>Makes sure every later id sorts after <paramref name="id"/> (ignored if not an id).</summary>
-    public static void Observe(string id)
+    public static void Observe(string id) => Shared.Observe(id);
+
+    /// <summary>The counter; one per process in production (<see cref="Shared"/>), own ones in tests.</summary>
+    internal sealed class Generator
     {
-        if (!TryParse(id, out long second, out long position)) return;
-        lock (Gate)
+        private readonly object _gate = new();
+        private long _lastSecond;
+        private long _lastPosition;
+
+        /// <summary>Next id, as if the clock read <paramref name="now"/>.</summary>
+        public string Next(DateTimeOffset now)
         {
-            if (second > _lastSecond || (second == _lastSecond && position > _lastPosition))
+            long ticks = now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+            long second = ticks / TimeSpan.TicksPerSecond;
+            long position = (long)((Int128)(ticks % TimeSpan.TicksPerSecond) * PositionsPerSecond / TimeSpan.TicksPerSecond);
+            lock (_gate)
             {
-                _lastSecond = second;
-                _lastPosition = position;
+                if (second > _lastSecond || (second == _lastSecond && position > _lastPosition))
+                {
+                    _lastSecond = second;
+                    _lastPosition = position;
+                }
+                else if (++_lastPosition == PositionsPerSecond)
+                {
+                    _lastSecond++;
+                    _lastPosition = 0;
+                }
+                return Format(_lastSecond, _lastPosition);
+            }
+        }
+
+        /// <summary>Makes sure every later id sorts after <paramref name="id"/> (ignored if not an id).</summary>
+        public void Observe(string id)
+        {
+            if (!TryParse(id, out long second, out long position)) return;
+            lock (_gate)
+            {
+                if (second > _lastSecond || (second == _lastSecond && position > _lastPosition))
+                {
+                    _lastSecond = second;
+                    _lastPosition = position;
+                }
             }
         }
     }

@@ -53,6 +53,10 @@ public sealed class MessageSpool
 {
     private const string TempSuffix = ".tmp";
 
+    /// <summary>Temporary files being written right now by this process (full paths): recovery
+    /// must not take them for leftovers of a crash when it runs while sessions already store.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Writing = new(StringComparer.Ordinal);
+
     private readonly bool _fsync;
     private readonly string _input;
     private readonly string _corrupt;
@@ -118,6 +122,7 @@ public sealed class MessageSpool
             await DurableIo.Run(() =>
             {
                 if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+                if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
                 try
                 {
                     DurableIo.WriteNewFile(temp, parts, _fsync);                  // 1, 2
@@ -128,6 +133,10 @@ public sealed class MessageSpool
                 {
                     TryDelete(temp);
                     throw;
+                }
+                finally
+                {
+                    Writing.TryRemove(temp, out _);
                 }
             }, cancellationToken).ConfigureAwait(false);
 
@@ -155,7 +164,7 @@ public sealed class MessageSpool
             string name = Path.GetFileName(path);
             if (name.EndsWith(TempSuffix, StringComparison.Ordinal))
             {
-                TryDelete(path);
+                if (!Writing.ContainsKey(path)) TryDelete(path);
                 continue;
             }
             if (!MessageIds.IsValid(name))

@@ -1,0 +1,220 @@
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using ActorMta.Configuration;
+using ActorMta.Delivery.Local;
+using ActorMta.Queue;
+using ActorMta.Spool;
+using Envelope = ActorMta.Spool.Envelope;
+
+namespace ActorMta.Tests.Queue;
+
+public sealed class QueueManagerTests : TestKit, IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    private SpoolFixture _f = new();
+
+    void IDisposable.Dispose()
+    {
+        _f.Dispose();
+        Dispose();
+    }
+
+    private IActorRef StartQueue() => Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Spool, _f.MainLog));
+
+    private Task<QueueSnapshot> SnapshotAsync(IActorRef queue) => queue.Ask<QueueSnapshot>(QueueManager.GetQueue.Instance, Patience);
+
+    private void UseSettings(Func<MtaSettings, MtaSettings> adjust)
+    {
+        _f.Dispose();
+        _f = new SpoolFixture(adjust);
+    }
+
+    private Task WaitForLogAsync(string line) =>
+        AwaitAssertAsync(() => Assert.Contains(line, _f.Sink.Lines), Patience, TimeSpan.FromMilliseconds(20));
+
+    private string MaildirFile(string user, Envelope envelope, int index)
+        => $"new/{envelope.ReceivedAt.ToUnixTimeSeconds()}.{envelope.MessageId}_{index}.mx.test.example";
+
+    [Fact]
+    public async Task A_message_for_a_local_user_is_delivered_to_the_maildir_logged_and_removed_from_the_spool()
+    {
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("bob@test.example");
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"{envelope.MessageId} => bob@test.example R=local_user T=maildir_delivery", $"{envelope.MessageId} Completed"], _f.Sink.Lines);
+        Assert.Equal([MaildirFile("bob", envelope, 0)], _f.MaildirFiles("bob"));
+        Assert.Equal(
+            SpoolFixture.Expected("alice@remote.example", "bob@test.example", SpoolFixture.SampleData),
+            File.ReadAllBytes(Path.Combine(_f.MaildirRoot, "bob", MaildirFile("bob", envelope, 0))));
+        Assert.Empty(_f.SpoolFiles());
+        Assert.Empty((await SnapshotAsync(queue)).Messages);
+    }
+
+    [Fact]
+    public async Task A_remote_recipient_is_deferred_honestly_and_stays_in_the_queue_with_a_retry_time()
+    {
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"{envelope.MessageId} == carol@remote.example R=remote defer (-1): no remote transport configured yet");
+        await AwaitAssertAsync(async () =>
+        {
+            var message = Assert.Single((await SnapshotAsync(queue)).Messages);
+            Assert.False(message.InFlight);
+            Assert.Equal(
+                [new QueuedRecipient("bob@test.example", RecipientState.Delivered), new QueuedRecipient("carol@remote.example", RecipientState.Pending)],
+                message.Recipients);
+            Assert.InRange(message.NextAttempt!.Value, DateTimeOffset.UtcNow.AddMinutes(14), DateTimeOffset.UtcNow.AddMinutes(16));
+            Assert.Equal("alice@remote.example", message.Sender);
+            Assert.Equal(SpoolFixture.SampleData.Length, message.Size);
+        }, Patience);
+        Assert.DoesNotContain($"{envelope.MessageId} Completed", _f.Sink.Lines);
+        Assert.Equal([$"input/{envelope.MessageId}"], _f.SpoolFiles());
+
+        // The journal has both facts: a restarted queue knows bob is done and when to retry carol.
+        var recovered = Assert.Single(_f.Reopen().Recover());
+        Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Recipients);
+        Assert.NotNull(recovered.NextAttempt);
+    }
+
+    [Fact]
+    public async Task A_deferred_recipient_is_retried_by_the_timer_and_a_delivered_one_is_not_repeated()
+    {
+        UseSettings(s => s with { Queue = new QueueSettings(TimeSpan.FromMilliseconds(200), TimeSpan.FromDays(4), 4) });
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        string deferral = $"{envelope.MessageId} == carol@remote.example R=remote defer (-1): no remote transport configured yet";
+        await AwaitAssertAsync(() => Assert.True(_f.Sink.Lines.Count(l => l == deferral) >= 3), Patience, TimeSpan.FromMilliseconds(20));
+        Assert.Single(_f.Sink.Lines, l => l.Contains(" => ", StringComparison.Ordinal));
+        Assert.Single(_f.MaildirFiles("bob"));
+    }
+
+    [Fact]
+    public async Task After_a_crash_the_queue_rebuilds_from_the_spool_and_delivers_only_the_recipient_not_journaled_exactly_once()
+    {
+        // The spool a crashed run left: a half-written temp file, and a message whose first recipient
+        // was delivered and journaled before the crash.
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
+        string temp = Path.Combine(_f.InputDirectory, _f.Spool.NewMessageId() + ".tmp");
+        File.WriteAllText(temp, "actormta-spool 1\nenvelope {\"id\":\"x");
+
+        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"{envelope.MessageId} => carol@test.example R=local_user T=maildir_delivery", $"{envelope.MessageId} Completed"], _f.Sink.Lines);
+        Assert.Equal([MaildirFile("carol", envelope, 1)], _f.MaildirFiles("carol"));
+        Assert.Empty(_f.MaildirFiles("bob"));
+        Assert.Empty(_f.SpoolFiles());
+        Assert.Empty((await SnapshotAsync(queue)).Messages);
+    }
+
+    [Fact]
+    public async Task A_crash_between_the_maildir_rename_and_the_journal_record_does_not_deliver_twice()
+    {
+        // The crashed run delivered bob (file renamed into new/, and bob's mail reader has since moved
+        // it to cur/) but died before journaling it.
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        var maildir = new MaildirDelivery(_f.Settings.LocalDelivery, _f.Settings.PrimaryHostname);
+        var first = (LocalDeliveryResult.Delivered)await maildir.DeliverAsync(envelope, 0, () => _f.Spool.OpenData(envelope.MessageId), false);
+        File.Move(first.Path, Path.Combine(_f.MaildirRoot, "bob", "cur", Path.GetFileName(first.Path) + ":2,S"));
+
+        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"cur/{Path.GetFileName(first.Path)}:2,S"], _f.MaildirFiles("bob"));
+        Assert.Equal([MaildirFile("carol", envelope, 1)], _f.MaildirFiles("carol"));
+        Assert.Empty(_f.SpoolFiles());
+    }
+
+    [Fact]
+    public async Task An_enqueue_for_a_message_already_recovered_does_not_deliver_it_twice()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example");
+
+        var queue = StartQueue(); // recovers the message ...
+        queue.Tell(new QueueManager.Enqueue(envelope)); // ... that the session also announces
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        await Task.Delay(200);
+        Assert.Single(_f.MaildirFiles("bob"));
+        Assert.Single(_f.Sink.Lines, l => l.EndsWith(" Completed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_recovered_message_waits_for_its_journaled_retry_time_unless_the_queue_is_run()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example");
+        var due = DateTimeOffset.UtcNow.AddHours(1);
+        await _f.Spool.SetNextAttemptAsync(envelope.MessageId, due);
+
+        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+
+        var waiting = Assert.Single((await SnapshotAsync(queue)).Messages);
+        Assert.Equal(due, waiting.NextAttempt);
+        Assert.Empty(_f.MaildirFiles("bob"));
+
+        queue.Tell(QueueManager.RunQueue.Instance);
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Single(_f.MaildirFiles("bob"));
+    }
+
+    [Fact]
+    public async Task A_recipient_deferred_past_the_maximum_retry_time_fails_and_the_message_is_removed()
+    {
+        var queue = StartQueue();
+        var envelope = _f.NewEnvelope(DateTimeOffset.UtcNow.AddDays(-5), "carol@remote.example");
+        await _f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]);
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"{envelope.MessageId} ** carol@remote.example R=remote: retry timeout exceeded", $"{envelope.MessageId} Completed"], _f.Sink.Lines);
+        Assert.Empty(_f.SpoolFiles());
+    }
+
+    [Fact]
+    public async Task A_recipient_whose_local_part_is_no_safe_mailbox_fails_for_good_and_the_others_are_delivered()
+    {
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("../../etc@test.example", "bob@test.example");
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal(
+            [
+                $"{envelope.MessageId} ** ../../etc@test.example R=local_user T=maildir_delivery: local part of <../../etc@test.example> is not a safe mailbox name",
+                $"{envelope.MessageId} => bob@test.example R=local_user T=maildir_delivery",
+                $"{envelope.MessageId} Completed",
+            ],
+            _f.Sink.Lines);
+        Assert.Single(_f.MaildirFiles("bob"));
+        Assert.Empty(_f.SpoolFiles());
+    }
+
+    [Fact]
+    public async Task Many_messages_at_once_are_each_delivered_exactly_once()
+    {
+        var queue = StartQueue();
+        var envelopes = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => _f.StoreAsync("bob@test.example", "carol@mx.test.example")));
+
+        foreach (var envelope in envelopes) queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await AwaitAssertAsync(
+            () => Assert.Equal(50, _f.Sink.Lines.Count(l => l.EndsWith(" Completed", StringComparison.Ordinal))), Patience, TimeSpan.FromMilliseconds(50));
+        Assert.Equal(50, _f.MaildirFiles("bob").Length);
+        Assert.Equal(50, _f.MaildirFiles("carol").Length);
+        Assert.Empty(_f.SpoolFiles());
+    }
+}
