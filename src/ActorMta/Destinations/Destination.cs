@@ -252,8 +252,12 @@ public sealed class Destination : ReceivePersistentActor
         }
 
         // Rule 2: the TLS-phase reply; written when PIPELINING is offered and either phase offers PIPECONNECT.
+        // The cleartext part is this connection's cleartext reply: known exactly when the session holds
+        // the lease itself; else the latest normal cleartext reply (a TLS-phase reply follows its own
+        // connection's cleartext one); else what the record has.
         var clear = _cleartextBySession.GetValueOrDefault(Sender)
-                    ?? (_record is { } r ? new Cleartext(r.Cleartext, r.CleartextAuth) : _lastCleartext)
+                    ?? _lastCleartext
+                    ?? (_record is { } r ? new Cleartext(r.Cleartext, r.CleartextAuth) : null)
                     ?? new Cleartext(EhloFeatures.None, NoAuth);
         if (features.HasFlag(EhloFeatures.Pipelining)
             && (features.HasFlag(EhloFeatures.PipeConnect) || clear.Features.HasFlag(EhloFeatures.PipeConnect)))
