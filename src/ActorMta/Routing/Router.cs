@@ -54,6 +54,19 @@ public sealed class Router
         _settings = settings;
         _resolver = resolver;
         _random = random ?? Random.Shared;
+        if (settings.DefaultPort is <= 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), settings.DefaultPort, "DefaultPort must be 1 to 65535.");
+        }
+
+        foreach (SmarthostRoute route in settings.Smarthosts)
+        {
+            if (string.IsNullOrWhiteSpace(route.Name) || route.Hosts.Count == 0)
+            {
+                throw new FormatException($"Smarthost route '{route.Name}' needs a name and at least one host.");
+            }
+        }
+
         _smarthosts = [.. settings.Smarthosts.Select(r => (r, r.Hosts.Select(h => SmarthostHost.Parse(r.Name, h)).ToArray()))];
         _useIPv6 = new Lazy<bool>(() => settings.UseIPv6 ?? HasGlobalIPv6());
     }

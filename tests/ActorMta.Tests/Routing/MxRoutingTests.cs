@@ -404,4 +404,22 @@ public sealed class MxRoutingTests
         Assert.True((await h.FailedAsync("[192.0.2.25]")).Permanent);
         Assert.Equal(0, h.Dns.TotalQueries);
     }
+
+    [Fact]
+    public async Task AnAnswerTooLargeForUdpIsFetchedOverTcp()
+    {
+        using var h = RoutingHarness.Start();
+        h.Dns.IncludeAdditionals = false;
+        for (int i = 0; i < 200; i++)
+        {
+            h.Dns.Mx("big.test", 10 + i, $"mx{i:D3}.a-rather-long-label-to-fill-the-packet.big.test");
+        }
+
+        h.Dns.A("mx000.a-rather-long-label-to-fill-the-packet.big.test", "198.51.100.1");
+
+        RemoteRoute route = await h.RemoteAsync("big.test");
+
+        Assert.Equal(["mx000.a-rather-long-label-to-fill-the-packet.big.test"], Names(route));
+        Assert.Equal(2, h.Dns.Queries("big.test", "MX"));
+    }
 }

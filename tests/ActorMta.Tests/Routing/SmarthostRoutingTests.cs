@@ -119,4 +119,14 @@ public sealed class SmarthostRoutingTests
 
         Assert.Contains("broken", error.Message);
     }
+
+    [Fact]
+    public void ARouteWithoutHostsIsRefusedAtStartUp()
+    {
+        var settings = RoutingSettings.Default with { Smarthosts = [Route("empty", ["*"])] };
+
+        var error = Assert.Throws<FormatException>(() => new Router(settings, new DnsMxResolver(settings)));
+
+        Assert.Contains("empty", error.Message);
+    }
 }
