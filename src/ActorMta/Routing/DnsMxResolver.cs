@@ -60,8 +60,17 @@ public sealed class DnsMxResolver : IMxResolver
         NxDomain,
     }
 
+    private long _cacheHits;
+    private long _queriesSent;
+
     /// <summary>Entries currently cached (expired ones included until they are swept); for tests and metrics.</summary>
     public int CachedEntries => _cache.Count;
+
+    /// <summary>(name, type) questions answered from the cache, CNAME links included.</summary>
+    public long CacheHits => Interlocked.Read(ref _cacheHits);
+
+    /// <summary>Queries sent to a DNS server (one per (name, type) however many callers waited for it).</summary>
+    public long QueriesSent => Interlocked.Read(ref _queriesSent);
 
     public async Task<MxLookup> LookupAsync(string domain, CancellationToken ct)
     {
@@ -149,7 +158,11 @@ public sealed class DnsMxResolver : IMxResolver
             }
 
             Entry? entry = Find(current, type);
-            if (entry is null)
+            if (entry is not null)
+            {
+                Interlocked.Increment(ref _cacheHits);
+            }
+            else
             {
                 Outcome outcome = await QueryOnceAsync(current, type, ct).ConfigureAwait(false);
                 if (outcome.Error is not null)
@@ -229,6 +242,7 @@ public sealed class DnsMxResolver : IMxResolver
     private async Task<Outcome> QueryAndCacheAsync(string name, QueryType type)
     {
         IDnsQueryResponse response;
+        Interlocked.Increment(ref _queriesSent);
         try
         {
             response = await _client.QueryAsync(name, type, QueryClass.IN, CancellationToken.None).ConfigureAwait(false);

@@ -168,4 +168,34 @@ public sealed class DnsCacheTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => impatient);
         Assert.IsType<RemoteRoute>(await patient);
     }
+
+    [Fact]
+    public async Task AVeryLongTtlIsCappedAtOneDay()
+    {
+        using var h = RoutingHarness.Start();
+        h.Dns.Mx("example.test", 10, "mx.example.test", ttl: 7 * 86400).A("mx.example.test", "198.51.100.1", ttl: 7 * 86400);
+
+        await h.RemoteAsync("example.test");
+        h.Clock.Advance(TimeSpan.FromHours(23));
+        await h.RemoteAsync("example.test");
+        Assert.Equal(1, h.Dns.Queries("example.test", "MX"));
+
+        h.Clock.Advance(TimeSpan.FromHours(1.1));
+        await h.RemoteAsync("example.test");
+        Assert.Equal(2, h.Dns.Queries("example.test", "MX"));
+    }
+
+    [Fact]
+    public async Task TheResolverCountsQueriesAndCacheHits()
+    {
+        using var h = RoutingHarness.Start(s => s with { UseIPv6 = false });
+        h.Dns.Mx("example.test", 10, "mx.example.test").A("mx.example.test", "198.51.100.1");
+
+        await h.RemoteAsync("example.test");
+        await h.RemoteAsync("example.test");
+
+        Assert.Equal(1, h.Resolver.QueriesSent);
+        Assert.Equal(h.Dns.TotalQueries, h.Resolver.QueriesSent);
+        Assert.Equal(3, h.Resolver.CacheHits);
+    }
 }
