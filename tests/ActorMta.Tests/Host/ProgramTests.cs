@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace ActorMta.Tests.HostProgram;
+
+/// <summary>The real <c>actormta</c> program, run as a child process from the test output folder.</summary>
+public sealed class ProgramTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "actormta-program-" + Guid.NewGuid().ToString("N"));
+
+    public ProgramTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    private static ProcessStartInfo StartInfo(string workingDirectory, params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "actormta.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing from the test output folder");
+        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        var psi = new ProcessStartInfo(host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        psi.ArgumentList.Add(dll);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    private async Task<Result> RunAsync(params string[] args)
+    {
+        using var process = Process.Start(StartInfo(_folder, args))!;
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("actormta " + string.Join(' ', args) + " did not exit");
+        }
+
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    private static void AssertNoStackTrace(string text)
+    {
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception:", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VersionPrintsTheVersionAndExitsZero()
+    {
+        var r = await RunAsync("--version");
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith("0.1.0", r.Stdout.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfigCheckWithDefaultsPrintsTheEffectiveTree()
+    {
+        var r = await RunAsync("config", "check", "--set", "actormta.smtp.max-recipients=42");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("actormta {", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("max-recipients = 42  # from --set actormta.smtp.max-recipients=42", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("listen = [\"127.0.0.1:2525\"]", r.Stdout, StringComparison.Ordinal);
+        Assert.Equal("", r.Stderr);
+    }
+
+    [Fact]
+    public async Task ConfigCheckWithABadFileExitsTwoWithFileLineAndKey()
+    {
+        string file = Path.Combine(_folder, "bad.conf");
+        File.WriteAllText(file, "actormta {\n  smtp {\n    max-recipients = abc\n    idle-timeout = soon\n  }\n  lisen = []\n}\n");
+
+        var r = await RunAsync("config", "check", "--config", "bad.conf");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        string[] lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("bad.conf:3: actormta.smtp.max-recipients: expected a positive integer, got \"abc\"", lines[0]);
+        Assert.StartsWith("bad.conf:4: actormta.smtp.idle-timeout: ", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("bad.conf:6: actormta.lisen: unknown key", lines[2], StringComparison.Ordinal);
+        Assert.Contains("3 errors", lines[3], StringComparison.Ordinal);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Fact]
+    public async Task ConfigCheckWithASyntaxErrorExitsTwo()
+    {
+        File.WriteAllText(Path.Combine(_folder, "broken.conf"), "actormta {\n  listen = [\"127.0.0.1:25\"\n}\n");
+        var r = await RunAsync("config", "check", "--config", "broken.conf");
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("broken.conf:3: ", r.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Theory]
+    [InlineData]
+    [InlineData("frobnicate")]
+    [InlineData("run", "--no-such-option")]
+    public async Task BadUsageExitsTwo(params string[] args)
+    {
+        var r = await RunAsync(args);
+        Assert.Equal(2, r.ExitCode);
+        Assert.NotEqual("", r.Stderr);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Fact]
+    public async Task RunWithThePortInUseFailsWithOneLine()
+    {
+        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blocker.Listen();
+        int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+
+        var r = await RunAsync("run", "--set", $"actormta.listen=[\"127.0.0.1:{port}\"]", "--set", "actormta.log.console=off");
+
+        Assert.Equal(1, r.ExitCode);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
+        Assert.Contains("in use", line, StringComparison.Ordinal);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Fact]
+    public async Task RunListensAndStopsCleanlyOnSigterm()
+    {
+        using var process = Process.Start(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]"))!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? listening = null;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+                {
+                    if (line.Contains("listening on", StringComparison.Ordinal))
+                    {
+                        listening = line;
+                        break;
+                    }
+                }
+            }
+
+            Assert.NotNull(listening);
+            Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM
+            Task<string> rest = process.StandardOutput.ReadToEndAsync();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(exit.Token);
+
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal("", await stderr);
+            Assert.Contains("SIGTERM received", await rest, StringComparison.Ordinal);
+            string[] mainLog = File.ReadAllLines(Path.Combine(_folder, "data", "log", "mainlog"));
+            Assert.Contains("daemon started: pid=", mainLog[0], StringComparison.Ordinal);
+            Assert.EndsWith($"pid {process.Id}: SIGTERM received: daemon exiting", mainLog[^1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static int Kill(int pid, int signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+}
