@@ -1,1 +1,61 @@
-public static class P { public static void Main() {} }
+// ActorMta benchmarks. Not part of `dotnet test`. Run from the repository root, in Release:
+//
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- inbound
+//       End to end: Postfix's smtp-source (unpacked from Debian's postfix package into
+//       ~/.cache/actormta-bench; postfix itself conflicts with exim4) sends 300-byte messages
+//       with connection reuse over 5, 50 and 100 parallel sessions into ActorMta, then into
+//       Exim 4.96; both fsync their spool before 250 and deliver to a maildir. Prints
+//       accepted/s and delivered/s for both and the ratio ActorMta/Exim per row.
+//       Options: --messages N (per row, default 2000), --size BYTES (300),
+//                --sessions 5,50,100, --only actormta|exim. Needs root and exim4-daemon-heavy.
+//
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
+//       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
+//       each having received its banner.
+//
+//   (serve --set path=value ...: one ActorMta node in this process; what `inbound` and `rss` start.)
+//
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- micro [BenchmarkDotNet args]
+//       BenchmarkDotNet on the hot protocol code (RCPT command parsing, DATA decoding of a
+//       300-byte message), each against a naive string-based baseline. E.g.
+//       `-- micro --filter '*' --job short`.
+using ActorMta.Benchmarks.Inbound;
+using ActorMta.Benchmarks.Memory;
+using ActorMta.Benchmarks.Micro;
+using BenchmarkDotNet.Running;
+
+return args.FirstOrDefault() switch
+{
+    "inbound" => await InboundBenchmark.RunAsync(new InboundBenchmark.Options(
+        Messages: IntOption("--messages", 2000),
+        Size: IntOption("--size", 300),
+        Sessions: (Option("--sessions") ?? "5,50,100").Split(',').Select(int.Parse).ToList(),
+        Exim: Option("--only") is null or "exim",
+        ActorMta: Option("--only") is null or "actormta")),
+    "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
+    "micro" => RunMicro(args[1..]),
+    "serve" => await ServeCommand.RunAsync(args[1..]),
+    _ => Usage(),
+};
+
+string? Option(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+int IntOption(string name, int fallback) => Option(name) is { } v ? int.Parse(v) : fallback;
+
+static int RunMicro(string[] rest)
+{
+    BenchmarkSwitcher.FromTypes([typeof(CommandParsingBenchmarks), typeof(DataDecodingBenchmarks)]).Run(rest);
+    return 0;
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
+    return 2;
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using ActorMta.Benchmarks.Support;
+
+namespace ActorMta.Benchmarks.Inbound;
+
+/// <summary>
+/// ActorMta as its own process (this program's <c>serve</c> verb, so the same build configuration
+/// as the benchmark: Release), with a durable spool (fsync before 250) and maildir delivery.
+/// Console logging is off (Exim does not log to a console either); the main log is written.
+/// </summary>
+public sealed class ActorMtaServer : IBenchServer
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+    private readonly string _dir;
+
+    private ActorMtaServer(Process process, StringBuilder output, string dir, IPEndPoint endPoint)
+    {
+        _process = process;
+        _output = output;
+        _dir = dir;
+        EndPoint = endPoint;
+    }
+
+    public string Name => "ActorMta";
+
+    public IPEndPoint EndPoint { get; }
+
+    public int ProcessId => _process.Id;
+
+    public int DeliveredCount() => Maildir.CountNew(Path.Combine(_dir, "maildir"));
+
+    public static async Task<ActorMtaServer> StartAsync(params string[] extraSets)
+    {
+        var self = typeof(ActorMtaServer).Assembly.Location;
+        var dir = Directory.CreateTempSubdirectory("actormta-bench-").FullName;
+        var port = SmtpProbe.FreeLoopbackPort();
+        string[] sets =
+        [
+            $"actormta.listen=[\"127.0.0.1:{port}\"]",
+            $"actormta.data-directory=\"{dir}\"",
+            $"actormta.policy.local-domains=[\"{IBenchServer.Domain}\"]",
+            "actormta.spool.fsync=on",
+            "actormta.log.console=off",
+            "actormta.smtp.max-connections-per-ip=1000",
+            .. extraSets,
+        ];
+        var output = new StringBuilder();
+        var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
+        var process = Proc.Start(dotnet, [self, "serve", .. sets.SelectMany(s => new[] { "--set", s })], output);
+        var server = new ActorMtaServer(process, output, dir, new IPEndPoint(IPAddress.Loopback, port));
+        try
+        {
+            await SmtpProbe.WaitForBannerAsync(server.EndPoint, TimeSpan.FromSeconds(60), () => process.HasExited,
+                () => output.ToString());
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Proc.StopAsync(_process, TimeSpan.FromSeconds(10));
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
