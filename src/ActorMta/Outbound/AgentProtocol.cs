@@ -4,7 +4,7 @@ using ActorMta.Routing;
 namespace ActorMta.Outbound;
 
 /// <summary>Session → agent: give me the next job for my destination, if one waits.</summary>
-internal sealed record NextJobRequest(DestinationKey Key);
+internal sealed record NextJobRequest(DestinationKey Key, Akka.Actor.IActorRef Session);
 
 /// <summary>Agent → session: the next job (null: none), and whether more wait behind it (if not, QUIT rides with it).</summary>
 internal sealed record NextJobReply(OutboundJob? Job, bool MoreWaiting);

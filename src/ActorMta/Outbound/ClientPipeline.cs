@@ -34,8 +34,8 @@ internal sealed class ClientPipeline : IDisposable
     /// <summary>Bytes already received but not yet consumed as replies.</summary>
     public int Unconsumed => _end - _start;
 
-    /// <summary>Expect a reply that no command asked for (the banner).</summary>
-    public void ExpectUnsolicited(Expect kind) => _pending.Enqueue((kind, "connect"));
+    /// <summary>Expect a reply that no command line asked for: the banner, or the one after the message data.</summary>
+    public void ExpectUnsolicited(Expect kind) => _pending.Enqueue((kind, kind == Expect.Banner ? "connect" : "end of data"));
 
     public void Append(string command, Expect kind)
     {

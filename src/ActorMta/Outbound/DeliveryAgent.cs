@@ -119,7 +119,9 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             _destinations.Tell(new ReleaseLease(granted.Key, granted.SessionId));
             return;
         }
-        var more = _waiting.TryGetValue(granted.Key, out var queue) && queue.Count > 0;
+        // More work for this host, queued or still asking for a lease: then don't pipeline QUIT, ask for it instead.
+        var more = (_waiting.TryGetValue(granted.Key, out var queue) && queue.Count > 0)
+                   || _awaitingLease.Values.Any(p => p.Key.Equals(granted.Key));
         var session = Context.ActorOf(
             OutboundSession.Props(pending.Hop, granted.Record, pending.Job, more, _settings, _spool, Self, _destinations),
             $"out-{granted.SessionId}");
@@ -159,7 +161,8 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
 
     private void OnNextJobRequest(NextJobRequest request)
     {
-        if (_sessions.TryGetValue(Sender, out var entry) && _waiting.TryGetValue(request.Key, out var queue) && queue.Count > 0)
+        // Asked from the session's conversation task: the session is named in the request, the Sender is the ask's temporary actor.
+        if (_sessions.TryGetValue(request.Session, out var entry) && _waiting.TryGetValue(request.Key, out var queue) && queue.Count > 0)
         {
             var next = queue.Dequeue();
             entry.Current = next;

@@ -57,9 +57,12 @@ public sealed class OutboundSession : UntypedActor
         OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations) =>
         Akka.Actor.Props.Create(() => new OutboundSession(hop, record, firstJob, moreAfterFirst, settings, spool, agent, destinations));
 
+    /// <summary>Self, captured for the conversation task (Tells from there must name the session as sender).</summary>
+    private IActorRef _self = ActorRefs.Nobody;
+
     protected override void PreStart()
     {
-        var self = Self;
+        var self = _self = Self;
         var conversation = new Conversation(this);
         conversation.RunAsync(_stop.Token).ContinueWith(
             t => t.IsFaulted ? new Crashed(t.Exception!.GetBaseException()) : (object)new Finished(),
@@ -124,7 +127,7 @@ public sealed class OutboundSession : UntypedActor
             }
             catch (HostFailure failure)
             {
-                owner._agent.Tell(new HostUnusable(job, owner._hop, failure.Message));
+                owner._agent.Tell(new HostUnusable(job, owner._hop, failure.Message), owner._self);
                 owner._destinations.Tell(new HostFailed(owner._key, failure.Message));
                 Close();
                 return;
@@ -133,7 +136,7 @@ public sealed class OutboundSession : UntypedActor
             owner._destinations.Tell(new HostSucceeded(owner._key));
             var needsReset = false;
             var messages = 0;
-            var firstTransactionAlreadyAppended = early;
+            var firstTransactionAlreadyAppended = _early; // false again when the early attempt failed and we reconnected
             while (job is not null)
             {
                 messages++;
@@ -147,17 +150,17 @@ public sealed class OutboundSession : UntypedActor
                 {
                     // Recipients without a final answer are deferred; the agent tries another host only
                     // for jobs that never got a reply to their transaction.
-                    owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, Deferred(job, $"{broken.Message}", null))));
+                    owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, Deferred(job, broken.Message, null))), owner._self);
                     owner._destinations.Tell(new HostFailed(owner._key, broken.Message));
                     Close();
                     return;
                 }
                 firstTransactionAlreadyAppended = false;
                 needsReset = !result.Clean;
-                owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, result.Outcomes)));
+                owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, result.Outcomes)), owner._self);
                 if (quitWithIt) break;
 
-                var next = await owner._agent.Ask<NextJobReply>(new NextJobRequest(owner._key), TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                var next = await owner._agent.Ask<NextJobReply>(new NextJobRequest(owner._key, owner._self), TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
                 job = next.Job;
                 more = next.MoreWaiting;
             }
@@ -392,6 +395,7 @@ public sealed class OutboundSession : UntypedActor
                 {
                     if (accepted.Count > 0) DataEncoder.Encode(_appendedData, pipeline.PayloadWriter);
                     else pipeline.AppendPayload(".\r\n"u8);
+                    pipeline.ExpectUnsolicited(Expect.DataEnd);
                     if (quitWithIt) QuitNow();
                     await pipeline.FlushAsync(ct).ConfigureAwait(false);
                     (final, _) = await pipeline.NextAsync(Expect.DataEnd, ct).ConfigureAwait(false);

@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ActorMta.Tests.Support;
+
+/// <summary>
+/// A scripted SMTP server on loopback for client tests: each accepted connection runs the script,
+/// which decides what to answer (or not), and everything the client sent is recorded, including
+/// the bytes that arrived before the banner.
+/// </summary>
+public sealed class FakeSmtpServer : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly Func<FakeConnection, int, Task> _script;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _acceptLoop;
+    private int _connections;
+
+    public FakeSmtpServer(Func<FakeConnection, int, Task> script)
+    {
+        _script = script;
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(64);
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+    public ConcurrentQueue<FakeConnection> Connections { get; } = new();
+
+    public int ConnectionCount => Volatile.Read(ref _connections);
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await _listener.AcceptAsync(_stop.Token); }
+            catch (Exception) { return; }
+            var number = Interlocked.Increment(ref _connections);
+            var connection = new FakeConnection(socket);
+            Connections.Enqueue(connection);
+            _ = Task.Run(async () =>
+            {
+                try { await _script(connection, number); }
+                catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException) { }
+                finally { connection.Dispose(); }
+            });
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        try { await _acceptLoop; } catch (Exception) { }
+        foreach (var connection in Connections) connection.Dispose();
+    }
+
+    /// <summary>
+    /// A plain, correct SMTP server: answers EHLO with <paramref name="keywords"/>, accepts every
+    /// sender and recipient (unless <paramref name="rcptReply"/> says otherwise), reads DATA and BDAT.
+    /// </summary>
+    public static async Task SinkAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null, string banner = "220 fake.test ESMTP")
+    {
+        await c.SendAsync(banner + "\r\n");
+        await ServeAsync(c, keywords, rcptReply);
+    }
+
+    /// <summary>The command loop of <see cref="SinkAsync"/>, for scripts that send their own banner.</summary>
+    public static async Task ServeAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null)
+    {
+        while (true)
+        {
+            var line = await c.ReadLineAsync();
+            if (line is null) return;
+            var verb = line.Split(' ')[0].ToUpperInvariant();
+            switch (verb)
+            {
+                case "EHLO":
+                    var lines = new[] { "fake.test hello" }.Concat(keywords).ToArray();
+                    var reply = new StringBuilder();
+                    for (var i = 0; i < lines.Length; i++) reply.Append(i == lines.Length - 1 ? "250 " : "250-").Append(lines[i]).Append("\r\n");
+                    await c.SendAsync(reply.ToString());
+                    break;
+                case "HELO": await c.SendAsync("250 fake.test\r\n"); break;
+                case "MAIL": await c.SendAsync("250 OK\r\n"); break;
+                case "RCPT": await c.SendAsync((rcptReply?.Invoke(line) ?? "250 Accepted") + "\r\n"); break;
+                case "RSET": await c.SendAsync("250 Reset\r\n"); break;
+                case "NOOP": await c.SendAsync("250 OK\r\n"); break;
+                case "DATA":
+                    await c.SendAsync("354 go ahead\r\n");
+                    c.Messages.Add(await c.ReadUntilAsync("\r\n.\r\n"));
+                    await c.SendAsync("250 OK queued as FAKE\r\n");
+                    break;
+                case "BDAT":
+                    var parts = line.Split(' ');
+                    c.Messages.Add(await c.ReadBytesAsync(int.Parse(parts[1])));
+                    await c.SendAsync("250 OK chunk\r\n");
+                    break;
+                case "QUIT":
+                    await c.SendAsync("221 bye\r\n");
+                    return;
+                default:
+                    await c.SendAsync("500 unrecognised\r\n");
+                    break;
+            }
+        }
+    }
+}
+
+public sealed class FakeConnection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly List<byte> _buffer = new();
+    private readonly StringBuilder _transcript = new();
+
+    public FakeConnection(Socket socket) => _socket = socket;
+
+    /// <summary>Everything the client sent, in order.</summary>
+    public string Received { get { lock (_transcript) return _transcript.ToString(); } }
+
+    /// <summary>What the client sent before this script sent its banner (set by <see cref="CaptureBeforeBannerAsync"/>).</summary>
+    public string BeforeBanner { get; private set; } = "";
+
+    public List<string> Messages { get; } = new();
+
+    /// <summary>Waits <paramref name="wait"/>, then records what arrived meanwhile: an early-pipelining client's first flight.</summary>
+    public async Task<string> CaptureBeforeBannerAsync(TimeSpan wait)
+    {
+        await Task.Delay(wait);
+        while (_socket.Available > 0) await FillAsync();
+        BeforeBanner = Encoding.UTF8.GetString(_buffer.ToArray());
+        return BeforeBanner;
+    }
+
+    public Task SendAsync(string text) => _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+
+    public async Task<string?> ReadLineAsync()
+    {
+        while (true)
+        {
+            var index = IndexOf("\r\n");
+            if (index >= 0) return Take(index + 2)[..^2];
+            if (!await FillAsync()) return null;
+        }
+    }
+
+    public async Task<string> ReadUntilAsync(string terminator)
+    {
+        while (true)
+        {
+            var index = IndexOf(terminator);
+            if (index >= 0) return Take(index + terminator.Length);
+            if (!await FillAsync()) throw new IOException("closed");
+        }
+    }
+
+    public async Task<string> ReadBytesAsync(int count)
+    {
+        while (_buffer.Count < count)
+            if (!await FillAsync()) throw new IOException("closed");
+        return Take(count);
+    }
+
+    /// <summary>Waits until the client closes (or the timeout passes).</summary>
+    public async Task<bool> WaitForCloseAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { while (await FillAsync(cts.Token)) { } return true; }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    private int IndexOf(string text)
+    {
+        var pattern = Encoding.ASCII.GetBytes(text);
+        for (var i = 0; i + pattern.Length <= _buffer.Count; i++)
+        {
+            var match = true;
+            for (var j = 0; j < pattern.Length && match; j++) match = _buffer[i + j] == pattern[j];
+            if (match) return i;
+        }
+        return -1;
+    }
+
+    private string Take(int count)
+    {
+        var text = Encoding.UTF8.GetString(_buffer.GetRange(0, count).ToArray());
+        _buffer.RemoveRange(0, count);
+        return text;
+    }
+
+    private async Task<bool> FillAsync(CancellationToken ct = default)
+    {
+        var chunk = new byte[65536];
+        int n;
+        try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, ct); }
+        catch (SocketException) { return false; }
+        if (n == 0) return false;
+        _buffer.AddRange(chunk.AsSpan(0, n).ToArray());
+        lock (_transcript) _transcript.Append(Encoding.UTF8.GetString(chunk, 0, n));
+        return true;
+    }
+
+    public void Dispose() => _socket.Dispose();
+}
