@@ -3,15 +3,18 @@ using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Inbound;
 using ActorMta.Logging;
+using ActorMta.Outbound;
 using ActorMta.Queue;
+using ActorMta.Routing;
 using ActorMta.Spool;
 
 namespace ActorMta;
 
 /// <summary>
-/// <c>/user/mta</c>: parent of the queue manager and the listeners. A crashing child is restarted
+/// <c>/user/mta</c>: parent of the whole tree of DESIGN.md section 3 — <c>destinations</c>,
+/// <c>router</c>, <c>delivery</c>, <c>queue</c> and <c>listeners</c>. A crashing child is restarted
 /// (the queue manager rebuilds from the spool, which nothing here ever deletes); an inbound session
-/// that crashes is stopped, because its connection cannot be resumed, and its client retries.
+/// that crashes is stopped by its listener, because its connection cannot be resumed.
 /// </summary>
 public sealed class MtaGuardian : UntypedActor
 {
@@ -21,14 +24,27 @@ public sealed class MtaGuardian : UntypedActor
         private GetQueue() { }
     }
 
+    /// <summary>Reply: the <c>destinations</c> actor (for the CLI and tests).</summary>
+    public sealed class GetDestinations
+    {
+        public static readonly GetDestinations Instance = new();
+        private GetDestinations() { }
+    }
+
     private readonly IActorRef _queue;
+    private readonly IActorRef _destinations;
 
     public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets)
     {
+        _destinations = Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
+        var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
+        var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
+        // TODO(queue): hand remote recipients to router + delivery (QueueManager.Props gains them next).
+        _ = router;
+        _ = delivery;
         _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog), "queue");
         var context = new InboundContext(settings, spool, _queue, mainLog, logger);
-        var listeners = Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
-        Context.Watch(listeners);
+        Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }
 
     public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets) =>
@@ -40,6 +56,9 @@ public sealed class MtaGuardian : UntypedActor
         {
             case GetQueue:
                 Sender.Tell(_queue);
+                break;
+            case GetDestinations:
+                Sender.Tell(_destinations);
                 break;
             default:
                 Unhandled(message);
@@ -56,7 +75,7 @@ public sealed class MtaGuardian : UntypedActor
                 Context.ActorOf(SmtpListener.Props(socket, context), $"smtp-{((System.Net.IPEndPoint)socket.LocalEndPoint!).Port}");
         }
 
-        // Sessions are per connection: a crashed session is stopped, never restarted on a dead socket.
+        // A listener keeps its socket across a crash: resume rather than restart (a restart would close it).
         protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
 
         protected override void OnReceive(object message) => Unhandled(message);

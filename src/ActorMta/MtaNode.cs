@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using ActorMta.Configuration;
+using ActorMta.Destinations;
 using ActorMta.Inbound;
 using ActorMta.Logging;
 using ActorMta.Queue;
@@ -55,7 +56,12 @@ public sealed class MtaNode : IAsyncDisposable
 
         var spool = new MessageSpool(settings.Spool);
         var mainLog = new MainLog(logger);
-        var system = ActorSystem.Create("actormta", akkaConfig);
+        // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
+        var persistence = settings.Persistence.ConnectionString.Length == 0
+            ? DestinationPersistence.Config(Path.Combine(settings.DataDirectory, "destinations.db"))
+            : DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
+        Directory.CreateDirectory(settings.DataDirectory);
+        var system = ActorSystem.Create("actormta", akkaConfig.WithFallback(persistence));
         var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
         var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets), "mta");
         var queue = root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct);

@@ -1,4 +1,6 @@
 using System.Net;
+using ActorMta.Destinations;
+using ActorMta.Routing;
 using ActorMta.Smtp;
 
 namespace ActorMta.Configuration;
@@ -20,6 +22,7 @@ public sealed record MtaSettings(
     LogSettings Log)
 {
     private readonly OutboundSettings? _outbound;
+    private readonly RoutingSettings? _routing;
 
     /// <summary>The SMTP client; Exim-like defaults when the configuration says nothing.</summary>
     public OutboundSettings Outbound
@@ -27,6 +30,28 @@ public sealed record MtaSettings(
         get => _outbound ?? OutboundSettings.Default(PrimaryHostname);
         init => _outbound = value;
     }
+
+    /// <summary>Routes (<c>actormta.routing</c>): local domains, smarthosts, then MX via DNS.</summary>
+    public RoutingSettings Routing
+    {
+        get => _routing ?? new RoutingSettings(Policy.LocalDomains, [], [], TimeSpan.FromSeconds(5), 25, [], false);
+        init => _routing = value;
+    }
+
+    /// <summary>Destination actors (<c>actormta.destinations</c>): connection budget, early-pipelining record age, host retry.</summary>
+    public DestinationSettings Destinations { get; init; } = DestinationSettings.Default;
+
+    /// <summary>
+    /// Where destination state is persisted (<c>actormta.persistence</c>): by default a SQLite file
+    /// under the data directory; a connection string and linq2db provider (e.g. PostgreSQL.15) for a cluster.
+    /// </summary>
+    public PersistenceSettings Persistence { get; init; } = PersistenceSettings.Embedded;
+}
+
+/// <summary><c>actormta.persistence</c>: empty connection string = SQLite file <c>destinations.db</c> in the data directory.</summary>
+public sealed record PersistenceSettings(string ConnectionString, string ProviderName)
+{
+    public static readonly PersistenceSettings Embedded = new("", "SQLite.MS");
 }
 
 /// <summary>One listening socket, from <c>actormta.listen = ["127.0.0.1:2525", "[::1]:2525"]</c>.</summary>
