@@ -291,9 +291,11 @@ public static partial class SettingsLoader
             }
             catch (AggregateException ae) when (ae.InnerException is not null)
             {
+                // Akka's messages may carry a drawing of the text with a caret; keep the first line.
                 Exception e = ae.InnerException;
                 int line = LineOfProblem(text, e.Message);
-                errors.Add(new ConfigurationError(hasLines ? $"{label}:{line}" : label, null, e.Message));
+                string message = e.Message.Split('\n')[0].Trim().TrimEnd(':');
+                errors.Add(new ConfigurationError(hasLines ? $"{label}:{line}" : label, null, "HOCON: " + message));
                 return null;
             }
         }
@@ -304,6 +306,12 @@ public static partial class SettingsLoader
         /// <summary>Akka's messages carry no position; for an unresolved substitution find it in the text.</summary>
         private static int LineOfProblem(string text, string message)
         {
+            Match position = AtPosition().Match(message);
+            if (position.Success && int.TryParse(position.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int offset))
+            {
+                return 1 + text.AsSpan(0, Math.Clamp(offset, 0, text.Length)).Count('\n');
+            }
+
             const string Unresolved = "Unresolved substitution:";
             int at = message.IndexOf(Unresolved, StringComparison.Ordinal);
             if (at >= 0)
@@ -900,6 +908,9 @@ public static partial class SettingsLoader
 
     [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")]
     private static partial Regex SizePattern();
+
+    [GeneratedRegex(@"at position (\d+)")]
+    private static partial Regex AtPosition();
 
     [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")]
     private static partial Regex DurationPattern();

@@ -288,6 +288,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("actormta {\n  a = 1 = 2\n}\n", 2, "unexpected '='")]
     [InlineData("actormta {}\n}\n", 2, "unexpected '}'")]
     [InlineData("actormta.x = ${nowhere}\n", 1, "nowhere")]
+    [InlineData("actormta {\n  smtp { max-recipients = 5 },\n  policy { }\n}\n", 2, "HOCON: ")]
     public void SyntaxErrorsGiveFileAndLine(string text, int line, string why)
     {
         string file = WriteFile(text);
@@ -321,7 +322,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void EffectiveHoconLoadsBackToTheSameSettings()
     {
-        string file = WriteFile("actormta { smtp { max-recipients = 12, banner = \"a \\\"quoted\\\" banner\" }, policy.local-users = [alice, bob] }\n");
+        string file = WriteFile("actormta { smtp { max-recipients = 12, banner = \"a \\\"quoted\\\" banner\" }\n policy.local-users = [alice, bob] }\n");
         var first = SettingsLoader.Load(file, ["actormta.listen=[\"[::1]:2600\"]"]);
 
         Assert.Contains($"max-recipients = 12  # from {file}:1", first.EffectiveHocon, StringComparison.Ordinal);
