@@ -119,6 +119,42 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task A_message_whose_recipients_were_all_journaled_before_a_crash_is_only_removed()
+    {
+        // Crash after the last journal record, before the unlink.
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Failed);
+
+        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"{envelope.MessageId} Completed"], _f.Sink.Lines);
+        Assert.Empty(_f.MaildirFiles("bob"));
+        Assert.Empty(_f.SpoolFiles());
+    }
+
+    [Fact]
+    public async Task No_more_messages_are_in_flight_than_the_configured_parallelism()
+    {
+        UseSettings(s => s with { Queue = new QueueSettings(TimeSpan.FromMinutes(15), TimeSpan.FromDays(4), 2) });
+        var envelopes = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => _f.StoreAsync("bob@test.example")));
+        var queue = StartQueue(); // recovers all 30 at once
+
+        int most = 0;
+        var deadline = DateTime.UtcNow + Patience;
+        while (_f.Sink.Lines.Count(l => l.EndsWith(" Completed", StringComparison.Ordinal)) < envelopes.Length)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the 30 messages were not delivered in time");
+            most = Math.Max(most, (await SnapshotAsync(queue)).Messages.Count(m => m.InFlight));
+            await Task.Delay(1);
+        }
+
+        Assert.InRange(most, 1, 2);
+        Assert.Equal(30, _f.MaildirFiles("bob").Length);
+    }
+
+    [Fact]
     public async Task A_crash_between_the_maildir_rename_and_the_journal_record_does_not_deliver_twice()
     {
         // The crashed run delivered bob (file renamed into new/, and bob's mail reader has since moved
