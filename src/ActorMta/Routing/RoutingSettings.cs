@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using ActorMta.Smtp;
 
 namespace ActorMta.Routing;
@@ -53,6 +54,26 @@ public sealed record RoutingSettings(
 
     /// <summary>Most entries kept in the DNS cache; beyond it, expired entries are swept, then the cache is cleared.</summary>
     public int MaxCacheEntries { get; init; } = 10_000;
+
+    /// <summary>
+    /// The unicast addresses of this machine's interfaces that are up (loopback included): a sensible
+    /// <see cref="LocalAddresses"/> when the configuration names none, as Exim uses its interfaces.
+    /// </summary>
+    public static IReadOnlyList<IPAddress> MachineAddresses()
+    {
+        try
+        {
+            return [.. NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == OperationalStatus.Up || n.NetworkInterfaceType == NetworkInterfaceType.Loopback)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(u => u.Address)
+                .Distinct()];
+        }
+        catch (NetworkInformationException)
+        {
+            return [IPAddress.Loopback, IPAddress.IPv6Loopback];
+        }
+    }
 
     /// <summary>Defaults: no local domains, no smarthosts, system resolvers, 5 s timeout, port 25.</summary>
     public static RoutingSettings Default { get; } = new(DomainList.Empty, [], [], TimeSpan.FromSeconds(5), 25, [], false);

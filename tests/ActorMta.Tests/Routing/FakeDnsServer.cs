@@ -50,7 +50,7 @@ public sealed class FakeDnsServer : IDisposable
     public TimeSpan AnswerDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>How late a <see cref="FakeDnsFailure.Timeout"/> name is answered.</summary>
-    public TimeSpan SlowAnswerDelay { get; set; } = TimeSpan.FromSeconds(3);
+    public TimeSpan SlowAnswerDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     public int TotalQueries => _counts.Values.Sum();
 

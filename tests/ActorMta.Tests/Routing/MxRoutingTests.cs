@@ -113,7 +113,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("nomail.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Equal((550, "5.1.2"), (failed.Code, failed.EnhancedCode));
     }
 
@@ -144,7 +144,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("nowhere.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Equal((550, "5.1.2"), (failed.Code, failed.EnhancedCode));
         Assert.Contains("domain not found", failed.Reason);
     }
@@ -160,7 +160,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("broken.test");
 
-        Assert.False(failed.Permanent);
+        Assert.False(failed.Permanent, failed.Reason);
         Assert.Equal((451, "4.4.3"), (failed.Code, failed.EnhancedCode));
         Assert.Contains(said, failed.Reason);
     }
@@ -212,7 +212,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("dangling.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Equal("5.1.2", failed.EnhancedCode);
     }
 
@@ -227,7 +227,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("loop1.test");
 
-        Assert.False(failed.Permanent);
+        Assert.False(failed.Permanent, failed.Reason);
         Assert.Equal((451, "4.4.3"), (failed.Code, failed.EnhancedCode));
         Assert.Contains("CNAME loop", failed.Reason);
     }
@@ -246,7 +246,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("c0.test");
 
-        Assert.False(failed.Permanent);
+        Assert.False(failed.Permanent, failed.Reason);
         Assert.Contains("CNAME chain longer than 8", failed.Reason);
         Assert.Equal(["mx.c12.test"], Names(await h.RemoteAsync("c5.test")));
     }
@@ -270,7 +270,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("literal.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Contains("points to IP address", failed.Reason);
     }
 
@@ -308,7 +308,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("example.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Equal((550, "5.4.6"), (failed.Code, failed.EnhancedCode));
         Assert.Contains("loops back to myself", failed.Reason);
     }
@@ -321,7 +321,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("self.test");
 
-        Assert.True(failed.Permanent);
+        Assert.True(failed.Permanent, failed.Reason);
         Assert.Contains("loops back to myself", failed.Reason);
     }
 
@@ -343,7 +343,7 @@ public sealed class MxRoutingTests
 
         RouteFailed failed = await h.FailedAsync("example.test");
 
-        Assert.False(failed.Permanent);
+        Assert.False(failed.Permanent, failed.Reason);
         Assert.Equal((451, "4.4.4"), (failed.Code, failed.EnhancedCode));
     }
 

@@ -47,7 +47,7 @@ public sealed class RoutingHarness : IDisposable
             DnsTimeout = TimeSpan.FromSeconds(1),
             LocalAddresses = [OurAddress],
             UseIPv6 = true,
-            DnsRetries = 0,
+            DnsRetries = 1,
         };
         return new RoutingHarness(dns, configure is null ? settings : configure(settings));
     }

@@ -89,7 +89,7 @@ public sealed class SmarthostRoutingTests
 
         RouteFailed failed = Assert.IsType<RouteFailed>(await h.RouteAsync("example.test"));
 
-        Assert.False(failed.Permanent);
+        Assert.False(failed.Permanent, failed.Reason);
         Assert.Equal((451, "4.4.4"), (failed.Code, failed.EnhancedCode));
         Assert.Contains("relay", failed.Reason);
     }
