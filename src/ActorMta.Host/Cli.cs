@@ -190,6 +190,8 @@ public static class Cli
         string addresses = string.Join(", ", settings.Listeners.Select(l => l.EndPoint.ToString()));
         return inner switch
         {
+            // The engine's own start-up errors already say what and where.
+            InvalidOperationException { InnerException: SocketException } => inner.Message,
             SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } =>
                 $"cannot listen on {addresses}: address already in use",
             SocketException { SocketErrorCode: SocketError.AddressNotAvailable } =>
