@@ -119,7 +119,9 @@ public sealed class MessageSpool
 
         try
         {
-            await DurableIo.Run(() =>
+            // The directory fsync is requested from the I/O thread right after the rename, so the
+            // message joins the next group commit without first queueing for a pool thread.
+            var directoryDurable = await DurableIo.Run(() =>
             {
                 if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
                 if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
@@ -138,9 +140,10 @@ public sealed class MessageSpool
                 {
                     Writing.TryRemove(temp, out _);
                 }
+                return _fsync ? DirectorySync.For(_input).SyncAsync() : Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);
 
-            if (_fsync) await DirectorySync.For(_input).SyncAsync().ConfigureAwait(false);   // 4
+            await directoryDurable.ConfigureAwait(false);                                    // 4
         }                                                                                     // 5
         catch (Exception e) when (e is not SpoolException and not OperationCanceledException)
         {

@@ -88,10 +88,10 @@ public sealed class MaildirDelivery
         string target = Path.Combine(newDir, name);
         try
         {
-            bool present = await DurableIo.Run(() =>
+            var newDirDurable = await DurableIo.Run(() =>
             {
                 EnsureMaildir(maildir);
-                if (AlreadyDelivered(maildir, name, maybeRepeated)) return true;
+                if (AlreadyDelivered(maildir, name, maybeRepeated)) return null;
                 string temp = Path.Combine(maildir, "tmp", name);
                 try
                 {
@@ -103,11 +103,11 @@ public sealed class MaildirDelivery
                     try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
                     throw;
                 }
-                return false;
+                return _fsync ? DirectorySync.For(newDir).SyncAsync() : Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);
 
-            if (present) return new LocalDeliveryResult.Delivered(target, AlreadyPresent: true);
-            if (_fsync) await DirectorySync.For(newDir).SyncAsync().ConfigureAwait(false);
+            if (newDirDurable is null) return new LocalDeliveryResult.Delivered(target, AlreadyPresent: true);
+            await newDirDurable.ConfigureAwait(false);
             return new LocalDeliveryResult.Delivered(target, AlreadyPresent: false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SpoolException)
