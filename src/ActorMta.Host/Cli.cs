@@ -186,7 +186,12 @@ public static class Cli
 
     private static string StartFailure(Exception e, MtaSettings settings)
     {
-        Exception inner = e is AggregateException { InnerException: { } first } ? first : e;
+        Exception inner = e;
+        while (inner is AggregateException or TargetInvocationException or TypeInitializationException && inner.InnerException is { } next)
+        {
+            inner = next;
+        }
+
         string addresses = string.Join(", ", settings.Listeners.Select(l => l.EndPoint.ToString()));
         return inner switch
         {

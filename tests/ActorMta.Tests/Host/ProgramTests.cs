@@ -28,6 +28,18 @@ public sealed class ProgramTests : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        // The test project runs on Microsoft.AspNetCore.App as well as Microsoft.NETCore.App, so the
+        // SDK prunes packages that framework provides (Microsoft.Extensions.ObjectPool, which Akka
+        // needs) from this folder. actormta's own runtimeconfig names only NETCore.App and would
+        // not find them here; the test project's runtimeconfig does.
+        string runtimeConfig = Path.Combine(AppContext.BaseDirectory, "ActorMta.Tests.runtimeconfig.json");
+        if (File.Exists(runtimeConfig))
+        {
+            psi.ArgumentList.Add("exec");
+            psi.ArgumentList.Add("--runtimeconfig");
+            psi.ArgumentList.Add(runtimeConfig);
+        }
+
         psi.ArgumentList.Add(dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         return psi;
