@@ -6,9 +6,8 @@ using System.Text;
 namespace ActorMta.Tests.CrashSafety;
 
 /// <summary>
-/// The real <c>actormta</c> program as a child process (the dll from this test project's output
-/// folder, run by the same dotnet host), so a test can SIGKILL it and start it again on the same
-/// data directory.
+/// The real <c>actormta</c> program as a child process (run by the same dotnet host as the tests),
+/// so a test can SIGKILL it and start it again on the same data directory.
 /// </summary>
 public sealed class ActorMtaProcess : IDisposable
 {
@@ -35,8 +34,7 @@ public sealed class ActorMtaProcess : IDisposable
     /// <summary>Starts actormta on a free loopback port and waits for its banner.</summary>
     public static async Task<ActorMtaProcess> StartAsync(string dataDirectory, IReadOnlyList<string> sets)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actormta.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException("actormta.dll is not in the test output folder", dll);
+        var dll = FindProgram();
         var port = FreePort();
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
         var psi = new ProcessStartInfo(host)
@@ -112,6 +110,28 @@ public sealed class ActorMtaProcess : IDisposable
             await Task.Delay(100);
         }
         throw new TimeoutException($"actormta did not answer on {EndPoint} (exited: {_process.HasExited}):\n{Output}");
+    }
+
+    /// <summary>
+    /// actormta.dll from the Host project's own output folder (artifacts layout:
+    /// bin/ActorMta.Host/&lt;config&gt;; classic layout: src/ActorMta.Host/bin/&lt;Config&gt;/&lt;tfm&gt;),
+    /// where its deps.json matches the files beside it; the copy next to the tests is the fallback.
+    /// </summary>
+    private static string FindProgram()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var candidates = new List<string>();
+        if (here.Parent?.Parent is { } bin)
+        {
+            candidates.Add(Path.Combine(bin.FullName, "ActorMta.Host", here.Name, "actormta.dll"));
+        }
+        if (here.Parent?.Parent?.Parent?.Parent?.Parent is { } repo)
+        {
+            candidates.Add(Path.Combine(repo.FullName, "src", "ActorMta.Host", "bin", here.Parent!.Name, here.Name, "actormta.dll"));
+        }
+        candidates.Add(Path.Combine(here.FullName, "actormta.dll"));
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("actormta.dll not found; looked at:\n" + string.Join("\n", candidates));
     }
 
     private static int FreePort()

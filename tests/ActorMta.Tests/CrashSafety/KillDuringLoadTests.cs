@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Xunit.Abstractions;
 
 namespace ActorMta.Tests.CrashSafety;
 
@@ -7,7 +8,7 @@ namespace ActorMta.Tests.CrashSafety;
 /// The durability promise end to end: whatever got a 250 survives a SIGKILL of the process and is
 /// delivered exactly once after a restart on the same data directory; nothing is delivered twice.
 /// </summary>
-public sealed partial class KillDuringLoadTests : IDisposable
+public sealed partial class KillDuringLoadTests(ITestOutputHelper output) : IDisposable
 {
     private const string Recipient = "u@test.example";
     private const int Clients = 8;
@@ -56,6 +57,10 @@ public sealed partial class KillDuringLoadTests : IDisposable
                 var allThere = acknowledged.All(t => seen.PerToken.ContainsKey(t));
                 if (allThere && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1.5)) break;
             }
+
+            var inFlight = clients.Sum(c => c.InFlight.Count);
+            output.WriteLine($"{acknowledged.Count} acknowledged before SIGKILL, {inFlight} in flight; "
+                + $"{seen.Files} maildir files after restart");
 
             var missing = acknowledged.Where(t => !seen.PerToken.ContainsKey(t)).ToList();
             Assert.True(missing.Count == 0,
