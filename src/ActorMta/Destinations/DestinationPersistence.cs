@@ -28,6 +28,25 @@ public static class DestinationPersistence
     public static Config Config(string sqliteFile) =>
         Config($"Data Source={sqliteFile}", "SQLite.MS");
 
+    /// <summary>
+    /// Creates the SQLite file if needed and switches it to write-ahead logging (persistent in the
+    /// file). Call once before the ActorSystem starts. In the default rollback-journal mode the
+    /// journal's and the snapshot store's connections block each other (a reader holding its lock
+    /// while another connection waits to write), which stalls persistence for up to the command
+    /// timeout; with WAL readers and the writer do not block each other.
+    /// </summary>
+    public static void PrepareSqlite(string sqliteFile)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(sqliteFile));
+        if (!string.IsNullOrEmpty(directory))
+            Directory.CreateDirectory(directory);
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={sqliteFile}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
+    }
+
     /// <summary>Any linq2db provider, e.g. <c>("Host=...;Database=mta;Username=...", "PostgreSQL.15")</c> for a cluster.</summary>
     public static Config Config(string connectionString, string providerName)
     {
@@ -65,17 +84,21 @@ public static class DestinationPersistence
     /// <summary>The serializer and its bindings alone (for a system that configures its journal elsewhere).</summary>
     public static Config Serialization => ConfigurationFactory.ParseString(SerializationHocon);
 
-    private const string SerializationHocon = """
+    // Type names are taken from the types themselves: the engine's assembly name is not its namespace
+    // (ActorMta.Engine), and a binding to a type that does not load is silently skipped by Akka.
+    private static readonly string SerializationHocon = $$"""
         akka.actor {
           serializers {
-            actormta-destinations = "ActorMta.Destinations.DestinationSerializer, ActorMta"
+            actormta-destinations = {{Quote(TypeName(typeof(DestinationSerializer)))}}
           }
           serialization-bindings {
-            "ActorMta.Destinations.IDestinationEvent, ActorMta" = actormta-destinations
-            "ActorMta.Destinations.DestinationSnapshot, ActorMta" = actormta-destinations
+            {{Quote(TypeName(typeof(IDestinationEvent)))}} = actormta-destinations
+            {{Quote(TypeName(typeof(DestinationSnapshot)))}} = actormta-destinations
           }
         }
         """;
+
+    private static string TypeName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
     private static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

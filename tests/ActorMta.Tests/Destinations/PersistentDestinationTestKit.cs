@@ -17,7 +17,8 @@ namespace ActorMta.Tests.Destinations;
 public abstract class PersistentDestinationTestKit : TestKitBase
 {
     protected static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
-    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    // Generous: the first message in a new ActorSystem starts the SQL plugins, and the test machine is shared.
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     private readonly List<ActorSystem> _extraSystems = [];
     private int _generation;
@@ -144,6 +145,7 @@ public abstract class PersistentDestinationTestKit : TestKitBase
     {
         var directory = Path.Combine(Path.GetTempPath(), "actormta-dest-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
+        DestinationPersistence.PrepareSqlite(Path.Combine(directory, "destinations.db"));
         return directory;
     }
 }
