@@ -34,7 +34,10 @@ public sealed class ActorTelemetryBridge : ReceiveActor
     /// <summary><see cref="Hocon"/> parsed.</summary>
     public static Config Config => ConfigurationFactory.ParseString(Hocon);
 
-    /// <summary>The name to start it under (<c>/user/actor-telemetry</c>), by convention.</summary>
+    /// <summary>
+    /// The name to start it under: <c>system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name)</c>
+    /// right after creating the ActorSystem (with <see cref="Hocon"/> in its config), before the MTA's actors.
+    /// </summary>
     public const string Name = "actor-telemetry";
 
     private readonly Dictionary<Type, string> _kinds = [];
