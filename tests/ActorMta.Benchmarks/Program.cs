@@ -13,8 +13,6 @@
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
 //       each having received its banner.
 //
-//   (serve --set path=value ...: one ActorMta node in this process; what `inbound` and `rss` start.)
-//
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- micro [BenchmarkDotNet args]
 //       BenchmarkDotNet on the hot protocol code (RCPT command parsing, DATA decoding of a
 //       300-byte message), each against a naive string-based baseline. E.g.
@@ -34,7 +32,6 @@ return args.FirstOrDefault() switch
         ActorMta: Option("--only") is null or "actormta")),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "micro" => RunMicro(args[1..]),
-    "serve" => await ServeCommand.RunAsync(args[1..]),
     _ => Usage(),
 };
 

@@ -6,8 +6,9 @@ using ActorMta.Benchmarks.Support;
 namespace ActorMta.Benchmarks.Inbound;
 
 /// <summary>
-/// ActorMta as its own process (this program's <c>serve</c> verb, so the same build configuration
-/// as the benchmark: Release), with a durable spool (fsync before 250) and maildir delivery.
+/// ActorMta as its own process: the real <c>actormta run</c>, from the Host project's output
+/// folder of the same build configuration as this program (Release), with a durable spool
+/// (fsync before 250) and maildir delivery.
 /// Console logging is off (Exim does not log to a console either); the main log is written.
 /// </summary>
 public sealed class ActorMtaServer : IBenchServer
@@ -34,7 +35,7 @@ public sealed class ActorMtaServer : IBenchServer
 
     public static async Task<ActorMtaServer> StartAsync(params string[] extraSets)
     {
-        var self = typeof(ActorMtaServer).Assembly.Location;
+        var program = FindProgram();
         var dir = Directory.CreateTempSubdirectory("actormta-bench-").FullName;
         var port = SmtpProbe.FreeLoopbackPort();
         string[] sets =
@@ -49,7 +50,7 @@ public sealed class ActorMtaServer : IBenchServer
         ];
         var output = new StringBuilder();
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
-        var process = Proc.Start(dotnet, [self, "serve", .. sets.SelectMany(s => new[] { "--set", s })], output);
+        var process = Proc.Start(dotnet, [program, "run", .. sets.SelectMany(s => new[] { "--set", s })], output);
         var server = new ActorMtaServer(process, output, dir, new IPEndPoint(IPAddress.Loopback, port));
         try
         {
@@ -62,6 +63,27 @@ public sealed class ActorMtaServer : IBenchServer
             throw;
         }
         return server;
+    }
+
+    /// <summary>
+    /// actormta.dll in the Host project's own output folder (artifacts layout:
+    /// bin/ActorMta.Host/&lt;config&gt;; classic: src/ActorMta.Host/bin/&lt;Config&gt;/&lt;tfm&gt;), where
+    /// its deps.json matches the assemblies beside it (the copy next to this program does not).
+    /// </summary>
+    private static string FindProgram()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var candidates = new List<string>();
+        if (here.Parent?.Parent is { } bin)
+        {
+            candidates.Add(Path.Combine(bin.FullName, "ActorMta.Host", here.Name, "actormta.dll"));
+        }
+        if (here.Parent?.Parent?.Parent?.Parent?.Parent is { } repo)
+        {
+            candidates.Add(Path.Combine(repo.FullName, "src", "ActorMta.Host", "bin", here.Parent!.Name, here.Name, "actormta.dll"));
+        }
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("actormta.dll not found; looked at:\n" + string.Join("\n", candidates));
     }
 
     public async ValueTask DisposeAsync()
