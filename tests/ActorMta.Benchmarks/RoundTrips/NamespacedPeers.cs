@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using ActorMta.Benchmarks.Support;
+
+namespace ActorMta.Benchmarks.RoundTrips;
+
+/// <summary>An ActorMta node (this program's <c>serve</c> verb) running in the server namespace.</summary>
+internal sealed class NamespacedActorMtaServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _dir;
+
+    private NamespacedActorMtaServer(Process process, string dir, IPEndPoint endPoint)
+    {
+        _process = process;
+        _dir = dir;
+        EndPoint = endPoint;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    /// <summary>Accepts for bench.example into a maildir; early pipelining and CHUNKING advertised (the defaults).</summary>
+    public static async Task<NamespacedActorMtaServer> StartAsync(string ns, IPEndPoint endPoint)
+    {
+        var self = typeof(NamespacedActorMtaServer).Assembly.Location;
+        var dir = Directory.CreateTempSubdirectory("actormta-rtt-server-").FullName;
+        string[] sets =
+        [
+            $"actormta.listen=[\"{endPoint}\"]",
+            $"actormta.data-directory=\"{dir}\"",
+            "actormta.policy.local-domains=[\"bench.example\"]",
+            "actormta.smtp.pipelining-connect-advertise-hosts=[\"*\"]",
+            "actormta.smtp.chunking-advertise-hosts=[\"*\"]",
+            "actormta.log.console=off",
+            "actormta.log.pipelining=on",
+        ];
+        var output = new StringBuilder();
+        var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
+        var process = RoundTripBenchmark.StartInNamespace(ns, dotnet, [self, "serve", .. sets.SelectMany(s => new[] { "--set", s })], output);
+        var server = new NamespacedActorMtaServer(process, dir, endPoint);
+        try
+        {
+            await RoundTripBenchmark.WaitForBannerAsync(endPoint, TimeSpan.FromSeconds(90), () => process.HasExited, () => output.ToString());
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Proc.StopAsync(_process, TimeSpan.FromSeconds(10));
+        _process.Dispose();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>A private Exim 4.96 instance: root-owned config (<c>exim -C</c>), folders owned by Debian-exim.</summary>
+internal abstract partial class NamespacedExim : IAsyncDisposable
+{
+    protected NamespacedExim(string role)
+    {
+        Dir = Directory.CreateTempSubdirectory($"actormta-rtt-exim-{role}-").FullName;
+        File.SetUnixFileMode(Dir, (UnixFileMode)0b111_101_101);
+        foreach (var sub in new[] { "spool", "log", "maildir" }) Directory.CreateDirectory(Path.Combine(Dir, sub));
+        ConfigPath = Path.Combine(Dir, "exim.conf");
+    }
+
+    protected string Dir { get; }
+
+    protected string ConfigPath { get; }
+
+    protected static string Exim => File.Exists("/usr/sbin/exim4") ? "/usr/sbin/exim4" : "exim";
+
+    protected string Common(string hostname) => $"""
+        primary_hostname = {hostname}
+        spool_directory = {Dir}/spool
+        log_file_path = {Dir}/log/%slog
+        pid_file_path = {Dir}/exim.pid
+        keep_environment =
+        host_lookup =
+        rfc1413_hosts =
+        tls_advertise_hosts =
+        log_selector = +pipelining +deliver_time +millisec
+
+        """;
+
+    protected async Task WriteConfigAsync(string text)
+    {
+        await File.WriteAllTextAsync(ConfigPath, text);
+        File.SetUnixFileMode(ConfigPath, (UnixFileMode)0b110_100_100);
+        var chown = await Proc.RunAsync("chown", "-R", "Debian-exim:Debian-exim",
+            Path.Combine(Dir, "spool"), Path.Combine(Dir, "log"), Path.Combine(Dir, "maildir"));
+        if (chown.ExitCode != 0) throw new InvalidOperationException("chown: " + chown.Output);
+    }
+
+    public string MainLog()
+    {
+        var path = Path.Combine(Dir, "log", "mainlog");
+        return File.Exists(path) ? File.ReadAllText(path) : "";
+    }
+
+    public virtual ValueTask DisposeAsync()
+    {
+        try { Directory.Delete(Dir, recursive: true); } catch (IOException) { }
+        return ValueTask.CompletedTask;
+    }
+
+    [GeneratedRegex(@"\b[0-9A-Za-z]{6}-[0-9A-Za-z]{6}-[0-9A-Za-z]{2}\b")]
+    protected static partial Regex MessageId();
+}
+
+/// <summary>Exim as the server, a foreground daemon in the server namespace: PIPECONNECT and CHUNKING for everyone.</summary>
+internal sealed class NamespacedEximServer : NamespacedExim
+{
+    private Process? _daemon;
+
+    private NamespacedEximServer() : base("server") { }
+
+    public IPEndPoint EndPoint { get; private set; } = new(IPAddress.None, 0);
+
+    public static async Task<NamespacedEximServer> StartAsync(string ns, IPEndPoint endPoint)
+    {
+        var server = new NamespacedEximServer { EndPoint = endPoint };
+        await server.WriteConfigAsync(server.Common("exim-server.bench.example") + $"""
+            domainlist local_domains = bench.example
+            acl_smtp_rcpt = acl_rcpt
+            pipelining_connect_advertise_hosts = *
+            chunking_advertise_hosts = *
+
+            begin acl
+            acl_rcpt:
+              accept domains = +local_domains
+                     local_parts = u
+              deny   message = relay not permitted
+
+            begin routers
+            local:
+              driver = accept
+              domains = +local_domains
+              local_parts = u
+              transport = maildir
+
+            begin transports
+            maildir:
+              driver = appendfile
+              directory = {server.Dir}/maildir/u
+              maildir_format
+              create_directory
+              user = Debian-exim
+
+            begin retry
+            * * F,1h,5m
+
+            """);
+        var output = new StringBuilder();
+        server._daemon = RoundTripBenchmark.StartInNamespace(ns, Exim,
+            ["-C", server.ConfigPath, "-bdf", "-odb", "-oX", $"<; {endPoint.Address}.{endPoint.Port}", "-oP", Path.Combine(server.Dir, "exim.pid")], output);
+        try
+        {
+            await RoundTripBenchmark.WaitForBannerAsync(endPoint, TimeSpan.FromSeconds(30), () => server._daemon.HasExited,
+                () => output + "\n" + server.MainLog());
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_daemon is not null)
+        {
+            await Proc.StopAsync(_daemon, TimeSpan.FromSeconds(10));
+            _daemon.Dispose();
+        }
+        await base.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Exim as the client, in this process's namespace: a manualroute to the server and an smtp
+/// transport with <c>hosts_pipe_connect = *</c> (or unset). Each delivery is <c>exim -M id</c>: one connection.
+/// </summary>
+internal sealed partial class NamespacedEximClient : NamespacedExim
+{
+    private static readonly string Message =
+        "Message-ID: <bench@client.bench.example>\nDate: Sun, 29 Nov 2026 12:00:00 +0000\nFrom: bench@client.bench.example\n"
+        + "To: u@bench.example\nSubject: round trips\n\n"
+        + string.Concat(Enumerable.Range(0, 12).Select(i => $"The quick brown fox jumps over the lazy dog, line {i}.\n"));
+
+    private NamespacedEximClient() : base("client") { }
+
+    public static async Task<NamespacedEximClient> CreateAsync(IPEndPoint server, bool pipeConnect)
+    {
+        var client = new NamespacedEximClient();
+        await client.WriteConfigAsync(client.Common("exim-client.bench.example") + $"""
+
+            begin routers
+            to_server:
+              driver = manualroute
+              route_list = * {server.Address}::{server.Port}
+              transport = to_server
+
+            begin transports
+            to_server:
+              driver = smtp
+              hosts_avoid_tls = *
+              {(pipeConnect ? "hosts_pipe_connect = *" : "")}
+
+            begin retry
+            * * F,1h,5m
+
+            """);
+        return client;
+    }
+
+    /// <summary>
+    /// Queues one message (not timed), then times <c>exim -M</c>: the whole delivery process, and
+    /// Exim's own <c>DT=</c> from its <c>=&gt;</c> line (<c>+deliver_time +millisec</c>); milliseconds.
+    /// </summary>
+    public async Task<(double Wall, double Dt)> DeliverOneAsync()
+    {
+        var queue = await RunAsync(["-odq", "-f", "bench@client.bench.example", "u@bench.example"], Message);
+        if (queue.ExitCode != 0) throw new InvalidOperationException("exim -odq: " + queue.Output);
+        var listing = await RunAsync(["-bpru"], null);
+        var id = MessageId().Matches(listing.Output).Select(m => m.Value).Distinct().Single();
+
+        var sw = Stopwatch.StartNew();
+        var deliver = await RunAsync(["-M", id], null);
+        var elapsed = sw.Elapsed.TotalMilliseconds;
+        if (deliver.ExitCode != 0 || !MainLog().Contains($"{id} Completed", StringComparison.Ordinal))
+            throw new InvalidOperationException($"exim -M {id} (exit {deliver.ExitCode}): {deliver.Output}\n{MainLog()}");
+        var line = MainLog().Split('\n').Last(l => l.Contains($"{id} => ", StringComparison.Ordinal));
+        var dt = DeliverTime().Match(line);
+        return (elapsed, dt.Success ? double.Parse(dt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1000 : double.NaN);
+    }
+
+    [GeneratedRegex(@" DT=([0-9.]+)s")]
+    private static partial Regex DeliverTime();
+
+    private async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> args, string? stdin)
+    {
+        var psi = new ProcessStartInfo(Exim)
+        {
+            RedirectStandardInput = stdin is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-C");
+        psi.ArgumentList.Add(ConfigPath);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start exim");
+        if (stdin is not null)
+        {
+            await p.StandardInput.WriteAsync(stdin);
+            p.StandardInput.Close();
+        }
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (p.ExitCode, await stdout + await stderr);
+    }
+}
