@@ -3,6 +3,8 @@ using System.Net;
 using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
+using ActorMta.Destinations;
+using ActorMta.Routing;
 using ActorMta.Smtp;
 using Akka.Configuration.Hocon;
 using AkkaConfig = Akka.Configuration.Config;
@@ -230,9 +232,36 @@ public static partial class SettingsLoader
             Console: r.Bool("actormta.log.console"),
             LogPipelining: r.Bool("actormta.log.pipelining"));
 
+        var localAddresses = r.Addresses("actormta.routing.local-addresses");
+        var routing = new RoutingSettings(
+            LocalDomains: policy.LocalDomains,
+            Smarthosts: r.Smarthosts("actormta.routing.smarthosts", hostname),
+            DnsServers: r.DnsServers("actormta.routing.dns-servers"),
+            DnsTimeout: r.Duration("actormta.routing.dns-timeout"),
+            DefaultPort: outbound.Port,
+            LocalAddresses: localAddresses.Count > 0 ? localAddresses : RoutingSettings.MachineAddresses(),
+            PreferIPv6: r.Bool("actormta.routing.prefer-ipv6"))
+        {
+            DnsRetries = r.NonNegativeInt("actormta.routing.dns-retries"),
+        };
+
+        var destinations = new DestinationSettings(
+            MaxConnections: r.PositiveInt("actormta.destinations.max-connections"),
+            RetryDataExpire: r.Duration("actormta.destinations.retry-data-expire"),
+            PassivateAfter: r.Duration("actormta.destinations.passivate-after"),
+            HostRetryInitial: r.Duration("actormta.destinations.host-retry-initial"),
+            HostRetryMax: r.Duration("actormta.destinations.host-retry-max"));
+
+        var persistence = new PersistenceSettings(
+            ConnectionString: r.String("actormta.persistence.connection-string", allowEmpty: true),
+            ProviderName: r.String("actormta.persistence.provider-name", allowEmpty: false));
+
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {
             Outbound = outbound,
+            Routing = routing,
+            Destinations = destinations,
+            Persistence = persistence,
         };
     }
 
@@ -440,6 +469,118 @@ public static partial class SettingsLoader
 
             if (value < minimum) Fail(path, $"must be at least {minimum}, got {value}");
             return value;
+        }
+
+        public int NonNegativeInt(string path)
+        {
+            string? text = Scalar(path, "a whole number (0 or more)");
+            if (text is null) return 0;
+            if (!int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < 0)
+            {
+                Fail(path, $"expected a whole number (0 or more), got \"{text}\"");
+                return 0;
+            }
+
+            return value;
+        }
+
+        public IReadOnlyList<IPAddress> Addresses(string path)
+        {
+            var result = new List<IPAddress>();
+            foreach (string item in StringList(path))
+            {
+                if (IPAddress.TryParse(item.Trim(), out IPAddress? address)) result.Add(address);
+                else Fail(path, $"not an IP address: \"{item}\"");
+            }
+
+            return result;
+        }
+
+        /// <summary>"ip" or "ip:port" ("[v6]:port"); port 53 when none is given.</summary>
+        public IReadOnlyList<IPEndPoint> DnsServers(string path)
+        {
+            var result = new List<IPEndPoint>();
+            foreach (string item in StringList(path))
+            {
+                string text = item.Trim();
+                // ParseEndPoint first: IPAddress.TryParse accepts "[::1]:5353" and drops the port.
+                if (ParseEndPoint(text) is { Port: > 0 } endPoint) result.Add(endPoint);
+                else if (!text.StartsWith('[') && IPAddress.TryParse(text, out IPAddress? bare)) result.Add(new IPEndPoint(bare, 53));
+                else Fail(path, $"expected \"ip\" or \"ip:port\" (IPv6 as \"[::1]:53\"), got \"{item}\"");
+            }
+
+            return result;
+        }
+
+        /// <summary><c>[ { name = "...", domains = [...], hosts = [...] } ]</c>.</summary>
+        public IReadOnlyList<SmarthostRoute> Smarthosts(string path, string primaryHostname)
+        {
+            var (source, value) = Find(path);
+            _origins[path] = source;
+            if (value is null) return [];
+            if (!IsList(value))
+            {
+                Fail(path, $"expected a list of {{ name, domains, hosts }} objects, got {Shape(value)}");
+                return [];
+            }
+
+            var routes = new List<SmarthostRoute>();
+            int index = 0;
+            foreach (HoconValue element in Elements(value))
+            {
+                string at = $"{path}[{index++}]";
+                if (!element.IsObject())
+                {
+                    Fail(path, $"{at}: expected an object {{ name, domains, hosts }}, got {Shape(element)}");
+                    continue;
+                }
+
+                var items = element.GetObject().Items;
+                foreach (string key in items.Keys.Where(k => k is not ("name" or "domains" or "hosts")))
+                {
+                    Fail(path, $"{at}: unknown key \"{key}\" (expected name, domains, hosts)");
+                }
+
+                string name = items.TryGetValue("name", out HoconValue? n) && n.IsString() ? n.GetString() ?? "" : $"smarthost-{index}";
+                IReadOnlyList<string>? domains = items.TryGetValue("domains", out HoconValue? d) ? Strings(d) : null;
+                IReadOnlyList<string>? hosts = items.TryGetValue("hosts", out HoconValue? h) ? Strings(h) : null;
+                if (domains is null)
+                {
+                    Fail(path, $"{at}: \"domains\" must be a list of domain patterns");
+                    continue;
+                }
+
+                if (hosts is null || hosts.Count == 0 || hosts.Any(x => x.Trim().Length == 0 || x.Any(char.IsWhiteSpace)))
+                {
+                    Fail(path, $"{at}: \"hosts\" must be a non-empty list of host, host:port or [ipv6]:port");
+                    continue;
+                }
+
+                try
+                {
+                    var list = Smtp.DomainList.Parse(domains.Select(x => x.Trim() == "@" ? primaryHostname : x));
+                    routes.Add(new SmarthostRoute(name, list, [.. hosts.Select(x => x.Trim())]));
+                }
+                catch (FormatException e)
+                {
+                    Fail(path, $"{at}: {e.Message}");
+                }
+            }
+
+            return routes;
+        }
+
+        private static IReadOnlyList<string>? Strings(HoconValue value)
+        {
+            if (!IsList(value)) return null;
+            var result = new List<string>();
+            foreach (HoconValue element in Elements(value))
+            {
+                if (element.IsObject() || IsList(element) || !element.IsString() || element.GetString() is not { } text) return null;
+                result.Add(text);
+            }
+
+            return result;
         }
 
         public int Port(string path, bool allowZero)

@@ -132,6 +132,53 @@ public sealed class SettingsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void RoutingDestinationsAndPersistenceAreLoaded()
+    {
+        string file = WriteFile("""
+            actormta {
+              routing {
+                smarthosts = [
+                  { name = "office", domains = ["example.net", "*.example.net"], hosts = ["10.0.0.5:2525", "[2001:db8::1]"] }
+                ]
+                dns-servers = ["192.0.2.53", "[::1]:5353"]
+                dns-timeout = 2s
+                local-addresses = ["192.0.2.10"]
+              }
+              destinations { max-connections = 3, retry-data-expire = 1d }
+              persistence { connection-string = "Host=db;Database=mta", provider-name = "PostgreSQL.15" }
+            }
+            """);
+
+        var s = SettingsLoader.Load(file, []).Settings;
+
+        var route = Assert.Single(s.Routing.Smarthosts);
+        Assert.Equal("office", route.Name);
+        Assert.True(route.Domains.Contains("mail.example.net"));
+        Assert.Equal(new[] { "10.0.0.5:2525", "[2001:db8::1]" }, route.Hosts);
+        Assert.Equal(new[] { new IPEndPoint(IPAddress.Parse("192.0.2.53"), 53), new IPEndPoint(IPAddress.IPv6Loopback, 5353) }, s.Routing.DnsServers);
+        Assert.Equal(TimeSpan.FromSeconds(2), s.Routing.DnsTimeout);
+        Assert.Equal(new[] { IPAddress.Parse("192.0.2.10") }, s.Routing.LocalAddresses);
+        Assert.True(s.Routing.LocalDomains.Contains("localhost"));
+        Assert.Equal(3, s.Destinations.MaxConnections);
+        Assert.Equal(TimeSpan.FromDays(1), s.Destinations.RetryDataExpire);
+        Assert.Equal(TimeSpan.FromMinutes(5), s.Destinations.PassivateAfter);
+        Assert.Equal("PostgreSQL.15", s.Persistence.ProviderName);
+        Assert.Equal("Host=db;Database=mta", s.Persistence.ConnectionString);
+    }
+
+    [Fact]
+    public void BadSmarthostsAreReported()
+    {
+        string file = WriteFile("actormta.routing.smarthosts = [ { domains = [\"example.net\"], hosts = [] }, { domain = [\"x\"], hosts = [\"h\"] } ]\n");
+
+        var e = Fails(file);
+
+        Assert.All(e.Errors, x => Assert.Equal($"{file}:1", x.Location));
+        Assert.Contains(e.Errors, x => x.Message.Contains("[0]: \"hosts\" must be a non-empty list", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, x => x.Message.Contains("[1]: unknown key \"domain\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AtInDomainListsIsThePrimaryHostname()
     {
         var s = SettingsLoader.Load(null, ["actormta.primary-hostname=mx.example.org", "actormta.policy.relay-to-domains=[\"!@\", \"*\"]"]).Settings;
