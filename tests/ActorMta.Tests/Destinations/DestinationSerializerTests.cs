@@ -98,6 +98,18 @@ public sealed class DestinationSerializerTests(ITestOutputHelper output) : Persi
     }
 
     [Fact]
+    public async Task PreparedDatabaseUsesWriteAheadLoggingAndHasThePluginTables()
+    {
+        Acquire(Key("192.0.2.1"), "s", NewSession());
+        await SendAsync(new HostFailed(Key("192.0.2.1"), "refused"));
+
+        Assert.Equal("wal", Query("PRAGMA journal_mode", r => r.GetString(0)).Single());
+        var tables = Query("SELECT name FROM sqlite_master WHERE type = 'table'", r => r.GetString(0));
+        Assert.Contains("journal", tables);
+        Assert.Contains("snapshot", tables);
+    }
+
+    [Fact]
     public async Task SnapshotsBoundTheJournalAndRecoveryUsesThem()
     {
         var key = Key("192.0.2.1");
