@@ -6,7 +6,7 @@ using ActorMta.Benchmarks.Support;
 
 namespace ActorMta.Benchmarks.RoundTrips;
 
-/// <summary>An ActorMta node (this program's <c>serve</c> verb) running in the server namespace.</summary>
+/// <summary>An ActorMta node (the real <c>actormta run</c> program) running in the server namespace.</summary>
 internal sealed class NamespacedActorMtaServer : IAsyncDisposable
 {
     private readonly Process _process;
@@ -21,10 +21,13 @@ internal sealed class NamespacedActorMtaServer : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    /// <summary>Accepts for bench.example into a maildir; early pipelining and CHUNKING advertised (the defaults).</summary>
+    /// <summary>
+    /// <c>actormta run</c> (the real program) accepting for bench.example into a maildir; early
+    /// pipelining and CHUNKING advertised (the defaults, stated anyway).
+    /// </summary>
     public static async Task<NamespacedActorMtaServer> StartAsync(string ns, IPEndPoint endPoint)
     {
-        var self = typeof(NamespacedActorMtaServer).Assembly.Location;
+        var program = FindProgram();
         var dir = Directory.CreateTempSubdirectory("actormta-rtt-server-").FullName;
         string[] sets =
         [
@@ -33,12 +36,21 @@ internal sealed class NamespacedActorMtaServer : IAsyncDisposable
             "actormta.policy.local-domains=[\"bench.example\"]",
             "actormta.smtp.pipelining-connect-advertise-hosts=[\"*\"]",
             "actormta.smtp.chunking-advertise-hosts=[\"*\"]",
+            "actormta.spool.fsync=on",
             "actormta.log.console=off",
             "actormta.log.pipelining=on",
         ];
         var output = new StringBuilder();
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
-        var process = RoundTripBenchmark.StartInNamespace(ns, dotnet, [self, "serve", .. sets.SelectMany(s => new[] { "--set", s })], output);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", ns, dotnet, program, "run" }.Concat(sets.SelectMany(s => new[] { "--set", s })))
+            psi.ArgumentList.Add(a);
+        psi.Environment.Remove("DOTNET_STARTUP_HOOKS"); // our hook is for this process only
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("cannot start actormta");
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         var server = new NamespacedActorMtaServer(process, dir, endPoint);
         try
         {
@@ -50,6 +62,22 @@ internal sealed class NamespacedActorMtaServer : IAsyncDisposable
             throw;
         }
         return server;
+    }
+
+    /// <summary>
+    /// actormta.dll in the Host project's own output folder, next to the deps.json that describes it:
+    /// artifacts layout <c>bin/ActorMta.Host/&lt;config&gt;</c> beside <c>bin/ActorMta.Benchmarks/&lt;config&gt;</c>,
+    /// or the classic <c>src/ActorMta.Host/bin/&lt;Config&gt;/&lt;tfm&gt;</c>.
+    /// </summary>
+    private static string FindProgram()
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var tried = new List<string>();
+        if (here.Parent?.Parent is { } artifactsBin) tried.Add(Path.Combine(artifactsBin.FullName, "ActorMta.Host", here.Name, "actormta.dll"));
+        if (here.Parent is { } config && config.Parent?.Parent?.Parent?.Parent is { } repo)
+            tried.Add(Path.Combine(repo.FullName, "src", "ActorMta.Host", "bin", config.Name, here.Name, "actormta.dll"));
+        return tried.FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException("actormta.dll not found (build src/ActorMta.Host in the same configuration); tried: " + string.Join(", ", tried));
     }
 
     public async ValueTask DisposeAsync()

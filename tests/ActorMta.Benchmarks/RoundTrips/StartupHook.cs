@@ -5,7 +5,7 @@ using ActorMta.Benchmarks.RoundTrips;
 /// The <c>roundtrips</c> verb without touching Program.cs (owned by the benchmark harness): the
 /// script starts this assembly with <c>DOTNET_STARTUP_HOOKS</c> pointing at itself, so this runs
 /// before Main; for the <c>roundtrips</c> verb it runs the benchmark and exits, for anything else
-/// it returns and Main carries on (the <c>serve</c> children inherit the variable).
+/// it returns and Main carries on.
 /// Drop this class once Program.cs dispatches <c>roundtrips</c> to <see cref="RoundTripBenchmark"/>.
 /// </summary>
 internal static class StartupHook
