@@ -46,7 +46,7 @@ public sealed class MtaNode : IAsyncDisposable
         var sockets = new List<Socket>();
         try
         {
-            foreach (var listener in settings.Listeners) sockets.Add(ListenSocket.Bind(listener.EndPoint));
+            foreach (var listener in settings.Listeners) sockets.Add(ListenSocket.Bind(listener.EndPoint, settings.Smtp.TcpFastOpenQueue));
         }
         catch
         {

@@ -81,7 +81,11 @@ public sealed record SmtpServerSettings(
     int MaxBadCommands,
     TimeSpan IdleTimeout,
     TimeSpan DataTimeout,
-    BareLineEndingPolicy BareLineEndings);
+    BareLineEndingPolicy BareLineEndings)
+{
+    /// <summary><c>smtp.tcp-fastopen</c>: TFO queue length on the listening sockets (0: off). The kernel must allow it too.</summary>
+    public int TcpFastOpenQueue { get; init; } = 256;
+}
 
 /// <summary><c>actormta.policy</c>: who may send what where. Never an open relay.</summary>
 public sealed record PolicySettings(

@@ -199,6 +199,7 @@ public sealed partial class InboundSession
         var chunking = _transaction.UsedChunking ? " K" : "";
         var messageId = envelope.HeaderMessageId is null ? "" : $" id={envelope.HeaderMessageId}";
         var recipients = string.Join(' ', envelope.Recipients.Select(r => r.Address));
-        return $"{envelope.MessageId} <= {sender} {HostField()} P={envelope.Protocol}{PipeliningLogField()}{chunking} S={envelope.Size}{messageId} for {recipients}";
+        var fastOpen = _connection.FastOpenWithData ? " TFO*" : "";
+        return $"{envelope.MessageId} <= {sender} {HostField()}{fastOpen} P={envelope.Protocol}{PipeliningLogField()}{chunking} S={envelope.Size}{messageId} for {recipients}";
     }
 }

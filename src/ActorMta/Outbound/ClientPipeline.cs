@@ -27,7 +27,16 @@ internal sealed class ClientPipeline : IDisposable
     private int _start;
     private int _end;
 
-    public ClientPipeline(Connection connection) => _connection = connection;
+    private readonly bool _fastOpen;
+    private bool _firstWriteDone;
+    private int _firstPayloadAt = -1;
+
+    /// <param name="fastOpen">The socket may put the first write in its SYN: keep message content out of that write.</param>
+    public ClientPipeline(Connection connection, bool fastOpen = false)
+    {
+        _connection = connection;
+        _fastOpen = fastOpen;
+    }
 
     public int Outstanding => _pending.Count;
 
@@ -51,6 +60,7 @@ internal sealed class ClientPipeline : IDisposable
     /// <summary>Raw bytes that belong to the last appended command (a BDAT chunk, DATA content).</summary>
     public void AppendPayload(ReadOnlySpan<byte> bytes)
     {
+        if (!_firstWriteDone && _firstPayloadAt < 0) _firstPayloadAt = _output.WrittenCount;
         bytes.CopyTo(_output.GetSpan(bytes.Length));
         _output.Advance(bytes.Length);
     }
@@ -62,7 +72,15 @@ internal sealed class ClientPipeline : IDisposable
         if (_output.WrittenCount == 0) return;
         try
         {
-            await _connection.WriteAsync(_output.WrittenMemory, ct).ConfigureAwait(false);
+            var pending = _output.WrittenMemory;
+            if (_fastOpen && !_firstWriteDone && _firstPayloadAt > 0)
+            {
+                // Rule 14: a SYN can be replayed by the network, so it may carry commands, never message content.
+                await _connection.WriteAsync(pending[.._firstPayloadAt], ct).ConfigureAwait(false);
+                pending = pending[_firstPayloadAt..];
+            }
+            _firstWriteDone = true;
+            await _connection.WriteAsync(pending, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {

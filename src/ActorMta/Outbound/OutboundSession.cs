@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using ActorMta.Configuration;
@@ -95,6 +96,7 @@ public sealed class OutboundSession : UntypedActor
         private Connection? _connection;
         private bool _early;
         private bool _quitSent;
+        private bool _fastOpenUsed;
         private Stopwatch _clock = new();
 
         private bool MayLearn => _settings.HostsPipeConnect.Matches(owner._hop.Address, owner._hop.HostName);
@@ -182,7 +184,7 @@ public sealed class OutboundSession : UntypedActor
             _early = early;
             _quitSent = false;
             _clock = Stopwatch.StartNew();
-            await ConnectAsync(ct).ConfigureAwait(false);
+            await ConnectAsync(fastOpenAllowed: early, ct).ConfigureAwait(false);
             var pipeline = _pipeline!;
             pipeline.ExpectUnsolicited(Expect.Banner);
             pipeline.Append($"EHLO {_settings.HeloName}", Expect.Ehlo);
@@ -205,6 +207,7 @@ public sealed class OutboundSession : UntypedActor
                 {
                     throw new EarlyAttemptFailure($"early pipelining: {broken.Message}");
                 }
+                _fastOpenUsed = _connection!.FastOpenWithData;
                 var actual = EhloResponse.Parse(ehlo);
                 Learn(actual, early: true);
                 // The transaction already sent stays as sent (rule 13); replies tell what the server made of it.
@@ -221,6 +224,7 @@ public sealed class OutboundSession : UntypedActor
                 throw new HostFailure(broken.Message);
             }
             if (greeting.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after initial connection: {greeting}");
+            _fastOpenUsed = _connection!.FastOpenWithData;
             try
             {
                 await pipeline.FlushAsync(ct).ConfigureAwait(false);
@@ -244,9 +248,15 @@ public sealed class OutboundSession : UntypedActor
             }
         }
 
-        private async Task ConnectAsync(CancellationToken ct)
+        /// <param name="fastOpenAllowed">
+        /// Only when we speak first (an early flight): with TCP_FASTOPEN_CONNECT the kernel holds the
+        /// SYN until the first write, so a client that waits for the banner would wait forever.
+        /// </param>
+        private async Task ConnectAsync(bool fastOpenAllowed, CancellationToken ct)
         {
             var socket = new Socket(owner._hop.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            var fastOpen = fastOpenAllowed && _settings.HostsTryFastOpen.Matches(owner._hop.Address, owner._hop.HostName)
+                           && TcpFastOpen.EnableOnConnect(socket);
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             connectTimeout.CancelAfter(_settings.ConnectTimeout);
             try
@@ -259,8 +269,8 @@ public sealed class OutboundSession : UntypedActor
                 var why = e is OperationCanceledException ? "connection timed out" : ((SocketException)e).SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused" : e.Message;
                 throw new HostFailure($"connect to {owner._hop.HostName} [{owner._hop.Address}]:{owner._hop.Port}: {why}");
             }
-            _connection = new Connection(socket);
-            _pipeline = new ClientPipeline(_connection);
+            _connection = new Connection(socket, new IPEndPoint(owner._hop.Address, owner._hop.Port));
+            _pipeline = new ClientPipeline(_connection, fastOpen);
         }
 
         /// <summary>Tell the destination what this server offers (rule 8), only for hosts the feature is watched for.</summary>
@@ -428,7 +438,7 @@ public sealed class OutboundSession : UntypedActor
 
         private ConnectionFacts Facts(EhloResponse features) => new(
             owner._firstJob.Route.RouteName, owner._hop.HostName, owner._hop.Address.ToString(), owner._hop.Port,
-            PipeliningUsed: features.Pipelining, EarlyPipelined: _early, ChunkingUsed: _appendedBdat, FastOpen: false,
+            PipeliningUsed: features.Pipelining, EarlyPipelined: _early, ChunkingUsed: _appendedBdat, FastOpen: _fastOpenUsed,
             DeliveryTime: _clock.Elapsed);
 
         private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>

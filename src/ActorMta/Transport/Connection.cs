@@ -15,23 +15,28 @@ public sealed class Connection : IDisposable
     private Stream _stream;
     private int _disposed;
 
-    public Connection(Socket socket)
+    /// <param name="remote">
+    /// The peer, when the caller knows it: a TCP Fast Open client socket is not connected yet
+    /// (the SYN leaves with the first write), so the kernel cannot tell us.
+    /// </param>
+    public Connection(Socket socket, IPEndPoint? remote = null)
     {
         _socket = socket;
         _socket.NoDelay = true;
         _stream = new NetworkStream(socket, ownsSocket: false);
-        RemoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
-        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        RemoteEndPoint = remote ?? (IPEndPoint)socket.RemoteEndPoint!;
     }
 
     public IPEndPoint RemoteEndPoint { get; }
-    public IPEndPoint LocalEndPoint { get; }
 
     /// <summary>The client's address with IPv4-mapped IPv6 addresses unwrapped, as logs and host lists expect.</summary>
     public IPAddress RemoteAddress =>
         RemoteEndPoint.Address.IsIPv4MappedToIPv6 ? RemoteEndPoint.Address.MapToIPv4() : RemoteEndPoint.Address;
 
     public Stream Stream => _stream;
+
+    /// <summary>The SYN of this connection carried data (TCP Fast Open), for the logs' <c>TFO*</c>.</summary>
+    public bool FastOpenWithData => TcpFastOpen.SynCarriedData(_socket);
 
     public bool IsClosed => Volatile.Read(ref _disposed) != 0;
 
