@@ -57,10 +57,14 @@ public sealed class MtaNode : IAsyncDisposable
         var spool = new MessageSpool(settings.Spool);
         var mainLog = new MainLog(logger);
         // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
-        var persistence = settings.Persistence.ConnectionString.Length == 0
-            ? DestinationPersistence.Config(Path.Combine(settings.DataDirectory, "destinations.db"))
-            : DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
-        Directory.CreateDirectory(settings.DataDirectory);
+        Config persistence;
+        if (settings.Persistence.ConnectionString.Length == 0)
+        {
+            var file = Path.Combine(settings.DataDirectory, "destinations.db");
+            DestinationPersistence.PrepareSqlite(file); // WAL: the journal and snapshot store must not block each other
+            persistence = DestinationPersistence.Config(file);
+        }
+        else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
         var system = ActorSystem.Create("actormta", akkaConfig.WithFallback(persistence));
         var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
         var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets), "mta");

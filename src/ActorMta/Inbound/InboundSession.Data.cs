@@ -1,6 +1,7 @@
 using System.Buffers;
 using Akka.Actor;
 using ActorMta.Configuration;
+using ActorMta.Metrics;
 using ActorMta.Queue;
 using ActorMta.Smtp;
 using ActorMta.Spool;
@@ -161,6 +162,7 @@ public sealed partial class InboundSession
         // spool still has it, and the queue manager rebuilds from the spool at start.
         _context.Queue.Tell(new QueueManager.Enqueue(envelope));
         _context.MainLog.Write(ReceptionLine(envelope));
+        MtaMetrics.MessageReceived(_listenerName, envelope.Size);
         _messagesAccepted++;
         _mode = Mode.Command;
         Reply(Replies.Accepted(envelope.MessageId));

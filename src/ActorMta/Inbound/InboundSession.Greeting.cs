@@ -1,3 +1,4 @@
+using ActorMta.Metrics;
 using ActorMta.Smtp;
 
 namespace ActorMta.Inbound;
@@ -33,7 +34,7 @@ public sealed partial class InboundSession
             }
             // Early pipelining: queue the banner without flushing, so it leaves in the same write
             // as the replies to the commands already waiting.
-            _earlyUsed = true;
+            MarkEarlyUsed();
             Reply(Replies.Banner(BannerText()));
             RequestInput();
             return;
@@ -41,6 +42,12 @@ public sealed partial class InboundSession
 
         Reply(Replies.Banner(BannerText()));
         Flush();
+    }
+
+    private void MarkEarlyUsed()
+    {
+        if (!_earlyUsed) MtaMetrics.InboundEarlyPipelining(_listenerName);
+        _earlyUsed = true;
     }
 
     private string BannerText() => _smtp.Banner.Replace("$primary_hostname", _hostname, StringComparison.Ordinal);
@@ -61,7 +68,7 @@ public sealed partial class InboundSession
         // A first EHLO with the transaction already queued behind it is early pipelining even when
         // the bytes came just after our banner left (Exim 4.99's rule): on a busy host or a short
         // link the pre-banner check is a race the client cannot see, and it did not wait for us.
-        if (_earlyAcceptable && !_dataSeen && _heloName is null && MoreInputWaiting) _earlyUsed = true;
+        if (_earlyAcceptable && !_dataSeen && _heloName is null && MoreInputWaiting) MarkEarlyUsed();
         ResetTransaction();
         _heloName = ehlo.Domain;
         _extended = true;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Akka.Actor;
 using ActorMta.Configuration;
+using ActorMta.Metrics;
 using ActorMta.Smtp;
 using ActorMta.Transport;
 
@@ -43,6 +44,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private readonly IPAddress _clientAddress;
     private readonly string _clientText;
     private readonly int _clientPort;
+    /// <summary>The listener's name (<c>smtp-PORT</c>), the label of this session's metrics.</summary>
+    private readonly string _listenerName;
 
     private byte[]? _input;
     private int _inputStart;
@@ -68,6 +71,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         _clientAddress = connection.RemoteAddress;
         _clientText = _clientAddress.ToString();
         _clientPort = connection.RemoteEndPoint.Port;
+        _listenerName = Context.Parent.Path.Name;
     }
 
     public static Props Props(Connection connection, InboundContext context) =>
@@ -84,6 +88,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     protected override void OnReceive(object message)
     {
+        using var timing = MtaMetrics.Processing(nameof(InboundSession));
         switch (message)
         {
             case InputReady ready:

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Akka.Actor;
+using ActorMta.Metrics;
 using ActorMta.Transport;
 
 namespace ActorMta.Inbound;
@@ -22,6 +23,7 @@ public sealed class SmtpListener : UntypedActor
     private readonly Dictionary<IPAddress, int> _perAddress = new();
     private readonly CancellationTokenSource _stop = new();
     private long _sessionCounter;
+    private string _name = "";
 
     public SmtpListener(Socket listenSocket, InboundContext context)
     {
@@ -37,6 +39,7 @@ public sealed class SmtpListener : UntypedActor
 
     protected override void PreStart()
     {
+        _name = Self.Path.Name;
         var self = Self;
         var socket = _listenSocket;
         var token = _stop.Token;
@@ -79,6 +82,7 @@ public sealed class SmtpListener : UntypedActor
             case Terminated terminated:
                 if (_sessionAddress.Remove(terminated.ActorRef, out var address))
                 {
+                    MtaMetrics.ConnectionClosed(_name);
                     if (--_perAddress[address] == 0) _perAddress.Remove(address);
                 }
                 break;
@@ -103,6 +107,7 @@ public sealed class SmtpListener : UntypedActor
         else if (fromThisAddress >= smtp.MaxConnectionsPerIp) refusal = "too many connections from that IP address";
         if (refusal is not null)
         {
+            MtaMetrics.ConnectionRefused(_name, fromThisAddress >= smtp.MaxConnectionsPerIp ? RefuseReason.PerHostLimit : RefuseReason.ConnectionLimit);
             Refuse(socket, address, remote.Port, refusal);
             return;
         }
@@ -119,6 +124,7 @@ public sealed class SmtpListener : UntypedActor
         Context.Watch(session);
         _sessionAddress[session] = address;
         _perAddress[address] = fromThisAddress + 1;
+        MtaMetrics.ConnectionOpened(_name);
     }
 
     private void Refuse(Socket socket, IPAddress address, int port, string reason)

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
+using ActorMta.Metrics;
 using ActorMta.Routing;
 using ActorMta.Spool;
 
@@ -54,10 +55,17 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         Akka.Actor.Props.Create(() => new DeliveryAgent(settings, spool, destinations));
 
     /// <summary>A crashed session is stopped; its job is handed back as deferred when we see it terminate.</summary>
+    private IDisposable? _mailbox;
+
+    protected override void PreStart() => _mailbox = MtaMetrics.SampleMailbox(nameof(DeliveryAgent), Self);
+
+    protected override void PostStop() => _mailbox?.Dispose();
+
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     protected override void OnReceive(object message)
     {
+        using var timing = MtaMetrics.Processing(nameof(DeliveryAgent));
         switch (message)
         {
             case DeliverRemote deliver:
@@ -127,6 +135,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             $"out-{granted.SessionId}");
         Context.Watch(session);
         _sessions[session] = new SessionEntry(granted.Key, granted.SessionId, pending);
+        MtaMetrics.DestinationLeaseAcquired(granted.Key.ToString());
     }
 
     private void OnLeaseRefused(LeaseRefused refused)
@@ -176,6 +185,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     {
         if (!_sessions.Remove(session, out var entry)) return;
         _destinations.Tell(new ReleaseLease(entry.Key, entry.LeaseId));
+        MtaMetrics.DestinationLeaseReleased(entry.Key.ToString());
         if (entry.Current is { } orphan)
         {
             // The session died with a job in hand (a crash): nothing was confirmed, so defer it; the queue retries.

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
+using ActorMta.Metrics;
 using ActorMta.Routing;
 using ActorMta.Smtp;
 using ActorMta.Spool;
@@ -110,6 +111,8 @@ public sealed class OutboundSession : UntypedActor
             var record = owner._record;
             var early = record is not null && MayLearn
                         && record.Cleartext.HasFlag(EhloFeatures.PipeConnect) && record.Cleartext.HasFlag(EhloFeatures.Pipelining);
+            if (early) MtaMetrics.EarlyPipeRecordHit();
+            else if (MayLearn) MtaMetrics.EarlyPipeRecordMiss();
             EhloResponse features;
             OutboundJob? job = owner._firstJob;
             var more = owner._moreAfterFirst;
@@ -123,6 +126,7 @@ public sealed class OutboundSession : UntypedActor
                 {
                     // Rule 12: forget the record, reconnect at once without talking early; never bounce or defer for it.
                     owner._destinations.Tell(new EarlyAttemptFailed(owner._key, failure.Message));
+                    MtaMetrics.EarlyFallback(failure.Reason);
                     Close();
                     features = await OpenAsync(false, null, job, more, ct).ConfigureAwait(false);
                 }
@@ -176,7 +180,10 @@ public sealed class OutboundSession : UntypedActor
             Close();
         }
 
-        private sealed class EarlyAttemptFailure(string message) : Exception(message);
+        private sealed class EarlyAttemptFailure(string message, EarlyFallbackReason reason) : Exception(message)
+        {
+            public EarlyFallbackReason Reason { get; } = reason;
+        }
         private sealed class HostFailure(string message) : Exception(message);
 
         private async Task<EhloResponse> OpenAsync(bool early, EarlyPipeRecord? record, OutboundJob job, bool more, CancellationToken ct)
@@ -194,18 +201,19 @@ public sealed class OutboundSession : UntypedActor
                 // Rule 10: the whole first flight before the banner, built from the cached features.
                 var cached = FromRecord(record!);
                 await AppendTransactionAsync(job, cached, quitWithIt: !more, ct).ConfigureAwait(false);
-                await pipeline.FlushAsync(ct).ConfigureAwait(false);
                 SmtpReply banner, ehlo;
                 try
                 {
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                    MtaMetrics.EarlyFlightSent();
                     (banner, _) = await pipeline.NextAsync(Expect.Banner, ct).ConfigureAwait(false);
-                    if (banner.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: banner refused: {banner}");
+                    if (banner.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: banner refused: {banner}", EarlyFallbackReason.Banner);
                     (ehlo, _) = await pipeline.NextAsync(Expect.Ehlo, ct).ConfigureAwait(false);
-                    if (ehlo.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: EHLO refused: {ehlo}");
+                    if (ehlo.Code / 100 != 2) throw new EarlyAttemptFailure($"early pipelining: EHLO refused: {ehlo}", EarlyFallbackReason.Ehlo);
                 }
                 catch (ConversationBrokenException broken)
                 {
-                    throw new EarlyAttemptFailure($"early pipelining: {broken.Message}");
+                    throw new EarlyAttemptFailure($"early pipelining: {broken.Message}", EarlyFallbackReason.ConnectionLost);
                 }
                 _fastOpenUsed = _connection!.FastOpenWithData;
                 var actual = EhloResponse.Parse(ehlo);

@@ -155,10 +155,10 @@ public sealed class EarlyPipeliningTests
     public async Task OnlyEhloSentEarlyIsLoggedAsEarlyButNotPipelined()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await mta.ConnectAsync();
-        await client.SendAsync("EHLO client.test\r\n");
-        var first = await client.ReadRepliesAsync(2);
-        Assert.StartsWith("220 ", first);
+        var (client, first) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\n");
+        using var _ = client;
+        Assert.StartsWith("220 mx.test.example ESMTP ActorMta\r\n250-mx.test.example Hello", first);
+        Assert.EndsWith("250 HELP\r\n", first);
         await SendLockStepAsync(client);
         Assert.Contains(" P=esmtp L*- S=", await mta.WaitForLogLineAsync("<= a@client.test"));
     }

@@ -39,6 +39,7 @@ public abstract class OutboundTestKit : TestKitBase
     {
         var directory = Path.Combine(Path.GetTempPath(), "actormta-out-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
+        DestinationPersistence.PrepareSqlite(Path.Combine(directory, "destinations.db"));
         return directory;
     }
 
