@@ -237,6 +237,28 @@ public sealed class MessageSpool
         return AppendAsync(messageId, SpoolFile.RecipientRecord(recipientIndex, state), _fsync, cancellationToken);
     }
 
+    /// <summary>
+    /// Records that a recipient failed for good and why (for its bounce): one append, fsynced before
+    /// the task completes.
+    /// </summary>
+    public Task MarkFailedAsync(string messageId, int recipientIndex, RecipientFailure failure, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(recipientIndex);
+        return AppendAsync(messageId, SpoolFile.FailRecords(recipientIndex, failure), _fsync, cancellationToken);
+    }
+
+    /// <summary>Journals when a recipient first failed temporarily (not fsynced: losing it only restarts its retry clock).</summary>
+    public Task SetFirstFailureAsync(string messageId, int recipientIndex, DateTimeOffset firstFailure, CancellationToken cancellationToken = default)
+        => AppendAsync(messageId, SpoolFile.DeferRecord(recipientIndex, firstFailure), false, cancellationToken);
+
+    /// <summary>
+    /// Journals that the failures of <paramref name="recipientIndexes"/> are reported by bounce
+    /// <paramref name="bounceId"/> (null: none was due, e.g. NOTIFY=NEVER or a null sender). Fsynced:
+    /// without it a restart would send the bounce again.
+    /// </summary>
+    public Task MarkBouncedAsync(string messageId, IReadOnlyCollection<int> recipientIndexes, string? bounceId, CancellationToken cancellationToken = default)
+        => AppendAsync(messageId, SpoolFile.BouncedRecord(recipientIndexes, bounceId), _fsync, cancellationToken);
+
     /// <summary>Journals the next retry time (not fsynced: losing it only makes a retry come earlier).</summary>
     public Task SetNextAttemptAsync(string messageId, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default)
         => AppendAsync(messageId, SpoolFile.RetryRecord(nextAttempt), false, cancellationToken);
@@ -258,7 +280,7 @@ public sealed class MessageSpool
     private Task AppendAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
     {
         string path = PathOf(messageId);
-        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(record);
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(record);
         return DurableIo.Run(() =>
         {
             try
@@ -281,13 +303,18 @@ public sealed class MessageSpool
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
         var head = SpoolFile.ReadHead(file);
         if (head.Envelope.MessageId != name) throw new FormatException($"file holds message {head.Envelope.MessageId}");
-        var (states, retry, complete) = SpoolFile.ReadJournal(file, head);
-        if (complete < file.Length)
+        var journal = SpoolFile.ReadFullJournal(file, head);
+        if (journal.CompleteLength < file.Length)
         {
             file.Dispose();
-            CutTornRecord(path, complete);
+            CutTornRecord(path, journal.CompleteLength);
         }
-        return new SpooledMessage(head.Envelope, states, retry, head.DataLength);
+        return new SpooledMessage(head.Envelope, journal.States, journal.Retry, head.DataLength)
+        {
+            FirstFailures = journal.FirstFailures,
+            Failures = journal.Failures,
+            Bounced = journal.Bounced,
+        };
     }
 
     private void CutTornRecord(string path, long length)

@@ -15,6 +15,10 @@ namespace ActorMta.Spool;
 /// journal\n                           start of the journal: written with the file
 /// rcpt 0 delivered\n                  appended (and fsynced) when recipient 0 is done
 /// retry 2026-11-29T12:30:00.0000000+00:00\n   appended when an attempt deferred
+/// defer 1 2026-11-29T12:15:00.0000000+00:00\n   recipient 1 first failed temporarily then (retry cutoff)
+/// fail 1 {"status":"5.1.1",...}\n     why recipient 1 failed (for its bounce); written with its rcpt record
+/// rcpt 1 failed\n
+/// bounced 1,2 XXXXXX-YYYYYY-ZZ\n     the failures of 1 and 2 were reported by that bounce ("-": none was due)
 /// </code>
 /// Journal records are complete only with their LF: a torn last line (crash during an append) is
 /// ignored and cut off at recovery, which is safe because a record is written BEFORE the step it
@@ -48,6 +52,30 @@ internal static class SpoolFile
     public static string RetryRecord(DateTimeOffset nextAttempt)
         => $"retry {nextAttempt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)}\n";
 
+    public static string DeferRecord(int index, DateTimeOffset firstFailure)
+        => $"defer {index.ToString(CultureInfo.InvariantCulture)} {firstFailure.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)}\n";
+
+    /// <summary>The failure details, then the failed record: one append, one fsync.</summary>
+    public static string FailRecords(int index, RecipientFailure failure)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", failure.Status);
+            WriteOptional(json, "remote-mta", failure.RemoteMta);
+            WriteOptional(json, "diagnostic", failure.Diagnostic);
+            json.WriteString("text", failure.Text);
+            json.WriteEndObject();
+        }
+        string i = index.ToString(CultureInfo.InvariantCulture);
+        // Escaped JSON has no raw LF, so the record stays one line.
+        return $"fail {i} {Encoding.UTF8.GetString(buffer.WrittenSpan)}\n" + RecipientRecord(index, RecipientState.Failed);
+    }
+
+    public static string BouncedRecord(IEnumerable<int> indexes, string? bounceId)
+        => $"bounced {string.Join(',', indexes.Select(i => i.ToString(CultureInfo.InvariantCulture)))} {bounceId ?? "-"}\n";
+
     /// <summary>The parsed head of a spool file: envelope and where the data is.</summary>
     public sealed record Head(Envelope Envelope, long DataOffset, long DataLength)
     {
@@ -77,7 +105,26 @@ internal static class SpoolFile
     /// </summary>
     public static (RecipientState[] States, DateTimeOffset? Retry, long CompleteLength) ReadJournal(FileStream file, Head head)
     {
-        var states = new RecipientState[head.Envelope.Recipients.Count];
+        var journal = ReadFullJournal(file, head);
+        return (journal.States, journal.Retry, journal.CompleteLength);
+    }
+
+    /// <summary>Everything the journal says.</summary>
+    public sealed record Journal(
+        RecipientState[] States,
+        DateTimeOffset? Retry,
+        long CompleteLength,
+        DateTimeOffset?[] FirstFailures,
+        RecipientFailure?[] Failures,
+        bool[] Bounced);
+
+    public static Journal ReadFullJournal(FileStream file, Head head)
+    {
+        int count = head.Envelope.Recipients.Count;
+        var states = new RecipientState[count];
+        var firstFailures = new DateTimeOffset?[count];
+        var failures = new RecipientFailure?[count];
+        var bounced = new bool[count];
         DateTimeOffset? retry = null;
         long fileLength = file.Length;
         if (fileLength < head.JournalOffset) throw new FormatException("file shorter than its data length (truncated)");
@@ -90,8 +137,18 @@ internal static class SpoolFile
         var rest = new byte[fileLength - head.JournalOffset];
         file.ReadExactly(rest);
         int complete = rest.AsSpan().LastIndexOf((byte)'\n') + 1;
-        foreach (var line in Encoding.ASCII.GetString(rest, 0, complete).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in Encoding.UTF8.GetString(rest, 0, complete).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
+            if (line.StartsWith("fail ", StringComparison.Ordinal))
+            {
+                int space = line.IndexOf(' ', 5);
+                if (space > 0 && int.TryParse(line.AsSpan(5, space - 5), NumberStyles.None, CultureInfo.InvariantCulture, out int f) && f < count)
+                {
+                    failures[f] = ReadFailure(line[(space + 1)..]);
+                    continue;
+                }
+                throw new FormatException($"unknown journal record \"{Truncate(line)}\"");
+            }
             var fields = line.Split(' ');
             if (fields is ["rcpt", var index, var outcome]
                 && int.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && i < states.Length)
@@ -108,12 +165,42 @@ internal static class SpoolFile
             {
                 retry = at;
             }
+            else if (fields is ["defer", var deferIndex, var first]
+                && int.TryParse(deferIndex, NumberStyles.None, CultureInfo.InvariantCulture, out int d) && d < count
+                && DateTimeOffset.TryParse(first, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var firstAt))
+            {
+                firstFailures[d] ??= firstAt;
+            }
+            else if (fields is ["bounced", var list, _])
+            {
+                foreach (var item in list.Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (!int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int b) || b >= count)
+                        throw new FormatException($"unknown journal record \"{Truncate(line)}\"");
+                    bounced[b] = true;
+                }
+            }
             else
             {
                 throw new FormatException($"unknown journal record \"{Truncate(line)}\"");
             }
         }
-        return (states, retry, head.JournalOffset + complete);
+        return new Journal(states, retry, head.JournalOffset + complete, firstFailures, failures, bounced);
+    }
+
+    private static RecipientFailure ReadFailure(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var o = doc.RootElement;
+            return new RecipientFailure(
+                o.GetProperty("status").GetString()!, Optional(o, "remote-mta"), Optional(o, "diagnostic"), o.GetProperty("text").GetString()!);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or NullReferenceException)
+        {
+            throw new FormatException($"bad fail record: {e.Message}", e);
+        }
     }
 
     private static string ReadLine(Stream file, ref long offset)

@@ -9,7 +9,7 @@ public enum RecipientState
     /// <summary>Delivered (maildir file durable, or accepted by the next hop).</summary>
     Delivered,
 
-    /// <summary>Failed permanently (bounce due; bounces are not implemented yet).</summary>
+    /// <summary>Failed permanently (a bounce is due unless the journal says it was sent).</summary>
     Failed,
 }
 
@@ -29,5 +29,23 @@ public sealed record SpooledMessage(
 {
     public string Id => Envelope.MessageId;
 
+    /// <summary>Per recipient: when it first failed temporarily (the retry cutoff counts from there), or null.</summary>
+    public IReadOnlyList<DateTimeOffset?> FirstFailures { get; init; } = [];
+
+    /// <summary>Per recipient: why it failed for good (for its bounce), or null.</summary>
+    public IReadOnlyList<RecipientFailure?> Failures { get; init; } = [];
+
+    /// <summary>Per recipient: its failure was reported (or needed no report): no bounce is due for it any more.</summary>
+    public IReadOnlyList<bool> Bounced { get; init; } = [];
+
     public bool IsFinished => Recipients.All(static s => s != RecipientState.Pending);
 }
+
+/// <summary>
+/// Why a recipient failed for good, as its bounce reports it (RFC 3464 per-recipient fields).
+/// </summary>
+/// <param name="Status">Enhanced status code, e.g. 5.1.1 (5.0.0 when the reply had none).</param>
+/// <param name="RemoteMta">Host that gave the reply (Remote-MTA), when one did.</param>
+/// <param name="Diagnostic">Diagnostic-Code with its type, e.g. <c>smtp; 550 5.1.1 No such user</c>, or null.</param>
+/// <param name="Text">What the main log's <c>**</c> line said.</param>
+public sealed record RecipientFailure(string Status, string? RemoteMta, string? Diagnostic, string Text);
