@@ -39,10 +39,7 @@ public sealed class MtaGuardian : UntypedActor
         _destinations = Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
         var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
         var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
-        // TODO(queue): hand remote recipients to router + delivery (QueueManager.Props gains them next).
-        _ = router;
-        _ = delivery;
-        _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog), "queue");
+        _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog, router, delivery), "queue");
         var context = new InboundContext(settings, spool, _queue, mainLog, logger);
         Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }

@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Delivery.Local;
 using ActorMta.Logging;
+using ActorMta.Outbound;
+using ActorMta.Routing;
 using ActorMta.Spool;
 using Envelope = ActorMta.Spool.Envelope;
 
@@ -14,15 +17,20 @@ namespace ActorMta.Queue;
 /// the spool before this actor hears of it, so a crash of the actor or the process loses nothing.
 /// </summary>
 /// <remarks>
-/// <para>Routing today: a recipient in <c>policy.local-domains</c> goes to its maildir; any other
-/// waits in the queue, deferred (<c>==</c>), because remote delivery is a later issue.</para>
-/// <para>Attempts run off the actor thread (<see cref="DeliveryAttempt"/>, piped back to
-/// <c>Self</c>), at most <see cref="QueueSettings.LocalDeliveryParallelism"/> messages at a time,
-/// oldest ready first. A message with recipients left gets a retry time
-/// (<see cref="QueueSettings.RetryInterval"/>); one timer wakes the actor at the earliest due time.
-/// A recipient still deferred after <see cref="QueueSettings.MaxRetryTime"/> (counted from
-/// reception) fails with <c>**</c>: bounces are the next issue, so for now it is only logged and the
-/// message is removed once every recipient is done.</para>
+/// <para>Routing: a recipient in <c>policy.local-domains</c> goes to its maildir; the others are
+/// grouped by domain and routed by the router (<see cref="RouterActor.RouteRequest"/>, told, answered
+/// with <see cref="RouterActor.Routed"/>); recipients whose domains route to the same hosts go to the
+/// delivery agent as one <see cref="OutboundJob"/>, which answers with a
+/// <see cref="RemoteDeliveryResult"/>. Without a router (<see cref="ActorRefs.Nobody"/>) remote
+/// recipients wait in the queue, deferred.</para>
+/// <para>Attempts run off the actor thread (<see cref="MessageAttempt"/>, piped back to
+/// <c>Self</c>), at most <see cref="QueueTuning.ParallelAttempts"/> messages at a time, oldest ready
+/// first; the attempt awaits routes and job results through tasks that this actor completes when the
+/// replies arrive (correlated by request id and by job), so nothing blocks. A deferred recipient gets
+/// its next time from the retry schedule (<see cref="QueueTuning.RetryRules"/>, counted from its first
+/// failure); one timer wakes the actor at the earliest due time. A recipient whose schedule ran out
+/// fails with its last error. Failed recipients are reported to the sender in one bounce per attempt
+/// (<see cref="Bounces.BounceBuilder"/>), which is spooled and enqueued here like any message.</para>
 /// </remarks>
 public sealed class QueueManager : ReceiveActor, IWithTimers
 {
@@ -48,11 +56,15 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
 
     private sealed record AttemptCrashed(string MessageId, Exception Error);
 
+    private sealed record RouteTimedOut(long RequestId);
+
+    private sealed record JobTimedOut(string Key);
+
     /// <summary>What the actor knows of one message.</summary>
-    private sealed class Entry(Envelope envelope, RecipientState[] states, bool recovered)
+    private sealed class Entry(Envelope envelope, RecipientBook book, bool recovered)
     {
         public Envelope Envelope { get; } = envelope;
-        public RecipientState[] States { get; set; } = states;
+        public RecipientBook Book { get; set; } = book;
         public bool Recovered { get; } = recovered;
         public DateTimeOffset? NextAttempt { get; set; }
         public bool InFlight { get; set; }
@@ -65,8 +77,9 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
     private readonly MtaSettings _settings;
     private readonly MessageSpool _spool;
     private readonly MainLog _mainLog;
-    private readonly DeliveryAttempt _attempt;
+    private readonly MessageAttempt _attempt;
     private readonly int _parallelism;
+    private readonly RemotePath _remote;
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Queue<string> _ready = new();
@@ -76,16 +89,22 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public QueueManager(MtaSettings settings, MessageSpool spool, MainLog mainLog)
+    public QueueManager(MtaSettings settings, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery, QueueTuning? tuning = null)
     {
+        tuning ??= QueueTuning.Default;
         _settings = settings;
         _spool = spool;
         _mainLog = mainLog;
-        _attempt = new DeliveryAttempt(
-            settings, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog);
-        _parallelism = Math.Max(1, settings.Queue.LocalDeliveryParallelism);
+        _remote = new RemotePath(router, delivery, settings.Outbound);
+        _attempt = new MessageAttempt(
+            settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog, _remote);
+        _parallelism = Math.Max(1, tuning.ParallelAttempts);
 
         Receive<Enqueue>(m => OnEnqueue(m.Envelope));
+        Receive<RouterActor.Routed>(m => _remote.Complete(m));
+        Receive<RemoteDeliveryResult>(m => _remote.Complete(m));
+        Receive<RouteTimedOut>(m => _remote.TimeOut(m.RequestId));
+        Receive<JobTimedOut>(m => _remote.TimeOut(m.Key));
         Receive<AttemptOutcome>(OnOutcome);
         Receive<AttemptCrashed>(OnCrashed);
         Receive<RetryDue>(_ => OnRetryDue());
@@ -93,15 +112,22 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         Receive<RunQueue>(_ => OnRunQueue());
     }
 
-    public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog)
-        => Akka.Actor.Props.Create(() => new QueueManager(settings, spool, mainLog));
+    /// <param name="settings">The MTA's settings (policy, maildir, queue, outbound deadlines).</param>
+    /// <param name="spool">The spool this queue is the cache of.</param>
+    /// <param name="mainLog">The Exim-format main log.</param>
+    /// <param name="router"><c>/user/mta/router</c>, or <see cref="ActorRefs.Nobody"/>: remote recipients then wait, deferred.</param>
+    /// <param name="delivery"><c>/user/mta/delivery</c>, the delivery agent.</param>
+    /// <param name="tuning">Retry schedule and parallelism; <see cref="QueueTuning.Default"/> (Exim's schedule) when null.</param>
+    public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery, QueueTuning? tuning = null)
+        => Akka.Actor.Props.Create(() => new QueueManager(settings, spool, mainLog, router, delivery, tuning));
 
     protected override void PreStart()
     {
+        _remote.Bind(Self, Context.System.Scheduler);
         var now = DateTimeOffset.UtcNow;
         foreach (var message in _spool.Recover(_mainLog.Write))
         {
-            var entry = new Entry(message.Envelope, [.. message.Recipients], recovered: true);
+            var entry = new Entry(message.Envelope, RecipientBook.From(message), recovered: true);
             _entries[message.Id] = entry;
             if (message.NextAttempt is { } due && due > now) Defer(message.Id, entry, due);
             else MakeReady(message.Id, entry);
@@ -113,7 +139,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
     {
         // Already known: recovered at start while the session was storing it.
         if (_entries.ContainsKey(envelope.MessageId)) return;
-        var entry = new Entry(envelope, new RecipientState[envelope.Recipients.Count], recovered: false);
+        var entry = new Entry(envelope, RecipientBook.New(envelope.Recipients.Count), recovered: false);
         _entries[envelope.MessageId] = entry;
         MakeReady(envelope.MessageId, entry);
         Dispatch();
@@ -125,9 +151,10 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         entry.InFlight = false;
         entry.Attempts++;
         _inFlight--;
-        entry.States = outcome.Recipients;
+        entry.Book = outcome.Book;
         if (outcome.Completed || outcome.Vanished) _entries.Remove(outcome.MessageId);
         else Defer(outcome.MessageId, entry, outcome.NextAttempt ?? DateTimeOffset.UtcNow + _settings.Queue.RetryInterval);
+        foreach (var bounce in outcome.Bounces ?? []) OnEnqueue(bounce);
         Dispatch();
     }
 
@@ -140,7 +167,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         // A bug, not a delivery result: the journal still holds the truth, so keep the message and retry.
         var next = DateTimeOffset.UtcNow + _settings.Queue.RetryInterval;
         _mainLog.Write($"{crashed.MessageId} delivery attempt crashed, retry after {next:yyyy-MM-dd HH:mm:ss}: {crashed.Error.GetBaseException().Message}");
-        entry.States = _spool.TryRead(crashed.MessageId)?.Recipients.ToArray() ?? entry.States;
+        entry.Book = _spool.TryRead(crashed.MessageId) is { } reread ? RecipientBook.From(reread) : entry.Book;
         Defer(crashed.MessageId, entry, next);
         Dispatch();
     }
@@ -203,7 +230,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
             entry.InFlight = true;
             _inFlight++;
             bool maybeRepeated = entry.Recovered || entry.Attempts > 0;
-            _attempt.RunAsync(entry.Envelope, entry.States, maybeRepeated)
+            _attempt.RunAsync(entry.Envelope, entry.Book, maybeRepeated)
                 .PipeTo(Self, success: static outcome => outcome, failure: e => new AttemptCrashed(id, e));
         }
     }
@@ -216,7 +243,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
             .Select(e => new QueuedMessage(
                 e.Envelope.MessageId,
                 e.Envelope.Sender,
-                e.Envelope.Recipients.Select((r, i) => new QueuedRecipient(r.Address, e.States[i])).ToArray(),
+                e.Envelope.Recipients.Select((r, i) => new QueuedRecipient(r.Address, e.Book.States[i])).ToArray(),
                 e.Envelope.ReceivedAt,
                 now - e.Envelope.ReceivedAt,
                 e.Envelope.Size,
@@ -225,5 +252,80 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
                 e.Attempts))
             .ToArray();
         return new QueueSnapshot(now, messages);
+    }
+
+    /// <summary>
+    /// The attempts' way to the router and the delivery agent: each call registers a task source under
+    /// a correlation key and tells the actor, naming this queue manager as the sender; the reply arrives
+    /// in the queue manager's mailbox, which completes the task (continuations run off the actor thread).
+    /// A reply that never comes (an actor restarted meanwhile) times out into a temporary failure, so a
+    /// message is never stuck in flight.
+    /// </summary>
+    private sealed class RemotePath(IActorRef router, IActorRef delivery, OutboundSettings outbound) : IRemotePath
+    {
+        private static readonly TimeSpan RouteTimeout = TimeSpan.FromMinutes(2);
+
+        private readonly ConcurrentDictionary<long, (string Domain, TaskCompletionSource<RouteDecision> Source)> _routes = new();
+        private readonly ConcurrentDictionary<string, (OutboundJob Job, TaskCompletionSource<RemoteDeliveryResult> Source)> _jobs = new(StringComparer.Ordinal);
+        private IActorRef _self = ActorRefs.Nobody;
+        private IScheduler? _scheduler;
+        private long _nextRequest;
+
+        public bool Available => router is not null && !router.IsNobody() && delivery is not null && !delivery.IsNobody();
+
+        public void Bind(IActorRef self, IScheduler scheduler)
+        {
+            _self = self;
+            _scheduler = scheduler;
+        }
+
+        public Task<RouteDecision> RouteAsync(string domain)
+        {
+            long id = Interlocked.Increment(ref _nextRequest);
+            var source = new TaskCompletionSource<RouteDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _routes[id] = (domain, source);
+            router.Tell(new RouterActor.RouteRequest(id, domain), _self);
+            _scheduler?.ScheduleTellOnce(RouteTimeout, _self, new RouteTimedOut(id), ActorRefs.NoSender);
+            return source.Task;
+        }
+
+        public Task<RemoteDeliveryResult> DeliverAsync(OutboundJob job)
+        {
+            string key = KeyOf(job);
+            var source = new TaskCompletionSource<RemoteDeliveryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _jobs[key] = (job, source);
+            delivery.Tell(new DeliverRemote(job), _self);
+            // Each host may take a whole attempt, and the job may wait for a connection first.
+            var timeout = outbound.AttemptDeadline * (job.Route.Hops.Count + 1) + TimeSpan.FromMinutes(1);
+            _scheduler?.ScheduleTellOnce(timeout, _self, new JobTimedOut(key), ActorRefs.NoSender);
+            return source.Task;
+        }
+
+        public void Complete(RouterActor.Routed routed)
+        {
+            if (_routes.TryRemove(routed.RequestId, out var waiting)) waiting.Source.TrySetResult(routed.Decision);
+        }
+
+        public void Complete(RemoteDeliveryResult result)
+        {
+            if (_jobs.TryRemove(KeyOf(result.Job), out var waiting)) waiting.Source.TrySetResult(result);
+        }
+
+        public void TimeOut(long requestId)
+        {
+            if (_routes.TryRemove(requestId, out var waiting))
+                waiting.Source.TrySetResult(new RouteFailed(false, 451, "4.4.3", $"no answer from the router for {waiting.Domain}"));
+        }
+
+        public void TimeOut(string key)
+        {
+            if (!_jobs.TryRemove(key, out var waiting)) return;
+            var outcomes = waiting.Job.RecipientIndexes
+                .Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, "no result from the delivery agent in time", null)).ToArray();
+            waiting.Source.TrySetResult(new RemoteDeliveryResult(waiting.Job, outcomes));
+        }
+
+        /// <summary>Jobs of one message have disjoint recipients, so message id and recipients name a job.</summary>
+        private static string KeyOf(OutboundJob job) => $"{job.MessageId}/{string.Join(',', job.RecipientIndexes)}";
     }
 }

@@ -20,7 +20,8 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         Dispose();
     }
 
-    private IActorRef StartQueue() => Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Spool, _f.MainLog));
+    private IActorRef StartQueue(QueueTuning? tuning = null)
+        => Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Spool, _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody, tuning));
 
     private Task<QueueSnapshot> SnapshotAsync(IActorRef queue) => queue.Ask<QueueSnapshot>(QueueManager.GetQueue.Instance, Patience);
 
@@ -86,8 +87,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     [Fact]
     public async Task A_deferred_recipient_is_retried_by_the_timer_and_a_delivered_one_is_not_repeated()
     {
-        UseSettings(s => s with { Queue = new QueueSettings(TimeSpan.FromMilliseconds(200), TimeSpan.FromDays(4), 4) });
-        var queue = StartQueue();
+        var queue = StartQueue(QueueTuning.Default with { RetryRules = RetrySchedule.Parse(["F,1h,200ms"]) });
         var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
 
         queue.Tell(new QueueManager.Enqueue(envelope));
@@ -108,7 +108,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         string temp = Path.Combine(_f.InputDirectory, _f.Spool.NewMessageId() + ".tmp");
         File.WriteAllText(temp, "actormta-spool 1\nenvelope {\"id\":\"x");
 
-        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
 
         await WaitForLogAsync($"{envelope.MessageId} Completed");
         Assert.Equal([$"{envelope.MessageId} => carol@test.example R=local_user T=maildir_delivery", $"{envelope.MessageId} Completed"], _f.Sink.Lines);
@@ -125,8 +125,9 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
         await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
         await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Failed);
+        await _f.Spool.MarkBouncedAsync(envelope.MessageId, [1], null);
 
-        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
 
         await WaitForLogAsync($"{envelope.MessageId} Completed");
         Assert.Equal([$"{envelope.MessageId} Completed"], _f.Sink.Lines);
@@ -137,9 +138,8 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     [Fact]
     public async Task No_more_messages_are_in_flight_than_the_configured_parallelism()
     {
-        UseSettings(s => s with { Queue = new QueueSettings(TimeSpan.FromMinutes(15), TimeSpan.FromDays(4), 2) });
         var envelopes = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => _f.StoreAsync("bob@test.example")));
-        var queue = StartQueue(); // recovers all 30 at once
+        var queue = StartQueue(QueueTuning.Default with { ParallelAttempts = 2 }); // recovers all 30 at once
 
         int most = 0;
         var deadline = DateTime.UtcNow + Patience;
@@ -164,7 +164,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         var first = (LocalDeliveryResult.Delivered)await maildir.DeliverAsync(envelope, 0, () => _f.Spool.OpenData(envelope.MessageId), false);
         File.Move(first.Path, Path.Combine(_f.MaildirRoot, "bob", "cur", Path.GetFileName(first.Path) + ":2,S"));
 
-        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
 
         await WaitForLogAsync($"{envelope.MessageId} Completed");
         Assert.Equal([$"cur/{Path.GetFileName(first.Path)}:2,S"], _f.MaildirFiles("bob"));
@@ -193,7 +193,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         var due = DateTimeOffset.UtcNow.AddHours(1);
         await _f.Spool.SetNextAttemptAsync(envelope.MessageId, due);
 
-        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog));
+        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
 
         var waiting = Assert.Single((await SnapshotAsync(queue)).Messages);
         Assert.Equal(due, waiting.NextAttempt);
@@ -206,17 +206,36 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     }
 
     [Fact]
-    public async Task A_recipient_deferred_past_the_maximum_retry_time_fails_and_the_message_is_removed()
+    public async Task A_recipient_deferred_past_the_end_of_its_retry_schedule_fails_bounces_and_the_message_is_removed()
     {
+        // The cutoff counts from the recipient's first failure (journaled), not from reception.
+        var envelope = _f.NewEnvelope(DateTimeOffset.UtcNow.AddDays(-5), "carol@remote.example");
+        await _f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]);
+        await _f.Spool.SetFirstFailureAsync(envelope.MessageId, 0, DateTimeOffset.UtcNow.AddDays(-4.5));
+
+        Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        var lines = _f.Sink.Lines;
+        Assert.Equal($"{envelope.MessageId} ** carol@remote.example: retry timeout exceeded (no remote transport configured yet)", lines[0]);
+        Assert.Matches($@"^\S+ <= <> R={envelope.MessageId} U=actormta P=local S=\d+ id=<\S+> for alice@remote.example$", lines[1]);
+        Assert.Equal($"{envelope.MessageId} Completed", lines[2]);
+        Assert.DoesNotContain($"input/{envelope.MessageId}", _f.SpoolFiles());
+    }
+
+    [Fact]
+    public async Task A_recipient_that_fails_late_gets_the_whole_schedule_counted_from_its_first_failure()
+    {
+        // Received five days ago, but never failed before: deferred, not bounced.
         var queue = StartQueue();
         var envelope = _f.NewEnvelope(DateTimeOffset.UtcNow.AddDays(-5), "carol@remote.example");
         await _f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]);
 
         queue.Tell(new QueueManager.Enqueue(envelope));
 
-        await WaitForLogAsync($"{envelope.MessageId} Completed");
-        Assert.Equal([$"{envelope.MessageId} ** carol@remote.example R=remote: retry timeout exceeded", $"{envelope.MessageId} Completed"], _f.Sink.Lines);
-        Assert.Empty(_f.SpoolFiles());
+        await WaitForLogAsync($"{envelope.MessageId} == carol@remote.example R=remote defer (-1): no remote transport configured yet");
+        var recovered = Assert.Single(_f.Reopen().Recover());
+        Assert.NotNull(recovered.FirstFailures[0]);
     }
 
     [Fact]
@@ -228,15 +247,15 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         queue.Tell(new QueueManager.Enqueue(envelope));
 
         await WaitForLogAsync($"{envelope.MessageId} Completed");
+        var lines = _f.Sink.Lines;
         Assert.Equal(
-            [
-                $"{envelope.MessageId} ** ../../etc@test.example R=local_user T=maildir_delivery: local part of <../../etc@test.example> is not a safe mailbox name",
-                $"{envelope.MessageId} => bob@test.example R=local_user T=maildir_delivery",
-                $"{envelope.MessageId} Completed",
-            ],
-            _f.Sink.Lines);
+            $"{envelope.MessageId} ** ../../etc@test.example R=local_user T=maildir_delivery: local part of <../../etc@test.example> is not a safe mailbox name",
+            lines[0]);
+        Assert.Equal($"{envelope.MessageId} => bob@test.example R=local_user T=maildir_delivery", lines[1]);
+        Assert.StartsWith("<= <> R=" + envelope.MessageId + " ", lines[2][(lines[2].IndexOf(' ') + 1)..], StringComparison.Ordinal); // the bounce
+        Assert.Equal($"{envelope.MessageId} Completed", lines[3]);
         Assert.Single(_f.MaildirFiles("bob"));
-        Assert.Empty(_f.SpoolFiles());
+        Assert.DoesNotContain($"input/{envelope.MessageId}", _f.SpoolFiles());
     }
 
     [Fact]

@@ -13,10 +13,21 @@ namespace ActorMta.Tests.Queue;
 public sealed class ListSink : ILogEventSink
 {
     private readonly List<string> _lines = [];
+    private readonly List<DateTimeOffset> _times = [];
 
     public void Emit(LogEvent logEvent)
     {
-        lock (_lines) _lines.Add(logEvent.RenderMessage());
+        lock (_lines)
+        {
+            _lines.Add(logEvent.RenderMessage());
+            _times.Add(logEvent.Timestamp);
+        }
+    }
+
+    /// <summary>When the first line satisfying <paramref name="match"/> was written.</summary>
+    public DateTimeOffset TimeOf(Func<string, bool> match)
+    {
+        lock (_lines) return _times[_lines.FindIndex(l => match(l))];
     }
 
     public string[] Lines

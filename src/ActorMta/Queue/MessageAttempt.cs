@@ -1,0 +1,403 @@
+using ActorMta.Bounces;
+using ActorMta.Configuration;
+using ActorMta.Delivery.Local;
+using ActorMta.Logging;
+using ActorMta.Outbound;
+using ActorMta.Routing;
+using ActorMta.Spool;
+using Envelope = ActorMta.Spool.Envelope;
+
+namespace ActorMta.Queue;
+
+/// <summary>What the queue knows of one message's recipients (index-aligned with the envelope).</summary>
+internal sealed record RecipientBook(
+    RecipientState[] States,
+    DateTimeOffset?[] FirstFailures,
+    RecipientFailure?[] Failures,
+    bool[] Bounced)
+{
+    public static RecipientBook New(int count) => new(new RecipientState[count], new DateTimeOffset?[count], new RecipientFailure?[count], new bool[count]);
+
+    public static RecipientBook From(SpooledMessage message)
+    {
+        int n = message.Envelope.Recipients.Count;
+        var book = New(n);
+        for (int i = 0; i < n; i++)
+        {
+            book.States[i] = message.Recipients[i];
+            if (i < message.FirstFailures.Count) book.FirstFailures[i] = message.FirstFailures[i];
+            if (i < message.Failures.Count) book.Failures[i] = message.Failures[i];
+            if (i < message.Bounced.Count) book.Bounced[i] = message.Bounced[i];
+        }
+        return book;
+    }
+
+    public RecipientBook Copy() => new([.. States], [.. FirstFailures], [.. Failures], [.. Bounced]);
+
+    public bool AllDone => States.All(static s => s != RecipientState.Pending);
+}
+
+/// <summary>How one attempt on one message ended (piped back to the <see cref="QueueManager"/>).</summary>
+/// <param name="MessageId">The message.</param>
+/// <param name="Book">Recipient states after the attempt.</param>
+/// <param name="NextAttempt">When to try again; null when <paramref name="Completed"/>.</param>
+/// <param name="Completed">Every recipient is done and the message is gone from the spool.</param>
+/// <param name="Vanished">The spool file disappeared under us (removed by hand): drop the message.</param>
+/// <param name="Bounces">Bounces this attempt spooled: the queue enqueues them.</param>
+internal sealed record AttemptOutcome(
+    string MessageId, RecipientBook Book, DateTimeOffset? NextAttempt, bool Completed, bool Vanished = false, IReadOnlyList<Envelope>? Bounces = null);
+
+/// <summary>The queue's way to the router and the delivery agent, as awaitable calls (see <see cref="QueueManager"/>).</summary>
+internal interface IRemotePath
+{
+    /// <summary>False when the queue has no router/delivery agent (tests of local delivery): remote recipients wait.</summary>
+    bool Available { get; }
+
+    Task<RouteDecision> RouteAsync(string domain);
+
+    Task<RemoteDeliveryResult> DeliverAsync(OutboundJob job);
+}
+
+/// <summary>
+/// One delivery attempt on one message, off the actor thread: local recipients into maildirs,
+/// remote ones routed (grouped by domain) and handed to the delivery agent in one job per route,
+/// then bounces for what failed, then removal when every recipient is done. Every change of a
+/// recipient is journaled (fsynced) BEFORE its main-log line and before anything acts on it;
+/// the journal is appended from this one task only, so records never interleave.
+/// </summary>
+internal sealed class MessageAttempt
+{
+    public const string LocalRouter = "local_user";
+    public const string LocalTransport = "maildir_delivery";
+
+    /// <summary>Router name in the log for remote recipients when the queue has no remote path.</summary>
+    public const string RemoteRouter = "remote";
+
+    public const string NoRemoteTransport = "no remote transport configured yet";
+
+    private readonly MtaSettings _settings;
+    private readonly QueueTuning _tuning;
+    private readonly MessageSpool _spool;
+    private readonly MaildirDelivery _maildir;
+    private readonly MainLog _log;
+    private readonly IRemotePath _remote;
+    private readonly SemaphoreSlim _localSlots;
+
+    public MessageAttempt(MtaSettings settings, QueueTuning tuning, MessageSpool spool, MaildirDelivery maildir, MainLog log, IRemotePath remote)
+    {
+        _settings = settings;
+        _tuning = tuning;
+        _spool = spool;
+        _maildir = maildir;
+        _log = log;
+        _remote = remote;
+        _localSlots = new SemaphoreSlim(Math.Max(1, settings.Queue.LocalDeliveryParallelism));
+    }
+
+    /// <summary>True when the recipient's domain is one of <c>policy.local-domains</c> (a bare local part is local too).</summary>
+    public static bool IsLocal(PolicySettings policy, string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 || policy.LocalDomains.Contains(address[(at + 1)..]);
+    }
+
+    private static string DomainOf(string address)
+    {
+        int at = address.LastIndexOf('@');
+        return at < 0 ? "" : address[(at + 1)..].ToLowerInvariant();
+    }
+
+    /// <param name="envelope">The message.</param>
+    /// <param name="before">Recipient states before the attempt (not modified).</param>
+    /// <param name="maybeRepeated">Deliveries may have happened before a crash (see <see cref="MaildirDelivery"/>).</param>
+    public async Task<AttemptOutcome> RunAsync(Envelope envelope, RecipientBook before, bool maybeRepeated)
+    {
+        string id = envelope.MessageId;
+        var run = new Run(this, envelope, before.Copy(), maybeRepeated);
+        try
+        {
+            return await run.ExecuteAsync().ConfigureAwait(false);
+        }
+        catch (SpoolException e) when (!File.Exists(_spool.PathOf(id)))
+        {
+            _log.Write($"{id} spool file vanished ({e.Message}): dropped from the queue");
+            return new AttemptOutcome(id, run.Book, null, Completed: false, Vanished: true, run.Bounces);
+        }
+        catch (Exception e) when (e is SpoolException or IOException or UnauthorizedAccessException)
+        {
+            // Journal or spool trouble (disk full, permissions): keep what is journaled, retry later.
+            var next = DateTimeOffset.UtcNow + _settings.Queue.RetryInterval;
+            _log.Write($"{id} delivery attempt aborted, retry after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}");
+            return new AttemptOutcome(id, run.Book, next, Completed: false, Bounces: run.Bounces);
+        }
+    }
+
+    /// <summary>The state of one attempt.</summary>
+    private sealed class Run(MessageAttempt owner, Envelope envelope, RecipientBook book, bool maybeRepeated)
+    {
+        private readonly string _id = envelope.MessageId;
+        private readonly List<DateTimeOffset> _retries = [];
+
+        public RecipientBook Book { get; } = book;
+        public List<Envelope> Bounces { get; } = [];
+
+        public async Task<AttemptOutcome> ExecuteAsync()
+        {
+            var pending = Enumerable.Range(0, envelope.Recipients.Count).Where(i => Book.States[i] == RecipientState.Pending).ToList();
+            var local = pending.Where(i => IsLocal(owner._settings.Policy, envelope.Recipients[i].Address)).ToList();
+            var remote = pending.Except(local).ToList();
+
+            if (remote.Count > 0 && !owner._remote.Available)
+            {
+                foreach (int i in remote)
+                    await DeferAsync(i, $"{_id} == {envelope.Recipients[i].Address} R={RemoteRouter} defer (-1): {NoRemoteTransport}",
+                        new RecipientFailure("4.4.0", null, null, NoRemoteTransport)).ConfigureAwait(false);
+                remote.Clear();
+            }
+
+            // Routing runs while the local deliveries do; results are journaled one at a time below.
+            var routing = remote.Count > 0 ? RouteAsync(remote) : Task.FromResult(new Routes([], [], []));
+            foreach (int i in local) await DeliverLocalAsync(i).ConfigureAwait(false);
+
+            var routes = await routing.ConfigureAwait(false);
+            foreach (var (i, failed) in routes.Failed) await RouteFailedAsync(i, failed).ConfigureAwait(false);
+            foreach (int i in routes.Local) await DeliverLocalAsync(i).ConfigureAwait(false);
+
+            var jobs = routes.Jobs.Select(owner._remote.DeliverAsync).ToList();
+            while (jobs.Count > 0)
+            {
+                var done = await Task.WhenAny(jobs).ConfigureAwait(false);
+                jobs.Remove(done);
+                var result = await done.ConfigureAwait(false);
+                foreach (var outcome in result.Outcomes) await ApplyRemoteAsync(outcome).ConfigureAwait(false);
+            }
+
+            await BounceAsync().ConfigureAwait(false);
+
+            if (Book.AllDone)
+            {
+                owner._spool.Remove(_id);
+                owner._log.Write($"{_id} Completed");
+                return new AttemptOutcome(_id, Book, null, Completed: true, Bounces: Bounces);
+            }
+
+            var next = _retries.Count > 0 ? _retries.Min() : DateTimeOffset.UtcNow + owner._settings.Queue.RetryInterval;
+            await owner._spool.SetNextAttemptAsync(_id, next).ConfigureAwait(false);
+            return new AttemptOutcome(_id, Book, next, Completed: false, Bounces: Bounces);
+        }
+
+        private sealed record Routes(List<(int Index, RouteFailed Failure)> Failed, List<int> Local, List<OutboundJob> Jobs);
+
+        /// <summary>One question per domain; recipients whose domains route to the same hosts share a job.</summary>
+        private async Task<Routes> RouteAsync(List<int> remote)
+        {
+            var byDomain = remote.GroupBy(i => DomainOf(envelope.Recipients[i].Address)).ToList();
+            var decisions = await Task.WhenAll(byDomain.Select(g => owner._remote.RouteAsync(g.Key))).ConfigureAwait(false);
+            var result = new Routes([], [], []);
+            var jobs = new Dictionary<string, (RemoteRoute Route, List<int> Indexes)>(StringComparer.Ordinal);
+            for (int d = 0; d < byDomain.Count; d++)
+            {
+                switch (decisions[d])
+                {
+                    case RemoteRoute route:
+                        string key = route.RouteName + "|" + string.Join(",", route.Hops.Select(h => $"{h.HostName}/{h.Address}/{h.Port}"));
+                        if (!jobs.TryGetValue(key, out var job)) jobs[key] = job = (route, []);
+                        job.Indexes.AddRange(byDomain[d]);
+                        break;
+                    case RouteFailed failed:
+                        result.Failed.AddRange(byDomain[d].Select(i => (i, failed)));
+                        break;
+                    default:
+                        result.Local.AddRange(byDomain[d]);
+                        break;
+                }
+            }
+            result.Jobs.AddRange(jobs.Values.Select(j => new OutboundJob(envelope, j.Indexes.Order().ToArray(), j.Route)));
+            return result;
+        }
+
+        private async Task DeliverLocalAsync(int i)
+        {
+            string rcpt = envelope.Recipients[i].Address;
+            LocalDeliveryResult result;
+            await owner._localSlots.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                result = await owner._maildir.DeliverAsync(envelope, i, () => owner._spool.OpenData(_id), maybeRepeated).ConfigureAwait(false);
+            }
+            finally
+            {
+                owner._localSlots.Release();
+            }
+            switch (result)
+            {
+                case LocalDeliveryResult.Delivered:
+                    await DeliveredAsync(i).ConfigureAwait(false);
+                    owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    break;
+                case LocalDeliveryResult.Failed failed:
+                    await FailAsync(i, new RecipientFailure("5.1.3", null, null, failed.Reason)).ConfigureAwait(false);
+                    owner._log.Write($"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: {failed.Reason}");
+                    break;
+                case LocalDeliveryResult.Deferred deferred:
+                    await DeferAsync(i, $"{_id} == {rcpt} R={LocalRouter} T={LocalTransport} defer (-1): {deferred.Reason}",
+                        new RecipientFailure("4.3.0", null, null, deferred.Reason),
+                        $"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: retry timeout exceeded ({deferred.Reason})").ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        private async Task RouteFailedAsync(int i, RouteFailed failed)
+        {
+            string rcpt = envelope.Recipients[i].Address;
+            string text = $"{failed.Code} {failed.EnhancedCode} {failed.Reason}";
+            var failure = new RecipientFailure(failed.EnhancedCode, null, $"X-ActorMta; {text}", text);
+            if (failed.Permanent)
+            {
+                await FailAsync(i, failure).ConfigureAwait(false);
+                owner._log.Write($"{_id} ** {rcpt}: {text}");
+            }
+            else
+            {
+                await DeferAsync(i, $"{_id} == {rcpt} defer: {text}", failure, $"{_id} ** {rcpt}: retry timeout exceeded ({text})").ConfigureAwait(false);
+            }
+        }
+
+        private async Task ApplyRemoteAsync(RecipientOutcome outcome)
+        {
+            int i = outcome.RecipientIndex;
+            if (i < 0 || i >= Book.States.Length || Book.States[i] != RecipientState.Pending) return;
+            var failure = FailureOf(outcome);
+            switch (outcome.Status)
+            {
+                case DeliveryStatus.Delivered:
+                    await DeliveredAsync(i).ConfigureAwait(false);
+                    owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    break;
+                case DeliveryStatus.Failed:
+                    await FailAsync(i, failure).ConfigureAwait(false);
+                    owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    break;
+                default:
+                    var expired = outcome with { Status = DeliveryStatus.Failed, Text = $"retry timeout exceeded ({outcome.Text})" };
+                    await DeferAsync(i, DeliveryLogLine.Format(envelope, outcome), failure, DeliveryLogLine.Format(envelope, expired)).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        private static RecipientFailure FailureOf(RecipientOutcome outcome)
+        {
+            var reply = outcome.Reply;
+            string status = reply?.Enhanced ?? (reply is null
+                ? outcome.Status == DeliveryStatus.Failed ? "5.0.0" : "4.4.1"
+                : $"{reply.Code / 100}.0.0");
+            string? diagnostic = reply is null ? null : $"smtp; {reply}";
+            return new RecipientFailure(status, outcome.Connection?.HostName, diagnostic, outcome.Text);
+        }
+
+        private async Task DeliveredAsync(int i)
+        {
+            await owner._spool.MarkRecipientAsync(_id, i, RecipientState.Delivered).ConfigureAwait(false);
+            Book.States[i] = RecipientState.Delivered;
+        }
+
+        private async Task FailAsync(int i, RecipientFailure failure)
+        {
+            await owner._spool.MarkFailedAsync(_id, i, failure).ConfigureAwait(false);
+            Book.States[i] = RecipientState.Failed;
+            Book.Failures[i] = failure;
+        }
+
+        /// <summary>
+        /// A temporary failure: the recipient's retry clock starts at its first one; while the schedule
+        /// has time left it waits (<paramref name="deferLine"/>), after that it fails with the last error.
+        /// </summary>
+        private async Task DeferAsync(int i, string deferLine, RecipientFailure failure, string? expiredLine = null)
+        {
+            var now = DateTimeOffset.UtcNow;
+            if (Book.FirstFailures[i] is not { } first)
+            {
+                first = now;
+                await owner._spool.SetFirstFailureAsync(_id, i, first).ConfigureAwait(false);
+                Book.FirstFailures[i] = first;
+            }
+            var next = RetrySchedule.NextAttempt(owner._tuning.RetryRules, first, now, owner._settings.Queue.MaxRetryTime);
+            if (next is { } at)
+            {
+                owner._log.Write(deferLine);
+                _retries.Add(at);
+                return;
+            }
+            string rcpt = envelope.Recipients[i].Address;
+            var timedOut = failure with
+            {
+                Status = failure.Status.StartsWith('4') ? failure.Status : "4.4.7",
+                Text = $"retry timeout exceeded ({failure.Text})",
+            };
+            await FailAsync(i, timedOut).ConfigureAwait(false);
+            owner._log.Write(expiredLine ?? $"{_id} ** {rcpt}: retry timeout exceeded ({failure.Text})");
+        }
+
+        /// <summary>
+        /// Reports failures not reported yet: one bounce to the sender for every failed recipient that
+        /// asked for it (NOTIFY), none when the sender is null. Stored and journaled before the message
+        /// can go: a crash before the <c>bounced</c> record sends it again (a duplicate, never a loss).
+        /// </summary>
+        private async Task BounceAsync()
+        {
+            var due = Enumerable.Range(0, Book.States.Length)
+                .Where(i => Book.States[i] == RecipientState.Failed && !Book.Bounced[i]).ToList();
+            if (due.Count == 0) return;
+
+            var wanted = due.Where(i => BounceBuilder.WantsFailureReport(envelope.Recipients[i])).ToList();
+            string? bounceId = null;
+            if (wanted.Count > 0 && envelope.Sender.Length == 0)
+            {
+                owner._log.Write($"{_id} bounce message not sent: null sender ({string.Join(", ", wanted.Select(i => envelope.Recipients[i].Address))})");
+            }
+            else if (wanted.Count > 0)
+            {
+                bounceId = await SpoolBounceAsync(wanted).ConfigureAwait(false);
+            }
+            await owner._spool.MarkBouncedAsync(_id, due, bounceId).ConfigureAwait(false);
+            foreach (int i in due) Book.Bounced[i] = true;
+        }
+
+        private async Task<string> SpoolBounceAsync(List<int> failed)
+        {
+            byte[] data;
+            using (var stream = owner._spool.OpenData(_id))
+            {
+                data = new byte[stream.Length];
+                stream.ReadExactly(data);
+            }
+            var now = DateTimeOffset.UtcNow;
+            var reported = failed.Select(i => new BouncedRecipient(
+                envelope.Recipients[i],
+                Book.Failures[i] ?? new RecipientFailure("5.0.0", null, null, "delivery failed (details lost in a crash)"))).ToList();
+            string host = owner._settings.PrimaryHostname;
+            var message = BounceBuilder.Build(envelope, data, reported, host, now);
+            byte[] bytes = BounceBuilder.ToBytes(message);
+            bool eightBit = bytes.Any(static b => b >= 0x80);
+            var bounce = new Envelope(
+                MessageId: owner._spool.NewMessageId(),
+                Sender: "",
+                Recipients: [new EnvelopeRecipient(envelope.Sender, null, null)],
+                ReceivedAt: now,
+                HeloName: null,
+                ClientAddress: "",
+                ClientPort: 0,
+                Protocol: "local",
+                Body: eightBit ? "8BITMIME" : null,
+                SmtpUtf8: envelope.SmtpUtf8,
+                Ret: null,
+                EnvId: null,
+                HeaderMessageId: $"<{message.MessageId}>",
+                Size: bytes.Length);
+            await owner._spool.StoreAsync(bounce, [bytes]).ConfigureAwait(false);
+            owner._log.Write($"{bounce.MessageId} <= <> R={_id} U=actormta P=local S={bounce.Size} id={bounce.HeaderMessageId} for {envelope.Sender}");
+            Bounces.Add(bounce);
+            return bounce.MessageId;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text;
+using ActorMta.Bounces;
+using ActorMta.Spool;
+using MimeKit;
+
+namespace ActorMta.Tests.Bounces;
+
+public sealed class BounceBuilderTests
+{
+    private static readonly byte[] Original = Encoding.ASCII.GetBytes(
+        "From: <alice@test.example>\r\nTo: <carol@remote.example>\r\nSubject: hello\r\nMessage-ID: <m1@test.example>\r\n\r\nThe body.\r\n");
+
+    private static Envelope Envelope(string? ret = null, string? envId = null, string? orcpt = null) => new(
+        "abcdef-ghijkl-mn", "alice@test.example", [new EnvelopeRecipient("carol@remote.example", null, orcpt)],
+        new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero), "client", "192.0.2.1", 4000, "esmtp", null, false, ret, envId, "<m1@test.example>", Original.Length);
+
+    private static readonly BouncedRecipient[] Failed =
+        [new(new EnvelopeRecipient("carol@remote.example", null, "rfc822;Carol+2Bx@remote.example"), new RecipientFailure("5.1.1", "mx.remote.example", "smtp; 550 5.1.1 No such user", "550 5.1.1 No such user"))];
+
+    private static MimeMessage Parse(MimeMessage built) => MimeMessage.Load(new MemoryStream(BounceBuilder.ToBytes(built)));
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("NEVER", false)]
+    [InlineData("SUCCESS", false)]
+    [InlineData("SUCCESS,DELAY", false)]
+    [InlineData("success,failure", true)]
+    [InlineData("FAILURE", true)]
+    public void Notify_decides_whether_a_failure_is_reported(string? notify, bool wanted)
+        => Assert.Equal(wanted, BounceBuilder.WantsFailureReport(new EnvelopeRecipient("x@y", notify, null)));
+
+    [Fact]
+    public void The_report_has_a_text_part_the_delivery_status_and_the_original_headers_only()
+    {
+        var bounce = Parse(BounceBuilder.Build(Envelope(envId: "E1"), Original, Failed, "mx.test.example", DateTimeOffset.UtcNow));
+
+        Assert.Equal("Mailer-Daemon@mx.test.example", Assert.Single(bounce.From.Mailboxes).Address);
+        Assert.Equal("m1@test.example", bounce.InReplyTo);
+        Assert.Equal("auto-replied", bounce.Headers["Auto-Submitted"]);
+        var report = Assert.IsType<MultipartReport>(bounce.Body);
+        Assert.Equal("delivery-status", report.ReportType);
+        Assert.Equal(3, report.Count);
+        Assert.IsType<TextPart>(report[0]);
+        var status = Assert.IsType<MessageDeliveryStatus>(report[1]);
+        Assert.Equal("E1", status.StatusGroups[0]["Original-Envelope-Id"]);
+        Assert.Equal("dns; mx.test.example", status.StatusGroups[0]["Reporting-MTA"]);
+        Assert.Equal(Envelope().ReceivedAt, MimeKit.Utils.DateUtils.TryParse(status.StatusGroups[0]["Arrival-Date"], out var arrival) ? arrival : default);
+        var group = status.StatusGroups[1];
+        Assert.Equal("rfc822; Carol+x@remote.example", group["Original-Recipient"]);
+        Assert.Equal("rfc822; carol@remote.example", group["Final-Recipient"]);
+        Assert.Equal("failed", group["Action"]);
+        Assert.Equal("5.1.1", group["Status"]);
+        Assert.Equal("dns; mx.remote.example", group["Remote-MTA"]);
+        Assert.Equal("smtp; 550 5.1.1 No such user", group["Diagnostic-Code"]);
+        var headers = Assert.IsType<TextRfc822Headers>(report[2]);
+        Assert.Equal("hello", headers.Message?.Subject);
+        Assert.DoesNotContain("The body.", Encoding.ASCII.GetString(BounceBuilder.ToBytes(bounce)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_ret_full_the_whole_original_message_is_returned()
+    {
+        var bounce = Parse(BounceBuilder.Build(Envelope(ret: "FULL"), Original, Failed, "mx.test.example", DateTimeOffset.UtcNow));
+
+        var returned = Assert.IsType<MessagePart>(Assert.IsType<MultipartReport>(bounce.Body)[2]);
+        Assert.Equal("message/rfc822", returned.ContentType.MimeType);
+        Assert.Equal("The body.", returned.Message?.TextBody?.Trim());
+    }
+}
