@@ -4,9 +4,8 @@ using Akka.Actor;
 using Akka.Configuration;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
-using ActorMta.Inbound;
 using ActorMta.Logging;
-using ActorMta.Queue;
+using ActorMta.Metrics;
 using ActorMta.Spool;
 using ActorMta.Transport;
 
@@ -14,32 +13,38 @@ namespace ActorMta;
 
 /// <summary>
 /// One running MTA: the ActorSystem with the supervisor tree of DESIGN.md section 3
-/// (<c>/user/mta</c> with <c>queue</c> and <c>listeners/smtp-PORT</c>). Used by the
+/// (<c>/user/mta</c> with <c>destinations</c>, <c>router</c>, <c>delivery</c>, <c>queue</c> and
+/// <c>listeners/smtp-PORT</c>), plus the metrics endpoint when enabled. Used by the
 /// <c>actormta run</c> verb and, in process, by the tests.
 /// </summary>
 public sealed class MtaNode : IAsyncDisposable
 {
     private readonly ActorSystem _system;
+    private readonly MetricsEndpoint? _metrics;
     private bool _stopped;
 
-    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints)
+    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics)
     {
         _system = system;
         Root = root;
         Queue = queue;
         Spool = spool;
         BoundEndPoints = endPoints;
+        _metrics = metrics;
     }
 
     /// <summary>The endpoints actually listened on (port 0 in the settings becomes the real port here).</summary>
     public IReadOnlyList<IPEndPoint> BoundEndPoints { get; }
+
+    /// <summary>Where <c>/metrics</c> and <c>/health</c> are served, when metrics are enabled.</summary>
+    public IPEndPoint? MetricsEndPoint => _metrics?.EndPoint;
 
     public ActorSystem System => _system;
     public IActorRef Root { get; }
     public IActorRef Queue { get; }
     public MessageSpool Spool { get; }
 
-    public static Task<MtaNode> StartAsync(MtaSettings settings, Config akkaConfig, Serilog.ILogger logger, CancellationToken ct = default)
+    public static async Task<MtaNode> StartAsync(MtaSettings settings, Config akkaConfig, Serilog.ILogger logger, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
         // Bind first: a port in use is a start-up error with a clear message, before any actor exists.
@@ -56,6 +61,7 @@ public sealed class MtaNode : IAsyncDisposable
 
         var spool = new MessageSpool(settings.Spool);
         var mainLog = new MainLog(logger);
+
         // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
         Config persistence;
         if (settings.Persistence.ConnectionString.Length == 0)
@@ -65,12 +71,70 @@ public sealed class MtaNode : IAsyncDisposable
             persistence = DestinationPersistence.Config(file);
         }
         else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
-        var system = ActorSystem.Create("actormta", akkaConfig.WithFallback(persistence));
-        var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
-        var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets), "mta");
-        var queue = root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct);
-        return queue.ContinueWith(t => new MtaNode(system, root, t.Result, spool, endPoints), ct,
-            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
+        var metricsOn = settings.Metrics.Enabled;
+        var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig).WithFallback(persistence);
+        var system = ActorSystem.Create("actormta", config);
+        MetricsEndpoint? metrics = null;
+        try
+        {
+            if (metricsOn)
+            {
+                MtaMetrics.TopDestinations = settings.Metrics.TopDestinations;
+                // Before /user/mta, so it sees every actor of the tree start.
+                system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
+            }
+            var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
+            var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets), "mta");
+            var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            if (metricsOn) metrics = StartMetrics(settings, sockets);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics);
+        }
+        catch
+        {
+            metrics?.Dispose();
+            await system.Terminate().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static MetricsEndpoint StartMetrics(MtaSettings settings, IReadOnlyList<Socket> sockets)
+    {
+        var checks = new List<HealthCheck>
+        {
+            new("listeners", () => sockets.All(IsListening) ? (true, "") : (false, "a listening socket is closed")),
+            new("spool writable", () => SpoolWritable(settings.Spool.Directory)),
+        };
+        try
+        {
+            return MetricsEndpoint.Start(settings.Metrics.Address, checks);
+        }
+        catch (HttpListenerException e)
+        {
+            throw new InvalidOperationException($"cannot serve metrics on {settings.Metrics.Address}: {e.Message}", e);
+        }
+    }
+
+    private static bool IsListening(Socket socket)
+    {
+        try { return socket.IsBound && socket.LocalEndPoint is not null; }
+        catch (ObjectDisposedException) { return false; }
+    }
+
+    /// <summary>Writes and removes a small file: the spool can take a message right now.</summary>
+    private static (bool Ok, string Reason) SpoolWritable(string directory)
+    {
+        var probe = Path.Combine(directory, $".health-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+            return (true, "");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (false, e.Message);
+        }
     }
 
     /// <summary>Stop accepting, let the actors finish, terminate the ActorSystem. Spooled messages stay spooled.</summary>
@@ -78,6 +142,7 @@ public sealed class MtaNode : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        _metrics?.Dispose();
         try
         {
             await Root.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

@@ -46,6 +46,21 @@ public sealed record MtaSettings(
     /// under the data directory; a connection string and linq2db provider (e.g. PostgreSQL.15) for a cluster.
     /// </summary>
     public PersistenceSettings Persistence { get; init; } = PersistenceSettings.Embedded;
+
+    /// <summary>The operations endpoint (<c>actormta.metrics</c>): <c>/metrics</c> and <c>/health</c>; off by default.</summary>
+    public MetricsSettings Metrics { get; init; } = MetricsSettings.Default;
+}
+
+/// <summary>
+/// <c>actormta.metrics</c>: the Prometheus endpoint (<c>GET /metrics</c>) and <c>GET /health</c> on one
+/// HTTP address, and how many destinations <c>actormta_destination_connections</c> names.
+/// </summary>
+/// <param name="Enabled">Start the endpoint (and the actor telemetry bridge).</param>
+/// <param name="Address">Where it listens; no authentication, so loopback unless a firewall protects it. Port 0 picks a free port.</param>
+/// <param name="TopDestinations">Destinations shown by name (the busiest); the rest are summed as destination="other".</param>
+public sealed record MetricsSettings(bool Enabled, IPEndPoint Address, int TopDestinations)
+{
+    public static readonly MetricsSettings Default = new(false, new IPEndPoint(IPAddress.Loopback, 9464), 10);
 }
 
 /// <summary><c>actormta.persistence</c>: empty connection string = SQLite file <c>destinations.db</c> in the data directory.</summary>

@@ -1,0 +1,52 @@
+using System.Net;
+using ActorMta.Configuration;
+using ActorMta.Tests.Support;
+
+namespace ActorMta.Tests.Metrics;
+
+/// <summary>A whole node with metrics on: what an operator's Prometheus scrapes after real mail went through.</summary>
+public sealed class NodeMetricsTests
+{
+    private static Task<TestMta> StartAsync() =>
+        TestMta.StartAsync(s => s with { Metrics = new MetricsSettings(true, new IPEndPoint(IPAddress.Loopback, 0), 10) });
+
+    private static async Task<string> ScrapeAsync(TestMta mta, string path)
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync($"http://127.0.0.1:{mta.Node.MetricsEndPoint!.Port}{path}");
+    }
+
+    [PromtoolFact]
+    public async Task CountersMoveAfterADeliveryAndTheOutputPassesPromtool()
+    {
+        await using var mta = await StartAsync();
+        var listener = $"smtp-{mta.EndPoint.Port}";
+        using (var client = await mta.ConnectAsync())
+        {
+            await client.SendAsync("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+            await client.ReadRepliesAsync(5);
+            await client.SendAsync("Subject: metrics\r\n\r\ncount me\r\n.\r\nQUIT\r\n");
+            await client.ReadRepliesAsync(2);
+        }
+        await mta.WaitForMaildirAsync("user");
+        await mta.WaitForLogLineAsync("Completed");
+
+        var text = await ScrapeAsync(mta, "/metrics");
+        Assert.Contains($"actormta_messages_received_total{{listener=\"{listener}\"}} 1\n", text);
+        Assert.Contains($"actormta_connections_accepted_total{{listener=\"{listener}\"}} 1\n", text);
+        Assert.Contains($"actormta_inbound_early_pipelining_total{{listener=\"{listener}\"}} 1\n", text);
+        // Process-wide: other nodes in this test process may be alive too.
+        Assert.Matches(@"actormta_actors_live\{kind=""InboundSession""\} \d+\n", text);
+        Assert.Matches(@"actormta_actors_live\{kind=""QueueManager""\} [1-9]\d*\n", text);
+
+        var (exitCode, output) = await Promtool.CheckMetricsAsync(text);
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
+    public async Task HealthIsOkWhileListeningAndTheSpoolIsWritable()
+    {
+        await using var mta = await StartAsync();
+        Assert.Equal("{\"status\":\"ok\"}", await ScrapeAsync(mta, "/health"));
+    }
+}
