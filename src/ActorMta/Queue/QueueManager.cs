@@ -91,7 +91,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
 
     public QueueManager(MtaSettings settings, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery, QueueTuning? tuning = null)
     {
-        tuning ??= QueueTuning.Default;
+        tuning ??= settings.Queue.Tuning;
         _settings = settings;
         _spool = spool;
         _mainLog = mainLog;

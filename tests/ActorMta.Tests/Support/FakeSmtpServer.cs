@@ -93,7 +93,7 @@ public sealed class FakeSmtpServer : IAsyncDisposable
                 case "NOOP": await c.SendAsync("250 OK\r\n"); break;
                 case "DATA":
                     await c.SendAsync("354 go ahead\r\n");
-                    c.Messages.Add(await c.ReadUntilAsync("\r\n.\r\n"));
+                    c.Messages.Add(await c.ReadDataAsync());
                     await c.SendAsync("250 OK queued as FAKE\r\n");
                     break;
                 case "BDAT":
@@ -155,6 +155,22 @@ public sealed class FakeConnection : IDisposable
         {
             var index = IndexOf(terminator);
             if (index >= 0) return Take(index + terminator.Length);
+            if (!await FillAsync()) throw new IOException("closed");
+        }
+    }
+
+    /// <summary>
+    /// DATA content up to and including its terminator. The CRLF before the dot belongs to the
+    /// content, except for an empty message, which is just ".\r\n" (a client whose recipients were
+    /// all refused ends the 354 at once).
+    /// </summary>
+    public async Task<string> ReadDataAsync()
+    {
+        while (true)
+        {
+            if (_buffer.Count >= 3 && _buffer[0] == '.' && _buffer[1] == '\r' && _buffer[2] == '\n') return Take(3);
+            var index = IndexOf("\r\n.\r\n");
+            if (index >= 0) return Take(index + 5);
             if (!await FillAsync()) throw new IOException("closed");
         }
     }
