@@ -16,7 +16,8 @@
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- micro [BenchmarkDotNet args]
 //       BenchmarkDotNet on the hot protocol code (RCPT command parsing, DATA decoding of a
 //       300-byte message), each against a naive string-based baseline. E.g.
-//       `-- micro --filter '*' --job short`.
+//       `-- micro --filter '*' --job short --inProcess` (--inProcess skips BenchmarkDotNet's
+//       rebuild of this project, which can exceed its 2-minute build timeout on a busy machine).
 using ActorMta.Benchmarks.Inbound;
 using ActorMta.Benchmarks.Memory;
 using ActorMta.Benchmarks.Micro;
