@@ -32,6 +32,12 @@ public static partial class SettingsLoader
     public const string ReferenceResourceName = "ActorMta.reference.conf";
 
     private const string Root = "actormta";
+
+    /// <summary>Top N plus "other" stays within the exporter's series cap per instrument.</summary>
+    private const int MaxTopDestinations = Metrics.MetricsCollector.DefaultMaxSeriesPerInstrument - 1;
+
+    /// <summary>Far above any useful TFO queue; the kernel caps it at net.core.somaxconn anyway.</summary>
+    private const int MaxTcpFastOpenQueue = 1_000_000;
     private const string ReferenceLabel = "reference.conf (embedded)";
     private static readonly TimeSpan ParseTimeout = TimeSpan.FromSeconds(10);
 
@@ -150,11 +156,27 @@ public static partial class SettingsLoader
         return [.. errors.Select((e, i) => (e, i)).OrderBy(x => Key(x.e)).ThenBy(x => x.i).Select(x => x.e)];
     }
 
+    /// <summary>A three-way switch: <c>auto</c> lets the MTA decide.</summary>
+    private enum Toggle { Auto, On, Off }
+
     private static MtaSettings ReadSettings(Reader r)
     {
         string hostname = r.String("actormta.primary-hostname", allowEmpty: true);
-        if (hostname.Length == 0)
+        string heloName = r.String("actormta.outbound.helo-name", allowEmpty: true);
+        HostList hostsPipeConnect = r.HostList("actormta.outbound.hosts-pipe-connect");
+        if (hostname.Length > 0)
         {
+            // It is the EHLO name too unless helo-name says otherwise. A bad one is reported here
+            // only, not again for every domain list that says "@".
+            if (!r.CheckHeloName("actormta.primary-hostname", hostname, hostsPipeConnect, isEhloName: heloName.Length == 0,
+                    instead: "use a fixed host name, or \"\" for this machine's name"))
+            {
+                hostname = "invalid.invalid";
+            }
+        }
+        else
+        {
+            // The machine's own name is taken as it is.
             hostname = Dns.GetHostName();
             r.Note("actormta.primary-hostname", hostname);
         }
@@ -179,7 +201,10 @@ public static partial class SettingsLoader
             MaxBadCommands: r.PositiveInt("actormta.smtp.max-bad-commands"),
             IdleTimeout: r.Duration("actormta.smtp.idle-timeout"),
             DataTimeout: r.Duration("actormta.smtp.data-timeout"),
-            BareLineEndings: r.Enum<BareLineEndingPolicy>("actormta.smtp.bare-line-endings"));
+            BareLineEndings: r.Enum<BareLineEndingPolicy>("actormta.smtp.bare-line-endings"))
+        {
+            TcpFastOpenQueue = r.NonNegativeInt("actormta.smtp.tcp-fastopen", maximum: MaxTcpFastOpenQueue),
+        };
 
         var localUsers = r.StringList("actormta.policy.local-users");
         foreach (string user in localUsers)
@@ -196,15 +221,20 @@ public static partial class SettingsLoader
             RelayFromHosts: r.HostList("actormta.policy.relay-from-hosts"),
             LocalUsers: new HashSet<string>(localUsers, StringComparer.OrdinalIgnoreCase));
 
-        string heloName = r.String("actormta.outbound.helo-name", allowEmpty: true);
-        if (heloName.Length == 0)
+        if (heloName.Length > 0)
+        {
+            r.CheckHeloName("actormta.outbound.helo-name", heloName, hostsPipeConnect, isEhloName: true,
+                instead: "use a fixed name, or \"\" for primary-hostname");
+        }
+        else
         {
             heloName = hostname;
             r.Note("actormta.outbound.helo-name", hostname);
         }
+
         var outbound = new OutboundSettings(
             HeloName: heloName,
-            HostsPipeConnect: r.HostList("actormta.outbound.hosts-pipe-connect"),
+            HostsPipeConnect: hostsPipeConnect,
             HostsTryFastOpen: r.HostList("actormta.outbound.hosts-try-fastopen"),
             UseChunking: r.Bool("actormta.outbound.use-chunking"),
             MaxMessagesPerConnection: r.PositiveInt("actormta.outbound.max-messages-per-connection"),
@@ -224,7 +254,12 @@ public static partial class SettingsLoader
         var queue = new QueueSettings(
             RetryInterval: r.Duration("actormta.queue.retry-interval"),
             MaxRetryTime: r.Duration("actormta.queue.max-retry-time"),
-            LocalDeliveryParallelism: r.PositiveInt("actormta.queue.local-delivery-parallelism"));
+            LocalDeliveryParallelism: r.PositiveInt("actormta.queue.local-delivery-parallelism"))
+        {
+            Tuning = new Queue.QueueTuning(
+                RetryRules: r.RetryRules("actormta.queue.retry"),
+                ParallelAttempts: r.PositiveInt("actormta.queue.parallel-attempts")),
+        };
 
         var log = new LogSettings(
             MainLogPath: r.OptionalPath("actormta.log.main-log", emptyMeans: System.IO.Path.Combine(dataDirectory, "log", "mainlog")),
@@ -243,7 +278,17 @@ public static partial class SettingsLoader
             PreferIPv6: r.Bool("actormta.routing.prefer-ipv6"))
         {
             DnsRetries = r.NonNegativeInt("actormta.routing.dns-retries"),
+            UseIPv6 = r.Enum<Toggle>("actormta.routing.use-ipv6") switch { Toggle.On => true, Toggle.Off => false, _ => null },
+            MinCacheTtl = r.Duration("actormta.routing.dns-cache-min-ttl"),
+            MaxCacheTtl = r.Duration("actormta.routing.dns-cache-max-ttl"),
+            DefaultNegativeTtl = r.Duration("actormta.routing.dns-negative-ttl"),
+            MaxCnameDepth = r.PositiveInt("actormta.routing.dns-max-cnames"),
+            MaxCacheEntries = r.PositiveInt("actormta.routing.dns-cache-size"),
         };
+        if (routing.MinCacheTtl > routing.MaxCacheTtl)
+        {
+            r.Fail("actormta.routing.dns-cache-min-ttl", $"is longer than actormta.routing.dns-cache-max-ttl ({routing.MinCacheTtl} > {routing.MaxCacheTtl})");
+        }
 
         var destinations = new DestinationSettings(
             MaxConnections: r.PositiveInt("actormta.destinations.max-connections"),
@@ -256,12 +301,18 @@ public static partial class SettingsLoader
             ConnectionString: r.String("actormta.persistence.connection-string", allowEmpty: true),
             ProviderName: r.String("actormta.persistence.provider-name", allowEmpty: false));
 
+        var metrics = new MetricsSettings(
+            Enabled: r.Bool("actormta.metrics.enabled"),
+            Address: r.EndPoint("actormta.metrics.address", MetricsSettings.Default.Address),
+            TopDestinations: r.NonNegativeInt("actormta.metrics.top-destinations", maximum: MaxTopDestinations));
+
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {
             Outbound = outbound,
             Routing = routing,
             Destinations = destinations,
             Persistence = persistence,
+            Metrics = metrics,
         };
     }
 
@@ -471,7 +522,7 @@ public static partial class SettingsLoader
             return value;
         }
 
-        public int NonNegativeInt(string path)
+        public int NonNegativeInt(string path, int maximum = int.MaxValue)
         {
             string? text = Scalar(path, "a whole number (0 or more)");
             if (text is null) return 0;
@@ -481,8 +532,97 @@ public static partial class SettingsLoader
                 return 0;
             }
 
+            if (value > maximum)
+            {
+                Fail(path, $"must be at most {maximum}, got {value}");
+                return maximum;
+            }
+
             return value;
         }
+
+        /// <summary>Exim-style retry rules, one string each ("F,2h,15m", "G,16h,1h,1.5"); see <see cref="Queue.RetrySchedule"/>.</summary>
+        public IReadOnlyList<Queue.RetryRule> RetryRules(string path)
+        {
+            var items = StringList(path);
+            if (errors.Any(e => e.Path == path)) return Queue.RetrySchedule.EximDefault;
+            try
+            {
+                return Queue.RetrySchedule.Parse(items);
+            }
+            catch (FormatException e)
+            {
+                Fail(path, e.Message + " (each rule is one quoted string: [\"F,2h,15m\", \"G,16h,1h,1.5\"])");
+                return Queue.RetrySchedule.EximDefault;
+            }
+        }
+
+        /// <summary>One "ip:port" (IPv6 as "[::1]:port"); port 0 picks a free one.</summary>
+        public IPEndPoint EndPoint(string path, IPEndPoint fallback)
+        {
+            string? text = Scalar(path, "\"ip:port\"");
+            if (text is null) return fallback;
+            if (ParseEndPoint(text.Trim()) is { } endPoint) return endPoint;
+            Fail(path, $"expected \"ip:port\" (IPv6 as \"[::1]:port\"), got \"{text}\"");
+            return fallback;
+        }
+
+        /// <summary>
+        /// The name we send in EHLO: a fixed host name or address literal. Nothing is expanded, so a
+        /// "$" is always a mistake; with early pipelining it is also the one thing the spec forbids
+        /// (Part A rule 9): an EHLO name that depends on the local address, which is not known yet
+        /// when the early flight is written.
+        /// </summary>
+        /// <returns>False (error added) when the name is not usable.</returns>
+        public bool CheckHeloName(string path, string name, HostList hostsPipeConnect, bool isEhloName, string instead)
+        {
+            if (name.Contains('$', StringComparison.Ordinal))
+            {
+                // Name the variable that depends on the local address if there is one, else the first.
+                var all = Expansion().Matches(name);
+                Match expansion = all.FirstOrDefault(m => IsLocalAddressVariable(m.Groups[2].Value)) ?? Expansion().Match(name);
+                string variable = expansion.Groups[2].Value;
+                string what = !expansion.Success ? "\"$\""
+                    : !expansion.Groups[1].Success ? $"\"${variable}\""
+                    : expansion.Groups[3].Success ? $"\"${{{variable}}}\""
+                    : $"\"${{{variable} ...}}\"";
+                bool sendingAddress = IsLocalAddressVariable(variable);
+                if (isEhloName && MayMatch(hostsPipeConnect))
+                {
+                    Source where = Find("actormta.outbound.hosts-pipe-connect").Source;
+                    Fail(path,
+                        $"\"{name}\" contains {what}: with early pipelining on (actormta.outbound.hosts-pipe-connect = " +
+                        $"[{string.Join(", ", hostsPipeConnect.Items.Select(i => $"\"{i}\""))}] at {where.Location("actormta.outbound.hosts-pipe-connect")}) " +
+                        "the EHLO is written before the connection's local address is known, so the EHLO name must not depend on it" +
+                        (sendingAddress ? "" : ", and ActorMta does not expand \"$\" variables at all") +
+                        "; " + instead);
+                }
+                else
+                {
+                    Fail(path,
+                        $"\"{name}\" contains {what}, but ActorMta does not expand \"$\" variables" +
+                        (sendingAddress && isEhloName ? " (the EHLO name is fixed, the same for every local address)" : "") +
+                        " and it would be used as it is; " + instead);
+                }
+
+                return false;
+            }
+
+            bool literal = path == "actormta.outbound.helo-name";
+            if (!HeloSyntax().IsMatch(name.Trim()) || name.Trim().Length > 255 || (!literal && name.Trim().StartsWith('[')))
+            {
+                Fail(path, $"\"{name}\" is not a host name (letters, digits, '-', '.')" + (literal ? " or an address literal such as \"[192.0.2.1]\"" : ""));
+                return false;
+            }
+
+            return true;
+        }
+
+        private static bool IsLocalAddressVariable(string name) =>
+            name is "sending_ip_address" or "sending_port" or "interface_address" or "interface_port";
+
+        /// <summary>False for an empty list or one of negations only ("!*" is nobody).</summary>
+        private static bool MayMatch(HostList list) => list.Items.Any(i => !i.TrimStart().StartsWith('!'));
 
         public IReadOnlyList<IPAddress> Addresses(string path)
         {
@@ -995,6 +1135,14 @@ public static partial class SettingsLoader
 
         [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9-]*$")]
         private static partial Regex EhloKeyword();
+
+        /// <summary>Exim-style expansion: <c>$name</c>, <c>${name}</c>, <c>${op ...}</c>; group 2 is the name.</summary>
+        [GeneratedRegex(@"\$(\{)?([A-Za-z_][A-Za-z0-9_]*)(\})?")]
+        private static partial Regex Expansion();
+
+        /// <summary>RFC 5321 Domain (underscores tolerated, as many MTAs do) or an address literal.</summary>
+        [GeneratedRegex(@"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*|\[(?:\d{1,3}(?:\.\d{1,3}){3}|IPv6:[0-9A-Fa-f:.]+)\])$")]
+        private static partial Regex HeloSyntax();
     }
 
     /// <summary>

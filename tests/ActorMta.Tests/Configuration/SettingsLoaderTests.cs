@@ -232,6 +232,16 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("smtp.max-recipents = 5", "actormta.smtp.max-recipents", "unknown key (did you mean \"max-recipients\"?)")]
     [InlineData("smtp = 5", "actormta.smtp", "expected a section")]
     [InlineData("outbound.port = 0", "actormta.outbound.port", "expected a TCP port")]
+    [InlineData("smtp.tcp-fastopen = -1", "actormta.smtp.tcp-fastopen", "expected a whole number (0 or more), got \"-1\"")]
+    [InlineData("metrics.enabled = maybe", "actormta.metrics.enabled", "expected on or off")]
+    [InlineData("metrics.address = \"localhost:9464\"", "actormta.metrics.address", "expected \"ip:port\"")]
+    [InlineData("metrics.address = \"127.0.0.1\"", "actormta.metrics.address", "expected \"ip:port\"")]
+    [InlineData("metrics.top-destinations = 500", "actormta.metrics.top-destinations", "must be at most 199, got 500")]
+    [InlineData("routing.use-ipv6 = sometimes", "actormta.routing.use-ipv6", "expected auto or on or off")]
+    [InlineData("routing.dns-cache-min-ttl = 2d", "actormta.routing.dns-cache-min-ttl", "is longer than actormta.routing.dns-cache-max-ttl")]
+    [InlineData("outbound.helo-name = \"mail server\"", "actormta.outbound.helo-name", "is not a host name")]
+    [InlineData("primary-hostname = \"mail server\"", "actormta.primary-hostname", "is not a host name")]
+    [InlineData("primary-hostname = \"[192.0.2.1]\"", "actormta.primary-hostname", "is not a host name")]
     public void EachErrorNamesFileLineAndKey(string line, string key, string why)
     {
         string file = WriteFile($"# test\nactormta {{\n  {line}\n}}\n");
