@@ -156,6 +156,12 @@ public static class Cli
             mainLog.Write($"actormta {Version} daemon started: pid={pid}, listening for SMTP on {listening}");
             logger.Information("ActorMta {Version} listening on {EndPoints}, data in {DataDirectory}",
                 Version, node.BoundEndPoints.Select(e => e.ToString()).ToArray(), settings.DataDirectory);
+            if (node.MetricsEndPoint is { } metricsEndPoint)
+            {
+                string url = MetricsUrl(metricsEndPoint);
+                mainLog.Write($"metrics on {url}");
+                logger.Information("Metrics on {MetricsUrl:l}", url);
+            }
 
             string why = await stop.Task.ConfigureAwait(false);
             mainLog.Write($"pid {pid}: {why} received: daemon exiting");
@@ -181,6 +187,13 @@ public static class Cli
         }
     }
 
+    /// <summary>"http://127.0.0.1:9464/metrics", "http://[::1]:9464/metrics"; any address is "*" to HttpListener.</summary>
+    private static string MetricsUrl(IPEndPoint endPoint)
+    {
+        string host = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
+        return $"http://{host}:{endPoint.Port}/metrics";
+    }
+
     /// <summary>Exim writes listening addresses as "[127.0.0.1]:25".</summary>
     private static string EximAddress(IPEndPoint endPoint) => $"[{endPoint.Address}]:{endPoint.Port}";
 
@@ -204,6 +217,8 @@ public static class Cli
             SocketException { SocketErrorCode: SocketError.AccessDenied } =>
                 $"cannot listen on {addresses}: permission denied (ports below 1024 need privileges)",
             SocketException s => $"cannot listen on {addresses}: {s.Message}",
+            // MtaNode says "cannot serve metrics on ADDRESS: why"; name the key to change.
+            InvalidOperationException { InnerException: HttpListenerException } => inner.Message + " (actormta.metrics.address)",
             UnauthorizedAccessException or IOException => $"cannot use the data folders: {inner.Message}",
             _ => $"{inner.GetType().Name}: {inner.Message}",
         };

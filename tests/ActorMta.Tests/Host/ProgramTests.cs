@@ -90,6 +90,32 @@ public sealed class ProgramTests : IDisposable
     }
 
     [Fact]
+    public async Task ConfigCheckPassesOnTheExampleFile()
+    {
+        string example = ActorMta.Tests.ConfigurationLoading.ConfigurationCompletenessTests.ExampleFile();
+
+        var r = await RunAsync("config", "check", "--config", example);
+
+        Assert.Equal("", r.Stderr);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"# from {example}:", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("top-destinations = 10", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfigCheckRefusesAnAddressDependentHeloNameWithEarlyPipelining()
+    {
+        File.WriteAllText(Path.Combine(_folder, "helo.conf"),
+            "actormta.outbound {\n  hosts-pipe-connect = [\"*\"]\n  helo-name = \"${sending_ip_address}\"\n}\n");
+
+        var r = await RunAsync("config", "check", "--config", "helo.conf");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("helo.conf:3: actormta.outbound.helo-name: \"${sending_ip_address}\" contains ", r.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Fact]
     public async Task ConfigCheckWithABadFileExitsTwoWithFileLineAndKey()
     {
         string file = Path.Combine(_folder, "bad.conf");
@@ -178,6 +204,51 @@ public sealed class ProgramTests : IDisposable
             string[] mainLog = File.ReadAllLines(Path.Combine(_folder, "data", "log", "mainlog"));
             Assert.Contains("daemon started: pid=", mainLog[0], StringComparison.Ordinal);
             Assert.EndsWith($"pid {process.Id}: SIGTERM received: daemon exiting", mainLog[^1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task RunWithMetricsOnLogsTheMetricsAddress()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        using var process = Process.Start(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]",
+            "--set", "actormta.metrics.enabled=on", "--set", $"actormta.metrics.address=\"127.0.0.1:{port}\""))!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? metrics = null;
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+                {
+                    if (line.Contains("Metrics on", StringComparison.Ordinal))
+                    {
+                        metrics = line;
+                        break;
+                    }
+                }
+            }
+
+            Assert.NotNull(metrics);
+            Assert.Contains($"http://127.0.0.1:{port}/metrics", metrics, StringComparison.Ordinal);
+            Assert.Equal(0, Kill(process.Id, 15));
+            _ = process.StandardOutput.ReadToEndAsync();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal("", await stderr);
+            Assert.Contains(File.ReadAllLines(Path.Combine(_folder, "data", "log", "mainlog")),
+                l => l.EndsWith($" metrics on http://127.0.0.1:{port}/metrics", StringComparison.Ordinal));
         }
         finally
         {
