@@ -365,19 +365,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             ReleaseInput();
             return null;
         }
-        if (_inputStart > 0)
-        {
-            Buffer.BlockCopy(_input, _inputStart, _input, 0, Buffered);
-            _inputEnd -= _inputStart;
-            _inputStart = 0;
-        }
-        if (_inputEnd == _input.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(_input.Length * 2);
-            Buffer.BlockCopy(_input, 0, larger, 0, _inputEnd);
-            ArrayPool<byte>.Shared.Return(_input);
-            _input = larger;
-        }
+        _input = ReceiveBuffer.MakeRoom(_input, ref _inputStart, ref _inputEnd);
         return _input;
     }
 

@@ -114,19 +114,7 @@ internal sealed class ClientPipeline : IDisposable
 
     private async Task FillAsync(string waitingFor, CancellationToken ct)
     {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_input, _start, _input, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-        }
-        if (_end == _input.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent(_input.Length * 2);
-            Buffer.BlockCopy(_input, 0, larger, 0, _end);
-            ArrayPool<byte>.Shared.Return(_input);
-            _input = larger;
-        }
+        _input = ReceiveBuffer.MakeRoom(_input, ref _start, ref _end);
         int count;
         try
         {

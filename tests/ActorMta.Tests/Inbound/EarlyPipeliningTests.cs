@@ -100,17 +100,20 @@ public sealed class EarlyPipeliningTests
     /// the bytes reach the server before it writes its banner is a race on a loaded machine (the same
     /// race every server has); attempts where the banner won are discarded, a few tries make it certain.
     /// </summary>
-    private static async Task<(RawSmtpClient Client, string FirstRead)> SendBeforeBannerAsync(TestMta mta, string flight)
+    private static async Task<(RawSmtpClient Client, string FirstRead)> SendBeforeBannerAsync(TestMta mta, string flight, bool bannerExpected = true)
     {
         for (var attempt = 0; ; attempt++)
         {
             var client = await mta.ConnectAsync();
             await client.SendAsync(flight);
             var firstRead = await client.ReadOnceAsync();
-            if (firstRead != "220 mx.test.example ESMTP ActorMta\r\n" || attempt == 9) return (client, firstRead);
+            var wonTheRace = bannerExpected ? firstRead != Banner : !firstRead.StartsWith(Banner, StringComparison.Ordinal);
+            if (wonTheRace || attempt == 9) return (client, firstRead);
             client.Dispose();
         }
     }
+
+    private const string Banner = "220 mx.test.example ESMTP ActorMta\r\n";
 
     [Fact]
     public async Task EarlyTransactionIsAnsweredWithBannerAndAllRepliesInOneWrite()
@@ -206,7 +209,8 @@ public sealed class EarlyPipeliningTests
     public async Task EarlyTalkerFromUnlistedHostGets554AndIsLoggedAndDropped()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { PipeliningConnectAdvertiseHosts = HostList.Empty } });
-        var (client, firstRead) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n");
+        // When the banner wins the race this host gets the banner and then a 554 for pipelining behind EHLO: try again.
+        var (client, firstRead) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n", bannerExpected: false);
         using var _ = client;
 
         Assert.Equal("554 5.5.0 SMTP synchronization error\r\n", firstRead);
