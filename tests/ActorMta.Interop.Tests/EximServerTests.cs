@@ -14,16 +14,17 @@ namespace ActorMta.Interop.Tests;
 /// maildir holds exactly the bytes ActorMta had spooled, behind Exim's own trace headers.
 /// </summary>
 /// <remarks>
-/// The queue does not yet hand remote recipients to delivery, so the test drives the
-/// <see cref="DeliveryAgent"/> directly (<see cref="OutboundRig"/>): what the queue will do, minus
-/// the routing. Switch to an end-to-end run (SMTP into ActorMta, smarthost route to Exim) once it does.
+/// Drives the <see cref="DeliveryAgent"/> directly (<see cref="OutboundRig"/>), without queue and
+/// routing: the client alone against Exim. <see cref="EximServerEndToEndTests"/> runs the same
+/// scenario through the whole relay. Exim's banner is delayed (<see cref="EximEarlyTalkerServer"/>)
+/// so that its L*/L. field does not depend on scheduling.
 /// </remarks>
 public sealed class EximServerTests
 {
     [PeerFact(PeerBinaries.Exim)]
     public async Task ActorMta_learns_then_early_pipelines_to_Exim_and_the_bytes_arrive_unchanged()
     {
-        await using var exim = await EximServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox]);
+        await using var exim = await EximEarlyTalkerServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox]);
         await using var rig = await OutboundRig.StartAsync(pipeConnect: true);
 
         var spooled = new List<(string Token, byte[] Data)>();
