@@ -17,7 +17,7 @@ prefix="${NS_PREFIX:-rtt}"
 ns_a="$prefix-a"; ns_b="$prefix-b"          # client side, server side
 dev_a="${prefix}a0"; dev_b="${prefix}b0"     # TUN devices, one per namespace
 ip_a=10.210.0.1; ip_b=10.210.0.2
-relay_pid=""; bench_pid=""
+relay_pid=""; bench_pid=""; run_tmp=""
 
 [[ $(id -u) == 0 ]] || { echo "run as root (network namespaces, exim -C)" >&2; exit 2; }
 
@@ -41,6 +41,7 @@ cleanup() {
   [[ -n "$relay_pid" ]] && kill "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null
   ip netns del "$ns_a" 2>/dev/null
   ip netns del "$ns_b" 2>/dev/null
+  [[ -n "$run_tmp" ]] && rm -rf "$run_tmp"
 }
 trap cleanup EXIT INT TERM
 
@@ -75,7 +76,13 @@ relay_pid=$!
 sleep 0.5
 kill -0 "$relay_pid" || { echo "delay relay did not start" >&2; exit 1; }
 
-# 4. The benchmark runs in the client namespace and starts its servers in the server namespace.
+# 4. Scratch folders (spools, Exim instances) under one folder of this run, removed by the trap
+#    even when the benchmark is killed. Exim's processes run as Debian-exim: it must be traversable.
+run_tmp="$(mktemp -d /tmp/actormta-rtt-run.XXXXXX)"
+chmod 755 "$run_tmp"
+export TMPDIR="$run_tmp"
+
+# 5. The benchmark runs in the client namespace and starts its servers in the server namespace.
 #    The roundtrips verb is reached through a startup hook (see StartupHook.cs).
 rtt_ms=$(python3 -c "print(2*float('$delay_ms'))")
 DOTNET_STARTUP_HOOKS="$dll" nice -n "${BENCH_NICE:--10}" ip netns exec "$ns_a" dotnet "$dll" roundtrips \
