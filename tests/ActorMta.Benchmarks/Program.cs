@@ -21,6 +21,7 @@
 using ActorMta.Benchmarks.Inbound;
 using ActorMta.Benchmarks.Memory;
 using ActorMta.Benchmarks.Micro;
+using ActorMta.Benchmarks.RoundTrips;
 using BenchmarkDotNet.Running;
 
 return args.FirstOrDefault() switch
@@ -33,6 +34,13 @@ return args.FirstOrDefault() switch
         ActorMta: Option("--only") is null or "actormta")),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "micro" => RunMicro(args[1..]),
+    "roundtrips" => await RoundTripBenchmark.RunAsync(new RoundTripBenchmark.Options(
+        ServerNamespace: Option("--server-ns") ?? "rtt-b",
+        ServerAddress: System.Net.IPAddress.Parse(Option("--server-ip") ?? "10.210.0.2"),
+        Messages: IntOption("--messages", 10),
+        NominalRttMs: double.Parse(Option("--rtt-ms") ?? "50", System.Globalization.CultureInfo.InvariantCulture),
+        Exim: Option("--only") is null or "exim",
+        ActorMta: Option("--only") is null or "actormta")),
     _ => Usage(),
 };
 

@@ -99,6 +99,9 @@ public sealed class OutboundSession : UntypedActor
         private bool _quitSent;
         private bool _fastOpenUsed;
         private Stopwatch _clock = new();
+        private int _messagesOnConnection;
+        /// <summary>The first job's data, read from the spool before connecting so the early flight leaves at once.</summary>
+        private (string MessageId, byte[] Data)? _preloaded;
 
         private bool MayLearn => _settings.HostsPipeConnect.Matches(owner._hop.Address, owner._hop.HostName);
 
@@ -111,6 +114,7 @@ public sealed class OutboundSession : UntypedActor
             var record = owner._record;
             var early = record is not null && MayLearn
                         && record.Cleartext.HasFlag(EhloFeatures.PipeConnect) && record.Cleartext.HasFlag(EhloFeatures.Pipelining);
+            _preloaded = (owner._firstJob.MessageId, await LoadAsync(owner._firstJob, stop).ConfigureAwait(false));
             if (early) MtaMetrics.EarlyPipeRecordHit();
             else if (MayLearn) MtaMetrics.EarlyPipeRecordMiss();
             EhloResponse features;
@@ -190,6 +194,7 @@ public sealed class OutboundSession : UntypedActor
         {
             _early = early;
             _quitSent = false;
+            _messagesOnConnection = 0;
             _clock = Stopwatch.StartNew();
             await ConnectAsync(fastOpenAllowed: early, ct).ConfigureAwait(false);
             var pipeline = _pipeline!;
@@ -336,7 +341,8 @@ public sealed class OutboundSession : UntypedActor
             var pipeline = _pipeline!;
             if (!alreadyAppended)
             {
-                _clock = Stopwatch.StartNew();
+                // DT= is Exim's deliver_time: from connect for the first message, from its MAIL for the next ones.
+                if (_messagesOnConnection > 0) _clock = Stopwatch.StartNew();
                 if (resetPending)
                 {
                     // After a transaction that did not end cleanly; pipelined with the next MAIL when allowed.
@@ -357,6 +363,7 @@ public sealed class OutboundSession : UntypedActor
                     new RecipientOutcome(i, DeliveryStatus.Failed, new SmtpReply(553, "5.6.7", _unsupported), _unsupported, Facts(features))).ToArray(), true);
             }
 
+            _messagesOnConnection++;
             var pipelined = _appendedPipelined;
             await pipeline.FlushAsync(ct).ConfigureAwait(false);
             if (resetPending) await pipeline.NextAsync(Expect.Rset, ct).ConfigureAwait(false);
@@ -454,6 +461,7 @@ public sealed class OutboundSession : UntypedActor
 
         private async Task<byte[]> LoadAsync(OutboundJob job, CancellationToken ct)
         {
+            if (_preloaded is { } preloaded && preloaded.MessageId == job.MessageId) return preloaded.Data;
             await using var stream = owner._spool.OpenData(job.MessageId);
             using var memory = new MemoryStream();
             await stream.CopyToAsync(memory, ct).ConfigureAwait(false);

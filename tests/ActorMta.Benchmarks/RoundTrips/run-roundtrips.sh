@@ -83,9 +83,8 @@ chmod 755 "$run_tmp"
 export TMPDIR="$run_tmp"
 
 # 5. The benchmark runs in the client namespace and starts its servers in the server namespace.
-#    The roundtrips verb is reached through a startup hook (see StartupHook.cs).
 rtt_ms=$(python3 -c "print(2*float('$delay_ms'))")
-DOTNET_STARTUP_HOOKS="$dll" nice -n "${BENCH_NICE:--10}" ip netns exec "$ns_a" dotnet "$dll" roundtrips \
+nice -n "${BENCH_NICE:--10}" ip netns exec "$ns_a" dotnet "$dll" roundtrips \
   --server-ns "$ns_b" --server-ip "$ip_b" --rtt-ms "$rtt_ms" "$@" &
 bench_pid=$!
 wait "$bench_pid"
