@@ -160,4 +160,29 @@ public sealed class EarlyPipeliningClientTests(ITestOutputHelper output) : Outbo
         Assert.Equal(1, server.ConnectionCount);
         Assert.Equal(3, server.Connections.Single().Messages.Count);
     }
+
+    [Fact]
+    public async Task RefusedConnectionFallsBackToTheNextHostAndStartsItsRetryWait()
+    {
+        await using var server = new FakeSmtpServer((c, _) => FakeSmtpServer.SinkAsync(c, ["PIPELINING", "CHUNKING"]));
+        // A port nobody listens on: bind, note the port, close.
+        var closed = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        closed.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var deadPort = ((System.Net.IPEndPoint)closed.LocalEndPoint!).Port;
+        closed.Dispose();
+
+        var job = await JobAsync(server.EndPoint, Body, "u@remote.test");
+        var dead = new ActorMta.Routing.NextHop("mx1.remote.test", System.Net.IPAddress.Loopback, deadPort, 10);
+        var alive = new ActorMta.Routing.NextHop("mx2.remote.test", server.EndPoint.Address, server.EndPoint.Port, 20);
+        job = job with { Route = new ActorMta.Routing.RemoteRoute("dnslookup", [dead, alive]) };
+
+        var result = Deliver(Agent(Settings()), job);
+
+        var outcome = result.Outcomes.Single();
+        Assert.Equal(DeliveryStatus.Delivered, outcome.Status);
+        Assert.Equal("mx2.remote.test", outcome.Connection!.HostName);
+        var retry = State(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, deadPort)).Retry;
+        Assert.NotNull(retry);
+        Assert.Contains("Connection refused", retry.LastError);
+    }
 }
