@@ -1,3 +1,5 @@
+using Akka.Actor;
+using ActorMta.Configuration;
 using ActorMta.Outbound;
 using ActorMta.Smtp;
 using ActorMta.Tests.Support;
@@ -61,5 +63,68 @@ public sealed class ActorMtaToActorMtaTests : OutboundTestKit
         var received = server.MainLogLines().Where(l => l.Contains("<= a@client.test")).ToArray();
         Assert.Equal(3, received.Length);
         Assert.Matches(@"\]:\d+ TFO\* P=esmtp L\* K S=", received[2]);
+    }
+
+    [Fact]
+    public async Task TheRecordSurvivesARestartOfTheRelaySoItsFirstDeliveryAfterwardsIsEarly()
+    {
+        await using var server = await TestMta.StartAsync();
+        var hop = $"127.0.0.1:{server.EndPoint.Port}";
+        MtaSettings Relay(MtaSettings s) => s with
+        {
+            PrimaryHostname = "relay.test.example",
+            Policy = s.Policy with { LocalDomains = DomainList.Parse(["relay.test.example"]), RelayToDomains = DomainList.Parse(["test.example"]) },
+            Outbound = OutboundSettings.Default("relay.test.example") with { HostsPipeConnect = HostList.Parse(["*"]) },
+            Routing = s.Routing with
+            {
+                LocalDomains = DomainList.Parse(["relay.test.example"]),
+                Smarthosts = [new ActorMta.Routing.SmarthostRoute("to_server", DomainList.Parse(["test.example"]), [hop])],
+            },
+        };
+
+        string directory;
+        await using (var relay = await TestMta.StartAsync(Relay))
+        {
+            relay.KeepDirectory = true;
+            directory = relay.Directory;
+            var first = await SubmitAsync(relay, "first");
+            await relay.WaitForLogLineAsync($"{first} => user@test.example");
+            // The record is persisted asynchronously: see it in the store before stopping the node.
+            var destinations = await relay.Node.Root.Ask<Akka.Actor.IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+            var key = new ActorMta.Destinations.DestinationKey(server.EndPoint.Address, server.EndPoint.Port);
+            AwaitCondition(() => destinations.Ask<ActorMta.Destinations.DestinationState>(
+                new ActorMta.Destinations.GetDestinationState(key), TimeSpan.FromSeconds(5)).Result.Record is not null, TimeSpan.FromSeconds(10));
+        }
+        try
+        {
+            await using var restarted = await TestMta.StartAsync(Relay, directory);
+            var second = await SubmitAsync(restarted, "second");
+            var delivered = await restarted.WaitForLogLineAsync($"{second} => user@test.example");
+            Assert.True(delivered.Contains(" L* K "), delivered + "\n" + string.Join("\n", restarted.MainLogLines()) + "\n" + string.Join("\n", server.MainLogLines()));
+            await server.WaitForMaildirAsync("user", 2);
+            var received = server.MainLogLines().Where(l => l.Contains("<= a@client.test")).ToArray();
+            Assert.Contains(" L. K S=", received[0]);
+            Assert.Contains(" L* K S=", received[1]);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Sends one message for user@test.example into <paramref name="mta"/>; returns its spool id.</summary>
+    private static async Task<string> SubmitAsync(TestMta mta, string subject)
+    {
+        using var client = await mta.ConnectAsync();
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("EHLO client.test\r\n");
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync($"MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        Assert.EndsWith("354 Enter message, ending with \".\" on a line by itself\r\n", await client.ReadRepliesAsync(3));
+        await client.SendAsync($"Subject: {subject}\r\n\r\nrelayed\r\n.\r\nQUIT\r\n");
+        var replies = await client.ReadRepliesAsync(2);
+        Assert.StartsWith("250 2.0.0 OK id=", replies);
+        return replies["250 2.0.0 OK id=".Length..replies.IndexOf('\r')];
     }
 }

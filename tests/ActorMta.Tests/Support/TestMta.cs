@@ -27,6 +27,9 @@ public sealed class TestMta : IAsyncDisposable
     }
 
     public string Directory { get; }
+
+    /// <summary>Leave the data directory on dispose (the test restarts a node on it, then cleans up).</summary>
+    public bool KeepDirectory { get; set; }
     public MtaSettings Settings { get; }
     public MtaNode Node { get; }
     public IPEndPoint EndPoint => Node.BoundEndPoints[0];
@@ -64,9 +67,11 @@ public sealed class TestMta : IAsyncDisposable
         Queue: new QueueSettings(TimeSpan.FromMinutes(15), TimeSpan.FromDays(4), 4),
         Log: new LogSettings(Path.Combine(directory, "log", "mainlog"), null, false, true));
 
-    public static async Task<TestMta> StartAsync(Func<MtaSettings, MtaSettings>? adjust = null)
+    /// <param name="directory">An existing data directory to start on (a restart); it is then left in place on dispose.</param>
+    public static async Task<TestMta> StartAsync(Func<MtaSettings, MtaSettings>? adjust = null, string? directory = null)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "actormta-test-" + Guid.NewGuid().ToString("N")[..12]);
+        var keep = directory is not null;
+        directory ??= Path.Combine(Path.GetTempPath(), "actormta-test-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         var settings = DefaultSettings(directory);
         if (adjust is not null) settings = adjust(settings);
@@ -79,7 +84,7 @@ public sealed class TestMta : IAsyncDisposable
             .CreateLogger();
         var akka = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
         var node = await MtaNode.StartAsync(settings, akka, logger);
-        return new TestMta(directory, settings, node, logger);
+        return new TestMta(directory, settings, node, logger) { KeepDirectory = keep };
     }
 
     public Task<RawSmtpClient> ConnectAsync() => RawSmtpClient.ConnectAsync(EndPoint);
@@ -131,6 +136,8 @@ public sealed class TestMta : IAsyncDisposable
     {
         await Node.StopAsync();
         await _logger.DisposeAsync();
+        if (KeepDirectory) return;
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }
