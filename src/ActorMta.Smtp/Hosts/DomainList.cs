@@ -53,13 +53,7 @@ public sealed class DomainList
 
     private static Item ParseItem(string text)
     {
-        ArgumentNullException.ThrowIfNull(text, nameof(text));
-        string item = text.Trim();
-        bool negated = item.StartsWith('!');
-        if (negated)
-        {
-            item = item[1..].TrimStart();
-        }
+        string item = ListItem.Strip(text, out bool negated);
 
         if (item == "*")
         {
