@@ -20,7 +20,7 @@ public sealed class EximServerEndToEndTests
     [PeerFact(PeerBinaries.Exim)]
     public async Task Relay_through_ActorMta_to_Exim_learns_then_early_pipelines_and_keeps_the_bytes()
     {
-        await using var exim = await EximEarlyTalkerServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox]);
+        await using var exim = await EximServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox], EximServer.EarlyTalkerBannerDelay);
         await using var relay = await ActorMtaTarget.StartAsync(["local.actormta.test"],
             $"actormta.primary-hostname=\"{RelayHostname}\"",
             $"actormta.routing.smarthosts=[{{ name = \"exim\", domains = [\"{TestTargets.Domain}\"], hosts = [\"{exim.EndPoint}\"] }}]",
@@ -92,7 +92,7 @@ public sealed class EximServerEndToEndTests
         var allowed = new[] { "Return-Path", "Envelope-To", "Delivered-To", "Received" };
         Assert.All(eximFields, f => Assert.Contains(f[..f.IndexOf(':')], allowed, StringComparer.OrdinalIgnoreCase)); // Exim writes Return-path, Envelope-to
         var eximReceived = Assert.Single(eximFields, f => f.StartsWith("Received:", StringComparison.Ordinal));
-        Assert.Contains($"by {EximEarlyTalkerServer.Hostname} with esmtp", eximReceived.Replace("\n\t", " ").Replace("\n ", " "));
+        Assert.Contains($"by {EximServer.Hostname} with esmtp", eximReceived.Replace("\n\t", " ").Replace("\n ", " "));
     }
 
     /// <summary>Header fields of a block, each with its continuation lines.</summary>

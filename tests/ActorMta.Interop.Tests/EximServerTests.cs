@@ -16,7 +16,7 @@ namespace ActorMta.Interop.Tests;
 /// <remarks>
 /// Drives the <see cref="DeliveryAgent"/> directly (<see cref="OutboundRig"/>), without queue and
 /// routing: the client alone against Exim. <see cref="EximServerEndToEndTests"/> runs the same
-/// scenario through the whole relay. Exim's banner is delayed (<see cref="EximEarlyTalkerServer"/>)
+/// scenario through the whole relay. Exim's banner is delayed (<see cref="EximServer.EarlyTalkerBannerDelay"/>)
 /// so that its L*/L. field does not depend on scheduling.
 /// </remarks>
 public sealed class EximServerTests
@@ -24,7 +24,7 @@ public sealed class EximServerTests
     [PeerFact(PeerBinaries.Exim)]
     public async Task ActorMta_learns_then_early_pipelines_to_Exim_and_the_bytes_arrive_unchanged()
     {
-        await using var exim = await EximEarlyTalkerServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox]);
+        await using var exim = await EximServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox], EximServer.EarlyTalkerBannerDelay);
         await using var rig = await OutboundRig.StartAsync(pipeConnect: true);
 
         var spooled = new List<(string Token, byte[] Data)>();

@@ -163,14 +163,26 @@ public sealed class EximServer : EximPeer, ISmtpTarget
 
     public IReadOnlyList<string> DeliveredFiles(string localPart) => SmtpTargetExtensions.MaildirNew(MaildirRoot, localPart);
 
+    /// <summary>
+    /// A banner delay that makes Exim's "early pipelining used" (<c>L*</c>) deterministic. Exim polls for
+    /// client input, without waiting, just before it sends the banner; on loopback its reception
+    /// process gets there within a millisecond of the accept, so whether a client that writes its flight
+    /// right after the handshake is seen as early depends on scheduling, and <c>L*</c>/<c>L.</c> flips
+    /// from run to run on a busy machine. A connect-ACL delay (the classic early-talker trap; Exim's
+    /// delay takes whole seconds) lets a client that talks before the banner be seen doing so, while a
+    /// client that waits for the banner still waits for it.
+    /// </summary>
+    public static readonly TimeSpan EarlyTalkerBannerDelay = TimeSpan.FromSeconds(1);
+
     /// <param name="domain">The one local domain.</param>
     /// <param name="localParts">Mailboxes that exist (Exim 4.96 refuses tainted paths, so they are listed).</param>
-    public static async Task<EximServer> StartAsync(string domain, IReadOnlyList<string> localParts)
+    /// <param name="bannerDelay">Hold the banner this long (whole seconds), e.g. <see cref="EarlyTalkerBannerDelay"/>.</param>
+    public static async Task<EximServer> StartAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay = null)
     {
         var server = new EximServer();
         try
         {
-            await server.StartCoreAsync(domain, localParts);
+            await server.StartCoreAsync(domain, localParts, bannerDelay);
             return server;
         }
         catch
@@ -180,15 +192,20 @@ public sealed class EximServer : EximPeer, ISmtpTarget
         }
     }
 
-    private async Task StartCoreAsync(string domain, IReadOnlyList<string> localParts)
+    private async Task StartCoreAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay)
     {
+        var connectAcl = bannerDelay is { } delay
+            ? ("acl_smtp_connect = acl_connect", $"acl_connect:\n  accept delay = {(int)delay.TotalSeconds}s")
+            : ("", "");
         await WriteConfigAsync(CommonConfig(Hostname) + $"""
             domainlist local_domains = {domain}
             acl_smtp_rcpt = acl_rcpt
+            {connectAcl.Item1}
             pipelining_connect_advertise_hosts = *
             chunking_advertise_hosts = *
 
             begin acl
+            {connectAcl.Item2}
             acl_rcpt:
               accept domains = +local_domains
                      local_parts = {string.Join(" : ", localParts)}
