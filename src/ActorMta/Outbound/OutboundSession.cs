@@ -223,8 +223,9 @@ public sealed class OutboundSession : UntypedActor
                 _fastOpenUsed = _connection!.FastOpenWithData;
                 var actual = EhloResponse.Parse(ehlo);
                 Learn(actual, early: true);
-                // The transaction already sent stays as sent (rule 13); replies tell what the server made of it.
-                return cached with { };
+                // The transaction already sent stays as sent, built from the record (rule 13); its replies tell
+                // what the server made of it. Later transactions on this connection use what it offers now.
+                return actual;
             }
 
             SmtpReply greeting;
