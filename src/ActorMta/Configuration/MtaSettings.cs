@@ -69,11 +69,29 @@ public sealed record PersistenceSettings(string ConnectionString, string Provide
     public static readonly PersistenceSettings Embedded = new("", "SQLite.MS");
 }
 
-/// <summary>One listening socket, from <c>actormta.listen = ["127.0.0.1:2525", "[::1]:2525"]</c>.</summary>
-public sealed record ListenerSettings(IPEndPoint EndPoint)
+/// <summary>What a listening socket speaks; one configuration list per kind.</summary>
+public enum ListenerKind
 {
-    /// <summary>Actor name under <c>/user/mta/listeners</c>.</summary>
-    public string Name => $"smtp-{EndPoint.Port}";
+    /// <summary><c>actormta.listen</c>: SMTP (port 25 style), STARTTLS offered when a certificate is configured.</summary>
+    Smtp,
+
+    /// <summary><c>actormta.listen-tls-on-connect</c>: TLS from the first byte (RFC 8314, port 465).</summary>
+    TlsOnConnect,
+
+    /// <summary><c>actormta.listen-submission</c>: message submission (RFC 6409, port 587), AUTH required before MAIL.</summary>
+    Submission,
+}
+
+/// <summary>One listening socket, e.g. from <c>actormta.listen = ["127.0.0.1:2525", "[::1]:2525"]</c>.</summary>
+public sealed record ListenerSettings(IPEndPoint EndPoint, ListenerKind Kind = ListenerKind.Smtp)
+{
+    /// <summary>Actor name under <c>/user/mta/listeners</c>; unique because one port has one kind.</summary>
+    public string Name => Kind switch
+    {
+        ListenerKind.TlsOnConnect => $"smtps-{EndPoint.Port}",
+        ListenerKind.Submission => $"submission-{EndPoint.Port}",
+        _ => $"smtp-{EndPoint.Port}",
+    };
 }
 
 /// <summary>How bare CR or LF inside message data is treated (<c>smtp.bare-line-endings</c>).</summary>
