@@ -24,7 +24,9 @@ public sealed class EximServerEndToEndTests
         await using var relay = await ActorMtaTarget.StartAsync(["local.actormta.test"],
             $"actormta.primary-hostname=\"{RelayHostname}\"",
             $"actormta.routing.smarthosts=[{{ name = \"exim\", domains = [\"{TestTargets.Domain}\"], hosts = [\"{exim.EndPoint}\"] }}]",
-            "actormta.outbound.hosts-pipe-connect=[\"*\"]");
+            "actormta.outbound.hosts-pipe-connect=[\"*\"]",
+            // One connection per message (L. then L*): an idle connection would carry the next one instead.
+            "actormta.outbound.idle-connection-timeout=0");
 
         var sent = new List<(string Token, string Data)>();
         for (var i = 0; i < 3; i++)

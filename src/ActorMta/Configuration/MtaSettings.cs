@@ -147,7 +147,7 @@ public sealed record LogSettings(string? MainLogPath, string? JsonLogPath, bool 
 /// <c>actormta.outbound</c>: the SMTP client (the "remote_smtp" transport). Option names follow
 /// Exim's smtp transport where one exists (<c>hosts-pipe-connect</c>, <c>hosts-try-fastopen</c>).
 /// </summary>
-public sealed record OutboundSettings(
+public sealed partial record OutboundSettings(
     string HeloName,
     HostList HostsPipeConnect,
     HostList HostsTryFastOpen,

@@ -308,7 +308,7 @@ public static partial class SettingsLoader
 
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {
-            Outbound = outbound,
+            Outbound = ReadIdleConnections(r, outbound),
             Routing = routing,
             Destinations = destinations,
             Persistence = persistence,

@@ -14,6 +14,11 @@ namespace ActorMta.Outbound;
 /// when the budget is used up, parks the job until a session to that host asks for more work
 /// (connection reuse) or ends. Sessions are not children of destinations (DESIGN.md section 3), so
 /// the destination may live on another node.
+/// <para>Idle connections (<c>idle-connection-timeout</c>): a session that finished its work asks
+/// for more; when nothing waits for its destination the agent keeps the question open (the session
+/// stays connected and keeps its lease) and answers it with the next job that arrives for that
+/// destination, or with "none" after the idle time, upon which the session QUITs. At most
+/// <c>max-idle-connections</c> are kept; a new idle one closes the longest idle.</para>
 /// </summary>
 public sealed class DeliveryAgent : UntypedActor, IWithTimers
 {
@@ -42,6 +47,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private readonly Dictionary<DestinationKey, Queue<PendingJob>> _waiting = new();
     private readonly Dictionary<string, PendingJob> _awaitingLease = new();
     private readonly Dictionary<IActorRef, SessionEntry> _sessions = new();
+    private readonly IdleConnections _idle;
     private long _leaseCounter;
 
     public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations)
@@ -49,6 +55,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         _settings = settings;
         _spool = spool;
         _destinations = destinations;
+        _idle = new IdleConnections(settings.MaxIdleConnections);
     }
 
     public static Props Props(OutboundSettings settings, MessageSpool spool, IActorRef destinations) =>
@@ -87,6 +94,17 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
                     done.ReplyTo.Tell(finished.Result);
                 }
                 break;
+            case JobReturned returned:
+                if (_sessions.TryGetValue(Sender, out var returnedEntry) && returnedEntry.Current is { } again)
+                {
+                    returnedEntry.Current = null;
+                    again.LastError = returned.Reason;
+                    Start(again);
+                }
+                break;
+            case IdleExpired expired:
+                if (_idle.Expire(expired.Session, expired.Ticket) is { } ended) ended.ReplyTo.Tell(NoJob);
+                break;
             case HostUnusable unusable:
                 if (_sessions.TryGetValue(Sender, out var failedEntry) && failedEntry.Current is { } retry)
                 {
@@ -115,6 +133,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             pending.ReplyTo.Tell(new RemoteDeliveryResult(pending.Job, outcomes));
             return;
         }
+        if (TryHandToIdle(pending)) return;
         var leaseId = $"lease-{++_leaseCounter}";
         _awaitingLease[leaseId] = pending;
         _destinations.Tell(new AcquireLease(pending.Key, leaseId));
@@ -158,6 +177,42 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
 
     private sealed record RetryWaiting(DestinationKey Key);
 
+    private sealed record IdleExpired(IActorRef Session, long Ticket);
+
+    private static readonly NextJobReply NoJob = new(null, false);
+
+    /// <summary>An idle connection to the job's host takes it at once: no lease round trip, no connect.</summary>
+    private bool TryHandToIdle(PendingJob pending)
+    {
+        if (_idle.Count == 0 || _idle.Take(pending.Key) is not { } parked) return false;
+        Timers.Cancel(parked.Session);
+        if (!_sessions.TryGetValue(parked.Session, out var entry))
+        {
+            parked.ReplyTo.Tell(NoJob);
+            return false;
+        }
+        entry.Current = pending;
+        parked.ReplyTo.Tell(new NextJobReply(pending.Job, _waiting.TryGetValue(pending.Key, out var queue) && queue.Count > 0));
+        return true;
+    }
+
+    /// <summary>Nothing waits for the session's destination: keep its connection open for a while, or let it quit.</summary>
+    private void ParkOrQuit(IActorRef session, DestinationKey key)
+    {
+        if (!_settings.KeepsIdleConnections)
+        {
+            Sender.Tell(NoJob);
+            return;
+        }
+        var parked = _idle.Park(session, Sender, key, out var evicted);
+        if (evicted is not null)
+        {
+            Timers.Cancel(evicted.Session);
+            evicted.ReplyTo.Tell(NoJob);
+        }
+        Timers.StartSingleTimer(session, new IdleExpired(session, parked.Ticket), _settings.IdleConnectionTimeout);
+    }
+
     protected override bool AroundReceive(Receive receive, object message)
     {
         if (message is RetryWaiting retry)
@@ -171,19 +226,25 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private void OnNextJobRequest(NextJobRequest request)
     {
         // Asked from the session's conversation task: the session is named in the request, the Sender is the ask's temporary actor.
-        if (_sessions.TryGetValue(request.Session, out var entry) && _waiting.TryGetValue(request.Key, out var queue) && queue.Count > 0)
+        if (!_sessions.TryGetValue(request.Session, out var entry))
+        {
+            Sender.Tell(NoJob);
+            return;
+        }
+        if (_waiting.TryGetValue(request.Key, out var queue) && queue.Count > 0)
         {
             var next = queue.Dequeue();
             entry.Current = next;
             Sender.Tell(new NextJobReply(next.Job, queue.Count > 0));
             return;
         }
-        Sender.Tell(new NextJobReply(null, false));
+        ParkOrQuit(request.Session, request.Key);
     }
 
     private void OnSessionEnded(IActorRef session)
     {
         if (!_sessions.Remove(session, out var entry)) return;
+        if (_idle.Remove(session) is not null) Timers.Cancel(session);
         _destinations.Tell(new ReleaseLease(entry.Key, entry.LeaseId));
         MtaMetrics.DestinationLeaseReleased(entry.Key.ToString());
         if (entry.Current is { } orphan)

@@ -6,11 +6,15 @@ namespace ActorMta.Outbound;
 /// <summary>Exim-format main-log lines for remote deliveries (<c>=&gt;</c>, <c>==</c>, <c>**</c>).</summary>
 public static class DeliveryLogLine
 {
+    /// <summary>
+    /// One line per recipient. A message sent over a connection that an earlier message already
+    /// used gets a <c>*</c> after the host's address and port, as Exim marks continued connections.
+    /// </summary>
     public static string Format(Envelope envelope, RecipientOutcome outcome)
     {
         var recipient = envelope.Recipients[outcome.RecipientIndex].Address;
         var facts = outcome.Connection;
-        var host = facts is null ? "" : $" R={facts.RouteName} T=remote_smtp H={facts.HostName} [{facts.Address}]:{facts.Port}";
+        var host = facts is null ? "" : $" R={facts.RouteName} T=remote_smtp H={facts.HostName} [{facts.Address}]:{facts.Port}{(facts.MessageOnConnection > 1 ? "*" : "")}";
         return outcome.Status switch
         {
             DeliveryStatus.Delivered =>

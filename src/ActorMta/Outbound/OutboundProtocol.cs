@@ -37,7 +37,11 @@ public sealed record ConnectionFacts(
     bool EarlyPipelined,
     bool ChunkingUsed,
     bool FastOpen,
-    TimeSpan DeliveryTime);
+    TimeSpan DeliveryTime)
+{
+    /// <summary>Which message this was on its connection (1: the first). Above 1 the <c>=&gt;</c> line shows Exim's <c>*</c> after the host.</summary>
+    public int MessageOnConnection { get; init; } = 1;
+}
 
 /// <summary>Delivery agent → queue: the outcome of a job (every recipient of the job is in it).</summary>
 public sealed record RemoteDeliveryResult(OutboundJob Job, IReadOnlyList<RecipientOutcome> Outcomes);

@@ -103,6 +103,22 @@ public sealed class OutboundSession : UntypedActor
         /// <summary>The first job's data, read from the spool before connecting so the early flight leaves at once.</summary>
         private (string MessageId, byte[] Data)? _preloaded;
 
+        private Socket? _socket;
+        /// <summary>The current job came to this connection after it had been idle (see <see cref="JobReturned"/>).</summary>
+        private bool _afterIdle;
+        /// <summary>The current transaction got at least one reply (its MAIL's).</summary>
+        private bool _transactionAnswered;
+
+        /// <summary>
+        /// QUIT rides in the flight only when the connection ends with this message: its last allowed one,
+        /// or nothing else waits and idle connections are not kept. When they are, the flight ends with the
+        /// message and QUIT follows on its own when the idle time is over: it costs one more packet but no
+        /// round trip (we never wait for the 221), while a QUIT already sent would close a connection that
+        /// the next message, queued a moment later, could have used without connecting again.
+        /// </summary>
+        private bool QuitWith(bool more, int messages) =>
+            messages >= _settings.MaxMessagesPerConnection || (!more && !_settings.KeepsIdleConnections);
+
         private bool MayLearn => _settings.HostsPipeConnect.Matches(owner._hop.Address, owner._hop.HostName);
 
         public async Task RunAsync(CancellationToken stop)
@@ -150,11 +166,19 @@ public sealed class OutboundSession : UntypedActor
             while (job is not null)
             {
                 messages++;
-                var quitWithIt = !more || messages >= _settings.MaxMessagesPerConnection;
+                var quitWithIt = QuitWith(more, messages);
                 TransactionResult result;
                 try
                 {
                     result = await TransactAsync(job, features, quitWithIt, firstTransactionAlreadyAppended, needsReset, ct).ConfigureAwait(false);
+                }
+                catch (ConversationBrokenException broken) when (_afterIdle && !_transactionAnswered)
+                {
+                    // The server dropped the idle connection just as we used it: nothing of this job was
+                    // answered, so it goes again on a new connection instead of being deferred.
+                    owner._agent.Tell(new JobReturned(job, broken.Message), owner._self);
+                    Close();
+                    return;
                 }
                 catch (ConversationBrokenException broken)
                 {
@@ -170,18 +194,51 @@ public sealed class OutboundSession : UntypedActor
                 owner._agent.Tell(new JobFinished(new RemoteDeliveryResult(job, result.Outcomes)), owner._self);
                 if (quitWithIt) break;
 
-                var next = await owner._agent.Ask<NextJobReply>(new NextJobRequest(owner._key, owner._self), TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                // The agent may hold the answer while the connection is idle (idle-connection-timeout).
+                NextJobReply next;
+                try
+                {
+                    next = await owner._agent.Ask<NextJobReply>(new NextJobRequest(owner._key, owner._self),
+                        _settings.IdleConnectionTimeout + TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break; // shutting down (or the attempt deadline) while idle: QUIT below
+                }
                 job = next.Job;
                 more = next.MoreWaiting;
+                _afterIdle = job is not null;
+                if (job is not null && ClosedByServer())
+                {
+                    owner._agent.Tell(new JobReturned(job, "the server closed the idle connection"), owner._self);
+                    Close();
+                    return;
+                }
             }
 
             if (!_quitSent && _pipeline is not null)
             {
-                // Exim holds its 221 until the client closes; waiting for it would only cost us time.
+                // Exim holds its 221 until the client closes; waiting for it would only cost us time. Not bound
+                // to the session's token: at shutdown that one is already cancelled, and idle connections still QUIT.
                 _pipeline.Append("QUIT", Expect.Quit);
-                try { await _pipeline.FlushAsync(ct).ConfigureAwait(false); } catch (ConversationBrokenException) { }
+                using var quitTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try { await _pipeline.FlushAsync(quitTimeout.Token).ConfigureAwait(false); }
+                catch (Exception e) when (e is ConversationBrokenException or OperationCanceledException) { }
             }
             Close();
+        }
+
+        /// <summary>An end of stream or a reset is waiting to be read: the server gave up the connection while it was idle.</summary>
+        private bool ClosedByServer()
+        {
+            try
+            {
+                return _socket is null || (_socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
         }
 
         private sealed class EarlyAttemptFailure(string message, EarlyFallbackReason reason) : Exception(message)
@@ -205,7 +262,7 @@ public sealed class OutboundSession : UntypedActor
             {
                 // Rule 10: the whole first flight before the banner, built from the cached features.
                 var cached = FromRecord(record!);
-                await AppendTransactionAsync(job, cached, quitWithIt: !more, ct).ConfigureAwait(false);
+                await AppendTransactionAsync(job, cached, quitWithIt: QuitWith(more, 1), ct).ConfigureAwait(false);
                 SmtpReply banner, ehlo;
                 try
                 {
@@ -283,6 +340,7 @@ public sealed class OutboundSession : UntypedActor
                 var why = e is OperationCanceledException ? "connection timed out" : ((SocketException)e).SocketErrorCode == SocketError.ConnectionRefused ? "Connection refused" : e.Message;
                 throw new HostFailure($"connect to {owner._hop.HostName} [{owner._hop.Address}]:{owner._hop.Port}: {why}");
             }
+            _socket = socket;
             _connection = new Connection(socket, new IPEndPoint(owner._hop.Address, owner._hop.Port));
             _pipeline = new ClientPipeline(_connection, fastOpen);
         }
@@ -340,6 +398,7 @@ public sealed class OutboundSession : UntypedActor
         private async Task<TransactionResult> TransactAsync(OutboundJob job, EhloResponse features, bool quitWithIt, bool alreadyAppended, bool resetPending, CancellationToken ct)
         {
             var pipeline = _pipeline!;
+            _transactionAnswered = false;
             if (!alreadyAppended)
             {
                 // DT= is Exim's deliver_time: from connect for the first message, from its MAIL for the next ones.
@@ -367,9 +426,10 @@ public sealed class OutboundSession : UntypedActor
             _messagesOnConnection++;
             var pipelined = _appendedPipelined;
             await pipeline.FlushAsync(ct).ConfigureAwait(false);
-            if (resetPending) await pipeline.NextAsync(Expect.Rset, ct).ConfigureAwait(false);
 
+            if (resetPending) await pipeline.NextAsync(Expect.Rset, ct).ConfigureAwait(false);
             var (mailReply, mailCommand) = await pipeline.NextAsync(Expect.Mail, ct).ConfigureAwait(false);
+            _transactionAnswered = true;
             var outcomes = new Dictionary<int, RecipientOutcome>();
             var accepted = new List<int>();
             foreach (var index in job.RecipientIndexes)
@@ -455,7 +515,7 @@ public sealed class OutboundSession : UntypedActor
         private ConnectionFacts Facts(EhloResponse features) => new(
             owner._firstJob.Route.RouteName, owner._hop.HostName, owner._hop.Address.ToString(), owner._hop.Port,
             PipeliningUsed: features.Pipelining, EarlyPipelined: _early, ChunkingUsed: _appendedBdat, FastOpen: _fastOpenUsed,
-            DeliveryTime: _clock.Elapsed);
+            DeliveryTime: _clock.Elapsed) { MessageOnConnection = _messagesOnConnection };
 
         private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>
             job.RecipientIndexes.Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, why, features is null ? null : Facts(features))).ToArray();
@@ -526,6 +586,7 @@ public sealed class OutboundSession : UntypedActor
             _pipeline = null;
             _connection?.Dispose();
             _connection = null;
+            _socket = null;
         }
     }
 }

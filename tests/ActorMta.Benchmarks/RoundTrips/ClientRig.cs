@@ -54,6 +54,8 @@ internal sealed class ClientRig : IAsyncDisposable
             HostsPipeConnect = pipeConnect ? HostList.Parse(["*"]) : HostList.Empty,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             CommandTimeout = TimeSpan.FromSeconds(30),
+            // Each message measures a new connection: no idle connection may carry the next one.
+            IdleConnectionTimeout = TimeSpan.Zero,
         };
         var agent = system.ActorOf(DeliveryAgent.Props(settings, spool, destinations), "delivery");
         return Task.FromResult(new ClientRig(dir, system, spool, destinations, agent));

@@ -52,6 +52,8 @@ public sealed class OutboundRig : IAsyncDisposable
             HostsPipeConnect = pipeConnect ? HostList.Parse(["*"]) : HostList.Empty,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             CommandTimeout = TimeSpan.FromSeconds(30),
+            // The tests here need one connection per message (learn, then early): no idle reuse.
+            IdleConnectionTimeout = TimeSpan.Zero,
         };
         var agent = system.ActorOf(DeliveryAgent.Props(settings, spool, destinations), "delivery");
         return Task.FromResult(new OutboundRig(dir, system, spool, destinations, agent));

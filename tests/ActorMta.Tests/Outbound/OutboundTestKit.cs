@@ -46,12 +46,14 @@ public abstract class OutboundTestKit : TestKitBase
     protected MessageSpool Spool { get; }
     protected IActorRef Destinations { get; }
 
-    protected static OutboundSettings Settings(bool pipeConnect = true, TimeSpan? commandTimeout = null) =>
+    /// <param name="idle">idle-connection-timeout; off by default here, because most tests check what happens on each new connection.</param>
+    protected static OutboundSettings Settings(bool pipeConnect = true, TimeSpan? commandTimeout = null, TimeSpan? idle = null) =>
         OutboundSettings.Default(Helo) with
         {
             HostsPipeConnect = pipeConnect ? HostList.Parse(["*"]) : HostList.Empty,
             CommandTimeout = commandTimeout ?? TimeSpan.FromSeconds(10),
             ConnectTimeout = TimeSpan.FromSeconds(5),
+            IdleConnectionTimeout = idle ?? TimeSpan.Zero,
         };
 
     protected IActorRef Agent(OutboundSettings settings, IActorRef? destinations = null) =>

@@ -123,6 +123,8 @@ public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
             {
                 ConnectTimeout = TimeSpan.FromSeconds(5),
                 CommandTimeout = TimeSpan.FromSeconds(5),
+                // The scripted servers here answer by connection number: each attempt must open its own.
+                IdleConnectionTimeout = TimeSpan.Zero,
             },
         });
     }
