@@ -64,7 +64,12 @@ public sealed class TestCertificates : IDisposable
         var now = DateTimeOffset.UtcNow;
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f; // positive
-        using var issued = request.Create(Authority, now.AddMinutes(-30), notAfter ?? now.AddHours(12), serial);
+        // The CA's key is ECDSA and the leaf's RSA: CertificateRequest.Create(X509Certificate2, ...) refuses
+        // mixed algorithms, so sign through the CA key's signature generator, naming the CA as issuer.
+        using var caKey = Authority.GetECDsaPrivateKey()
+            ?? throw new InvalidOperationException("the CA has no ECDSA private key");
+        using var issued = request.Create(Authority.SubjectName, X509SignatureGenerator.CreateForECDsa(caKey),
+            now.AddMinutes(-30), notAfter ?? now.AddHours(12), serial);
         return issued.CopyWithPrivateKey(key);
     }
 

@@ -159,6 +159,9 @@ public sealed partial record OutboundSettings(
     TimeSpan AttemptDeadline,
     int Port)
 {
+    /// <summary>STARTTLS, TLS on connect and the per-host TLS policy (keys in <c>actormta.outbound</c>).</summary>
+    public OutboundTlsSettings Tls { get; init; } = OutboundTlsSettings.Default;
+
     /// <summary>Exim-like defaults; <c>hosts-pipe-connect</c> is unset (nobody) as in Exim.</summary>
     public static OutboundSettings Default(string heloName) => new(
         HeloName: heloName,

@@ -242,7 +242,10 @@ public static partial class SettingsLoader
             CommandTimeout: r.Duration("actormta.outbound.command-timeout"),
             DataTimeout: r.Duration("actormta.outbound.data-timeout"),
             AttemptDeadline: r.Duration("actormta.outbound.attempt-deadline"),
-            Port: r.Port("actormta.outbound.port", allowZero: false));
+            Port: r.Port("actormta.outbound.port", allowZero: false))
+        {
+            Tls = ReadOutboundTls(r),
+        };
 
         var spool = new SpoolSettings(
             Directory: r.Path("actormta.spool.directory", emptyMeans: System.IO.Path.Combine(dataDirectory, "spool"))!,

@@ -51,6 +51,7 @@ public sealed class Destination : ReceivePersistentActor
 
     private EarlyPipeRecord? _record;
     private HostRetry? _retry;
+    private DateTimeOffset? _clearTextUntil;
 
     // Not persisted. Session id -> the session actor holding the lease.
     private readonly Dictionary<string, IActorRef> _leases = new(StringComparer.Ordinal);
@@ -75,6 +76,7 @@ public sealed class Destination : ReceivePersistentActor
             {
                 _record = s.Record;
                 _retry = s.Retry;
+                _clearTextUntil = s.ClearTextUntil;
             }
         });
         Recover<IDestinationEvent>(Apply);
@@ -85,6 +87,7 @@ public sealed class Destination : ReceivePersistentActor
         Command<EhloLearned>(OnEhlo);
         Command<EarlyAttemptFailed>(m => Delete("early attempt failed: " + m.Reason));
         Command<HostFailed>(OnHostFailed);
+        Command<TlsFailed>(m => Save(new ClearTextRemembered(m.Until, m.Reason)));
         Command<HostSucceeded>(_ =>
         {
             if (_retry is not null)
@@ -125,7 +128,10 @@ public sealed class Destination : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    private DestinationState State => new(_key, _record, _retry, _leases.Count);
+    private DestinationState State => new(_key, _record, _retry, _leases.Count) { ClearTextUntil = ClearTextNow };
+
+    /// <summary>The remembered TLS failure, while it is in force.</summary>
+    private DateTimeOffset? ClearTextNow => _clearTextUntil is { } until && until > _clock.GetUtcNow() ? until : null;
 
     protected override void PreStart()
     {
@@ -166,11 +172,11 @@ public sealed class Destination : ReceivePersistentActor
             {
                 Apply(e);
                 AfterPersist();
-                session.Tell(new LeaseGranted(_key, m.SessionId, null));
+                session.Tell(new LeaseGranted(_key, m.SessionId, null) { ClearTextUntil = ClearTextNow });
             });
             return;
         }
-        session.Tell(new LeaseGranted(_key, m.SessionId, _record));
+        session.Tell(new LeaseGranted(_key, m.SessionId, _record) { ClearTextUntil = ClearTextNow });
     }
 
     private void OnRelease(ReleaseLease m)
@@ -333,7 +339,7 @@ public sealed class Destination : ReceivePersistentActor
     private void AfterPersist()
     {
         if (LastSequenceNr % SnapshotEvery == 0)
-            SaveSnapshot(new DestinationSnapshot(_record, _retry));
+            SaveSnapshot(new DestinationSnapshot(_record, _retry) { ClearTextUntil = _clearTextUntil });
     }
 
     private void Apply(IDestinationEvent e)
@@ -348,6 +354,9 @@ public sealed class Destination : ReceivePersistentActor
                 break;
             case HostRetryChanged h:
                 _retry = h.Retry;
+                break;
+            case ClearTextRemembered c:
+                _clearTextUntil = c.Until;
                 break;
         }
     }

@@ -16,6 +16,13 @@ public sealed record RecordDeleted(string Reason, DateTimeOffset At) : IDestinat
 /// <summary>The host retry state changed; <c>null</c> clears it. Manifest <c>host-retry-v1</c>.</summary>
 public sealed record HostRetryChanged(HostRetry? Retry) : IDestinationEvent;
 
+/// <summary>A TLS failure is remembered until <paramref name="Until"/>. Manifest <c>tls-clear-until-v1</c>.</summary>
+public sealed record ClearTextRemembered(DateTimeOffset Until, string Reason) : IDestinationEvent;
+
 /// <summary>The whole persisted state, saved every <see cref="Destination.SnapshotEvery"/> events.
 /// Manifest <c>destination-snapshot-v1</c>.</summary>
-public sealed record DestinationSnapshot(EarlyPipeRecord? Record, HostRetry? Retry);
+public sealed record DestinationSnapshot(EarlyPipeRecord? Record, HostRetry? Retry)
+{
+    /// <summary>The remembered TLS failure's end, when one is in force.</summary>
+    public DateTimeOffset? ClearTextUntil { get; init; }
+}

@@ -27,6 +27,12 @@ public sealed record EhloLearned(
 /// <summary>The banner or EHLO reply of an early attempt failed: the record is deleted (spec rule 12).</summary>
 public sealed record EarlyAttemptFailed(DestinationKey Key, string Reason) : IDestinationMessage;
 
+/// <summary>
+/// A TLS handshake with an opportunistic host failed and the session fell back to clear text: the
+/// destination remembers it until <paramref name="Until"/>, so the next connections skip STARTTLS.
+/// </summary>
+public sealed record TlsFailed(DestinationKey Key, string Reason, DateTimeOffset Until) : IDestinationMessage;
+
 /// <summary>Connect refused, timeout, or 421 at the banner: the host enters (or stays in) its retry wait.</summary>
 public sealed record HostFailed(DestinationKey Key, string Reason) : IDestinationMessage;
 
@@ -39,7 +45,11 @@ public sealed record GetDestinationState(DestinationKey Key) : IDestinationMessa
 // ---- destination -> session -------------------------------------------------------------------
 
 /// <summary><paramref name="Record"/> is null when there is none, or when it was too old (then it has been deleted).</summary>
-public sealed record LeaseGranted(DestinationKey Key, string SessionId, EarlyPipeRecord? Record);
+public sealed record LeaseGranted(DestinationKey Key, string SessionId, EarlyPipeRecord? Record)
+{
+    /// <summary>Set while a recent TLS failure says: speak clear text to this host (no STARTTLS) until then.</summary>
+    public DateTimeOffset? ClearTextUntil { get; init; }
+}
 
 /// <summary><paramref name="RetryAt"/> is set while the host is in its retry wait; null when the connection budget is full.</summary>
 public sealed record LeaseRefused(DestinationKey Key, string SessionId, string Reason, DateTimeOffset? RetryAt);
@@ -47,7 +57,11 @@ public sealed record LeaseRefused(DestinationKey Key, string SessionId, string R
 /// <summary>Host retry state, like Exim's host retry record.</summary>
 public sealed record HostRetry(DateTimeOffset FirstFailure, DateTimeOffset NextTry, int Failures, string LastError);
 
-public sealed record DestinationState(DestinationKey Key, EarlyPipeRecord? Record, HostRetry? Retry, int LeasesInUse);
+public sealed record DestinationState(DestinationKey Key, EarlyPipeRecord? Record, HostRetry? Retry, int LeasesInUse)
+{
+    /// <inheritdoc cref="LeaseGranted.ClearTextUntil"/>
+    public DateTimeOffset? ClearTextUntil { get; init; }
+}
 
 // ---- to the parent ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ public sealed class DestinationSerializer : SerializerWithStringManifest
     public const string RecordDeletedManifest = "ehlo-record-deleted-v1";
     public const string HostRetryManifest = "host-retry-v1";
     public const string SnapshotManifest = "destination-snapshot-v1";
+    public const string ClearTextManifest = "tls-clear-until-v1";
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -37,6 +38,7 @@ public sealed class DestinationSerializer : SerializerWithStringManifest
         RecordDeleted => RecordDeletedManifest,
         HostRetryChanged => HostRetryManifest,
         DestinationSnapshot => SnapshotManifest,
+        ClearTextRemembered => ClearTextManifest,
         _ => throw new ArgumentException($"{nameof(DestinationSerializer)} cannot serialize {o.GetType()}", nameof(o)),
     };
 
@@ -46,7 +48,8 @@ public sealed class DestinationSerializer : SerializerWithStringManifest
         RecordDeleted e => JsonSerializer.SerializeToUtf8Bytes(new RecordDeletedDto { Reason = e.Reason, At = e.At }, Options),
         HostRetryChanged e => JsonSerializer.SerializeToUtf8Bytes(new HostRetryChangedDto { Retry = RetryDto.From(e.Retry) }, Options),
         DestinationSnapshot s => JsonSerializer.SerializeToUtf8Bytes(
-            new SnapshotDto { Record = s.Record is null ? null : RecordDto.From(s.Record), Retry = RetryDto.From(s.Retry) }, Options),
+            new SnapshotDto { Record = s.Record is null ? null : RecordDto.From(s.Record), Retry = RetryDto.From(s.Retry), ClearTextUntil = s.ClearTextUntil }, Options),
+        ClearTextRemembered e => JsonSerializer.SerializeToUtf8Bytes(new ClearTextDto { Until = e.Until, Reason = e.Reason }, Options),
         _ => throw new ArgumentException($"{nameof(DestinationSerializer)} cannot serialize {obj.GetType()}", nameof(obj)),
     };
 
@@ -58,7 +61,9 @@ public sealed class DestinationSerializer : SerializerWithStringManifest
             ? new RecordDeleted(d.Reason ?? "", d.At) : throw Corrupt(manifest, "body"),
         HostRetryManifest => new HostRetryChanged(Read<HostRetryChangedDto>(bytes, manifest).Retry?.ToRetry()),
         SnapshotManifest => Read<SnapshotDto>(bytes, manifest) is var s
-            ? new DestinationSnapshot(s.Record?.ToRecord(), s.Retry?.ToRetry()) : throw Corrupt(manifest, "body"),
+            ? new DestinationSnapshot(s.Record?.ToRecord(), s.Retry?.ToRetry()) { ClearTextUntil = s.ClearTextUntil } : throw Corrupt(manifest, "body"),
+        ClearTextManifest => Read<ClearTextDto>(bytes, manifest) is var c
+            ? new ClearTextRemembered(c.Until, c.Reason ?? "") : throw Corrupt(manifest, "body"),
         _ => throw new SerializationException($"{nameof(DestinationSerializer)}: unknown manifest '{manifest}'"),
     };
 
@@ -90,6 +95,13 @@ public sealed class DestinationSerializer : SerializerWithStringManifest
     {
         [JsonPropertyName("record")] public RecordDto? Record { get; set; }
         [JsonPropertyName("retry")] public RetryDto? Retry { get; set; }
+        [JsonPropertyName("clearUntil")] public DateTimeOffset? ClearTextUntil { get; set; }
+    }
+
+    private sealed class ClearTextDto
+    {
+        [JsonPropertyName("until")] public DateTimeOffset Until { get; set; }
+        [JsonPropertyName("reason")] public string? Reason { get; set; }
     }
 
     private sealed class RecordDto

@@ -6,7 +6,7 @@ using ActorMta.Transport;
 namespace ActorMta.Outbound;
 
 /// <summary>What a queued command waits for; the banner is "expected" without having been sent.</summary>
-internal enum Expect { Banner, Ehlo, Helo, Mail, Rcpt, Data, DataEnd, Bdat, Rset, Quit }
+internal enum Expect { Banner, Ehlo, Helo, StartTls, Mail, Rcpt, Data, DataEnd, Bdat, Rset, Quit }
 
 /// <summary>The server broke the conversation: closed, timed out, or sent something that is not a reply.</summary>
 internal sealed class ConversationBrokenException(string message, Exception? inner = null) : Exception(message, inner);

@@ -150,7 +150,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         var more = (_waiting.TryGetValue(granted.Key, out var queue) && queue.Count > 0)
                    || _awaitingLease.Values.Any(p => p.Key.Equals(granted.Key));
         var session = Context.ActorOf(
-            OutboundSession.Props(pending.Hop, granted.Record, pending.Job, more, _settings, _spool, Self, _destinations),
+            OutboundSession.Props(pending.Hop, granted.Record, pending.Job, more, _settings, _spool, Self, _destinations, granted.ClearTextUntil),
             $"out-{granted.SessionId}");
         Context.Watch(session);
         _sessions[session] = new SessionEntry(granted.Key, granted.SessionId, pending);

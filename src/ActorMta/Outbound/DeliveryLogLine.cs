@@ -24,14 +24,15 @@ public static class DeliveryLogLine
         };
     }
 
-    /// <summary><c>TFO</c>/<c>TFO*</c>, then <c>L</c>/<c>L*</c>, then <c>K</c>, in Exim's order.</summary>
+    /// <summary><c>TFO</c>/<c>TFO*</c>, <c>X=</c> and <c>CV=</c>, then <c>L</c>/<c>L*</c>, then <c>K</c>, in Exim's order.</summary>
     private static string Flags(ConnectionFacts? facts)
     {
         if (facts is null) return "";
         var tfo = facts.FastOpen ? " TFO*" : "";
+        var tls = facts.Tls is null ? "" : $" X={facts.Tls} CV={(facts.CertificateVerified ? "yes" : "no")}";
         var pipelining = facts.EarlyPipelined ? " L*" : facts.PipeliningUsed ? " L" : "";
         var chunking = facts.ChunkingUsed ? " K" : "";
-        return tfo + pipelining + chunking;
+        return tfo + tls + pipelining + chunking;
     }
 
     private static string Seconds(ConnectionFacts? facts) =>

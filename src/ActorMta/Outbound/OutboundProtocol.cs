@@ -41,6 +41,12 @@ public sealed record ConnectionFacts(
 {
     /// <summary>Which message this was on its connection (1: the first). Above 1 the <c>=&gt;</c> line shows Exim's <c>*</c> after the host.</summary>
     public int MessageOnConnection { get; init; } = 1;
+
+    /// <summary>Exim's <c>X=</c>: protocol, cipher suite and key bits (<c>TLS1.3:TLS_AES_256_GCM_SHA384:256</c>); null in clear text.</summary>
+    public string? Tls { get; init; }
+
+    /// <summary>Exim's <c>CV=</c>: the server certificate chained to a trusted root and named the host.</summary>
+    public bool CertificateVerified { get; init; }
 }
 
 /// <summary>Delivery agent → queue: the outcome of a job (every recipient of the job is in it).</summary>

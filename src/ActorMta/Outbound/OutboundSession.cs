@@ -10,6 +10,7 @@ using ActorMta.Smtp;
 using ActorMta.Spool;
 using Envelope = ActorMta.Spool.Envelope;
 using ActorMta.Transport;
+using ActorMta.Outbound.Tls;
 
 namespace ActorMta.Outbound;
 
@@ -25,7 +26,7 @@ namespace ActorMta.Outbound;
 /// cursors are the state); the actor around it owns the lifecycle and reports to the agent and the
 /// destination, so a crash here stops one connection and the agent requeues its job.
 /// </summary>
-public sealed class OutboundSession : UntypedActor
+public sealed partial class OutboundSession : UntypedActor
 {
     private sealed record Finished;
     private sealed record Crashed(Exception Error);
@@ -33,6 +34,8 @@ public sealed class OutboundSession : UntypedActor
     private readonly NextHop _hop;
     private readonly DestinationKey _key;
     private readonly EarlyPipeRecord? _record;
+    private readonly DateTimeOffset? _clearTextUntil;
+    private readonly Akka.Event.ILoggingAdapter _log = Akka.Event.Logging.GetLogger(Context);
     private readonly OutboundJob _firstJob;
     private readonly bool _moreAfterFirst;
     private readonly OutboundSettings _settings;
@@ -41,9 +44,11 @@ public sealed class OutboundSession : UntypedActor
     private readonly IActorRef _destinations;
     private readonly CancellationTokenSource _stop = new();
 
+    /// <param name="clearTextUntil">The destination remembers a recent TLS failure: no STARTTLS until then (unless TLS is required).</param>
     public OutboundSession(NextHop hop, EarlyPipeRecord? record, OutboundJob firstJob, bool moreAfterFirst,
-        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations)
+        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations, DateTimeOffset? clearTextUntil = null)
     {
+        _clearTextUntil = clearTextUntil;
         _hop = hop;
         _key = new DestinationKey(hop.Address, hop.Port);
         _record = record;
@@ -56,8 +61,8 @@ public sealed class OutboundSession : UntypedActor
     }
 
     public static Props Props(NextHop hop, EarlyPipeRecord? record, OutboundJob firstJob, bool moreAfterFirst,
-        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations) =>
-        Akka.Actor.Props.Create(() => new OutboundSession(hop, record, firstJob, moreAfterFirst, settings, spool, agent, destinations));
+        OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations, DateTimeOffset? clearTextUntil = null) =>
+        Akka.Actor.Props.Create(() => new OutboundSession(hop, record, firstJob, moreAfterFirst, settings, spool, agent, destinations, clearTextUntil));
 
     /// <summary>Self, captured for the conversation task (Tells from there must name the session as sender).</summary>
     private IActorRef _self = ActorRefs.Nobody;
@@ -90,7 +95,7 @@ public sealed class OutboundSession : UntypedActor
     }
 
     /// <summary>The SMTP dialogue itself; runs off the actor thread and only Tells/Asks actors.</summary>
-    private sealed class Conversation(OutboundSession owner)
+    private sealed partial class Conversation(OutboundSession owner)
     {
         private readonly OutboundSettings _settings = owner._settings;
         private ClientPipeline? _pipeline;
@@ -128,8 +133,8 @@ public sealed class OutboundSession : UntypedActor
             var ct = deadline.Token;
 
             var record = owner._record;
-            var early = record is not null && MayLearn
-                        && record.Cleartext.HasFlag(EhloFeatures.PipeConnect) && record.Cleartext.HasFlag(EhloFeatures.Pipelining);
+            DecideTls();
+            var early = record is not null && MayLearn && CanTalkEarly(record);
             _preloaded = (owner._firstJob.MessageId, await LoadAsync(owner._firstJob, stop).ConfigureAwait(false));
             if (early) MtaMetrics.EarlyPipeRecordHit();
             else if (MayLearn) MtaMetrics.EarlyPipeRecordMiss();
@@ -138,21 +143,11 @@ public sealed class OutboundSession : UntypedActor
             var more = owner._moreAfterFirst;
             try
             {
-                try
-                {
-                    features = await OpenAsync(early, record, job, more, ct).ConfigureAwait(false);
-                }
-                catch (EarlyAttemptFailure failure)
-                {
-                    // Rule 12: forget the record, reconnect at once without talking early; never bounce or defer for it.
-                    owner._destinations.Tell(new EarlyAttemptFailed(owner._key, failure.Message));
-                    MtaMetrics.EarlyFallback(failure.Reason);
-                    Close();
-                    features = await OpenAsync(false, null, job, more, ct).ConfigureAwait(false);
-                }
+                features = await OpenWithFallbacksAsync(early, record, job, more, ct).ConfigureAwait(false);
             }
-            catch (HostFailure failure)
+            catch (Exception e) when (e is HostFailure or TlsHandshakeException)
             {
+                var failure = e;
                 owner._agent.Tell(new HostUnusable(job, owner._hop, failure.Message), owner._self);
                 owner._destinations.Tell(new HostFailed(owner._key, failure.Message));
                 Close();
@@ -162,7 +157,7 @@ public sealed class OutboundSession : UntypedActor
             owner._destinations.Tell(new HostSucceeded(owner._key));
             var needsReset = false;
             var messages = 0;
-            var firstTransactionAlreadyAppended = _early; // false again when the early attempt failed and we reconnected
+            var firstTransactionAlreadyAppended = _firstAppended; // false again when the early attempt failed and we reconnected
             while (job is not null)
             {
                 messages++;
@@ -228,6 +223,37 @@ public sealed class OutboundSession : UntypedActor
             Close();
         }
 
+        /// <summary>
+        /// Opens a connection and gets through EHLO (and STARTTLS); on an early attempt's failure (rule 12)
+        /// or an opportunistic host's failed handshake, reconnects at once the safer way.
+        /// </summary>
+        private async Task<EhloResponse> OpenWithFallbacksAsync(bool early, EarlyPipeRecord? record, OutboundJob job, bool more, CancellationToken ct)
+        {
+            while (true)
+            {
+                try
+                {
+                    return await OpenAsync(early, record, job, more, ct).ConfigureAwait(false);
+                }
+                catch (EarlyAttemptFailure failure) when (early)
+                {
+                    // Rule 12: forget the record, reconnect at once without talking early; never bounce or defer for it.
+                    owner._destinations.Tell(new EarlyAttemptFailed(owner._key, failure.Message));
+                    MtaMetrics.EarlyFallback(failure.Reason);
+                    Close();
+                    early = false;
+                    record = null;
+                }
+                catch (TlsHandshakeException failure) when (_tryStartTls && MayFallBackToClear)
+                {
+                    FallBackToClear(failure);
+                    Close();
+                    early = false;
+                    record = null;
+                }
+            }
+        }
+
         /// <summary>An end of stream or a reset is waiting to be read: the server gave up the connection while it was idle.</summary>
         private bool ClosedByServer()
         {
@@ -251,18 +277,31 @@ public sealed class OutboundSession : UntypedActor
         {
             _early = early;
             _quitSent = false;
+            _firstAppended = false;
+            _tls = null;
             _messagesOnConnection = 0;
             _clock = Stopwatch.StartNew();
-            await ConnectAsync(fastOpenAllowed: early, ct).ConfigureAwait(false);
+            // On a TLS-on-connect port we speak first (the ClientHello), so TCP Fast Open is always safe there.
+            await ConnectAsync(fastOpenAllowed: early || _tlsOnConnect, ct).ConfigureAwait(false);
             var pipeline = _pipeline!;
+            if (_tlsOnConnect) await StartTlsSessionAsync(ct).ConfigureAwait(false);
             pipeline.ExpectUnsolicited(Expect.Banner);
             pipeline.Append($"EHLO {_settings.HeloName}", Expect.Ehlo);
 
             if (early)
             {
-                // Rule 10: the whole first flight before the banner, built from the cached features.
-                var cached = FromRecord(record!);
-                await AppendTransactionAsync(job, cached, quitWithIt: QuitWith(more, 1), ct).ConfigureAwait(false);
+                // Rule 10: the whole first flight before the banner, built from the cached features; with
+                // STARTTLS in the record the cleartext flight is EHLO, STARTTLS and the transaction waits for TLS.
+                var startTls = !_tlsOnConnect && _tryStartTls && record!.Cleartext.HasFlag(EhloFeatures.StartTls);
+                if (startTls)
+                {
+                    pipeline.Append("STARTTLS", Expect.StartTls);
+                }
+                else
+                {
+                    await AppendTransactionAsync(job, FromRecord(record!, tlsPhase: _tlsOnConnect), quitWithIt: QuitWith(more, 1), ct).ConfigureAwait(false);
+                    _firstAppended = true;
+                }
                 SmtpReply banner, ehlo;
                 try
                 {
@@ -279,10 +318,10 @@ public sealed class OutboundSession : UntypedActor
                 }
                 _fastOpenUsed = _connection!.FastOpenWithData;
                 var actual = EhloResponse.Parse(ehlo);
-                Learn(actual, early: true);
+                Learn(actual, early: true, tlsPhase: _tlsOnConnect);
                 // The transaction already sent stays as sent, built from the record (rule 13); its replies tell
                 // what the server made of it. Later transactions on this connection use what it offers now.
-                return actual;
+                return startTls ? await AfterStartTlsAsync(actual, record, job, more, ct).ConfigureAwait(false) : actual;
             }
 
             SmtpReply greeting;
@@ -296,27 +335,39 @@ public sealed class OutboundSession : UntypedActor
             }
             if (greeting.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after initial connection: {greeting}");
             _fastOpenUsed = _connection!.FastOpenWithData;
+            EhloResponse offered;
             try
             {
                 await pipeline.FlushAsync(ct).ConfigureAwait(false);
                 var (reply, _) = await pipeline.NextAsync(Expect.Ehlo, ct).ConfigureAwait(false);
                 if (reply.Code / 100 == 2)
                 {
-                    var offered = EhloResponse.Parse(reply);
-                    Learn(offered, early: false);
-                    return offered;
+                    offered = EhloResponse.Parse(reply);
+                    Learn(offered, early: false, tlsPhase: _tlsOnConnect);
                 }
-                if (reply.Code / 100 != 5) throw new HostFailure($"SMTP error from remote mail server after EHLO: {reply}");
-                pipeline.Append($"HELO {_settings.HeloName}", Expect.Helo);
-                await pipeline.FlushAsync(ct).ConfigureAwait(false);
-                var (helo, _) = await pipeline.NextAsync(Expect.Helo, ct).ConfigureAwait(false);
-                if (helo.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after HELO: {helo}");
-                return EhloResponse.None;
+                else
+                {
+                    if (reply.Code / 100 != 5) throw new HostFailure($"SMTP error from remote mail server after EHLO: {reply}");
+                    pipeline.Append($"HELO {_settings.HeloName}", Expect.Helo);
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                    var (helo, _) = await pipeline.NextAsync(Expect.Helo, ct).ConfigureAwait(false);
+                    if (helo.Code / 100 != 2) throw new HostFailure($"SMTP error from remote mail server after HELO: {helo}");
+                    offered = EhloResponse.None;
+                }
+
+                if (!_tlsOnConnect && _tryStartTls && offered.StartTls)
+                {
+                    pipeline.Append("STARTTLS", Expect.StartTls);
+                    await pipeline.FlushAsync(ct).ConfigureAwait(false);
+                    return await AfterStartTlsAsync(offered, null, job, more, ct).ConfigureAwait(false);
+                }
             }
             catch (ConversationBrokenException broken)
             {
                 throw new HostFailure(broken.Message);
             }
+            RequireTls();
+            return offered;
         }
 
         /// <param name="fastOpenAllowed">
@@ -342,14 +393,15 @@ public sealed class OutboundSession : UntypedActor
             }
             _socket = socket;
             _connection = new Connection(socket, new IPEndPoint(owner._hop.Address, owner._hop.Port));
-            _pipeline = new ClientPipeline(_connection, fastOpen);
+            // On a TLS-on-connect port the SYN carries the ClientHello; the pipeline's writes come after the handshake.
+            _pipeline = new ClientPipeline(_connection, fastOpen && !_tlsOnConnect);
         }
 
         /// <summary>Tell the destination what this server offers (rule 8), only for hosts the feature is watched for.</summary>
-        private void Learn(EhloResponse offered, bool early)
+        private void Learn(EhloResponse offered, bool early, bool tlsPhase)
         {
             if (!MayLearn) return;
-            owner._destinations.Tell(new EhloLearned(owner._key, Tls: false, ToFeatures(offered), offered.AuthMechanisms,
+            owner._destinations.Tell(new EhloLearned(owner._key, Tls: tlsPhase, ToFeatures(offered), offered.AuthMechanisms,
                 new EhloLimits(offered.LimitMail, offered.LimitRcpt, offered.LimitRcptDomain), early));
         }
 
@@ -515,7 +567,12 @@ public sealed class OutboundSession : UntypedActor
         private ConnectionFacts Facts(EhloResponse features) => new(
             owner._firstJob.Route.RouteName, owner._hop.HostName, owner._hop.Address.ToString(), owner._hop.Port,
             PipeliningUsed: features.Pipelining, EarlyPipelined: _early, ChunkingUsed: _appendedBdat, FastOpen: _fastOpenUsed,
-            DeliveryTime: _clock.Elapsed) { MessageOnConnection = _messagesOnConnection };
+            DeliveryTime: _clock.Elapsed)
+        {
+            MessageOnConnection = _messagesOnConnection,
+            Tls = _tls?.Summary,
+            CertificateVerified = _tls?.Verified ?? false,
+        };
 
         private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>
             job.RecipientIndexes.Select(i => new RecipientOutcome(i, DeliveryStatus.Deferred, null, why, features is null ? null : Facts(features))).ToArray();
@@ -554,9 +611,10 @@ public sealed class OutboundSession : UntypedActor
             return command;
         }
 
-        private static EhloResponse FromRecord(EarlyPipeRecord record)
+        /// <param name="tlsPhase">Build from the TLS-phase features (after STARTTLS, or on a TLS-on-connect port).</param>
+        private static EhloResponse FromRecord(EarlyPipeRecord record, bool tlsPhase)
         {
-            var f = record.Cleartext;
+            var f = tlsPhase ? record.Tls : record.Cleartext;
             return EhloResponse.None with
             {
                 Pipelining = f.HasFlag(EhloFeatures.Pipelining),
@@ -568,7 +626,7 @@ public sealed class OutboundSession : UntypedActor
                 Dsn = f.HasFlag(EhloFeatures.Dsn),
                 Prdr = f.HasFlag(EhloFeatures.Prdr),
                 Size = f.HasFlag(EhloFeatures.Size) ? 0 : null,
-                AuthMechanisms = record.CleartextAuth,
+                AuthMechanisms = tlsPhase ? record.TlsAuth : record.CleartextAuth,
                 LimitMail = record.Limits.Mail,
                 LimitRcpt = record.Limits.Rcpt,
                 LimitRcptDomain = record.Limits.RcptDomain,

@@ -85,6 +85,16 @@ public sealed class ConfigurationCompletenessTests
         ["OutboundSettings.Port"] = "actormta.outbound.port",
         ["OutboundSettings.IdleConnectionTimeout"] = "actormta.outbound.idle-connection-timeout",
         ["OutboundSettings.MaxIdleConnections"] = "actormta.outbound.max-idle-connections",
+        ["OutboundSettings.Tls"] = "actormta.outbound",
+        ["OutboundTlsSettings.HostsAvoidTls"] = "actormta.outbound.hosts-avoid-tls",
+        ["OutboundTlsSettings.HostsRequireTls"] = "actormta.outbound.hosts-require-tls",
+        ["OutboundTlsSettings.HostsVerifyTls"] = "actormta.outbound.hosts-verify-tls",
+        ["OutboundTlsSettings.VerifyCertificatesFile"] = "actormta.outbound.tls-verify-certificates",
+        ["OutboundTlsSettings.TrustedRoots"] = "actormta.outbound.tls-verify-certificates",
+        ["OutboundTlsSettings.Protocols"] = "actormta.outbound.tls-protocols",
+        ["OutboundTlsSettings.TlsOnConnectPorts"] = "actormta.outbound.tls-on-connect-ports",
+        ["OutboundTlsSettings.TempfailTryClear"] = "actormta.outbound.tls-tempfail-tryclear",
+        ["OutboundTlsSettings.ClearAfterFailure"] = "actormta.outbound.tls-clear-after-failure",
         ["RoutingSettings.LocalDomains"] = "actormta.policy.local-domains",
         ["RoutingSettings.Smarthosts"] = "actormta.routing.smarthosts",
         ["RoutingSettings.DnsServers"] = "actormta.routing.dns-servers",
@@ -117,7 +127,7 @@ public sealed class ConfigurationCompletenessTests
     private static readonly Type[] SettingsTypes =
     [
         typeof(MtaSettings), typeof(ListenerSettings), typeof(SmtpServerSettings), typeof(PolicySettings), typeof(SpoolSettings),
-        typeof(LocalDeliverySettings), typeof(QueueSettings), typeof(QueueTuning), typeof(RetryRule), typeof(LogSettings), typeof(OutboundSettings), typeof(RoutingSettings),
+        typeof(LocalDeliverySettings), typeof(QueueSettings), typeof(QueueTuning), typeof(RetryRule), typeof(LogSettings), typeof(OutboundSettings), typeof(OutboundTlsSettings), typeof(RoutingSettings),
         typeof(SmarthostRoute), typeof(DestinationSettings), typeof(PersistenceSettings), typeof(MetricsSettings),
     ];
 

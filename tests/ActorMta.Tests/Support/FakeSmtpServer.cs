@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace ActorMta.Tests.Support;
@@ -64,14 +66,18 @@ public sealed class FakeSmtpServer : IAsyncDisposable
     /// A plain, correct SMTP server: answers EHLO with <paramref name="keywords"/>, accepts every
     /// sender and recipient (unless <paramref name="rcptReply"/> says otherwise), reads DATA and BDAT.
     /// </summary>
-    public static async Task SinkAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null, string banner = "220 fake.test ESMTP")
+    /// <param name="certificate">With one, STARTTLS is answered with 220 and a real handshake (SslStream); the EHLO after it
+    /// gets <paramref name="tlsKeywords"/> (default: <paramref name="keywords"/> without STARTTLS).</param>
+    public static async Task SinkAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null, string banner = "220 fake.test ESMTP",
+        X509Certificate2? certificate = null, string[]? tlsKeywords = null)
     {
         await c.SendAsync(banner + "\r\n");
-        await ServeAsync(c, keywords, rcptReply);
+        await ServeAsync(c, keywords, rcptReply, certificate, tlsKeywords);
     }
 
     /// <summary>The command loop of <see cref="SinkAsync"/>, for scripts that send their own banner.</summary>
-    public static async Task ServeAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null)
+    public static async Task ServeAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null,
+        X509Certificate2? certificate = null, string[]? tlsKeywords = null)
     {
         while (true)
         {
@@ -80,6 +86,11 @@ public sealed class FakeSmtpServer : IAsyncDisposable
             var verb = line.Split(' ')[0].ToUpperInvariant();
             switch (verb)
             {
+                case "STARTTLS" when certificate is not null && !c.IsTls:
+                    await c.SendAsync("220 2.0.0 Ready to start TLS\r\n");
+                    await c.StartTlsAsync(certificate);
+                    keywords = tlsKeywords ?? keywords.Where(k => !k.Equals("STARTTLS", StringComparison.OrdinalIgnoreCase)).ToArray();
+                    break;
                 case "EHLO":
                     var lines = new[] { "fake.test hello" }.Concat(keywords).ToArray();
                     var reply = new StringBuilder();
@@ -117,11 +128,57 @@ public sealed class FakeConnection : IDisposable
     private readonly Socket _socket;
     private readonly List<byte> _buffer = new();
     private readonly StringBuilder _transcript = new();
+    private readonly StringBuilder _clearText = new();
+    private Stream _stream;
 
-    public FakeConnection(Socket socket) => _socket = socket;
+    public FakeConnection(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
 
-    /// <summary>Everything the client sent, in order.</summary>
+    /// <summary>Everything the client sent, in order (decrypted after STARTTLS).</summary>
     public string Received { get { lock (_transcript) return _transcript.ToString(); } }
+
+    /// <summary>What the client sent before TLS started: the only part an eavesdropper could read.</summary>
+    public string ReceivedInClear { get { lock (_transcript) return _clearText.ToString(); } }
+
+    /// <summary>A TLS session is up (after <see cref="StartTlsAsync"/>).</summary>
+    public bool IsTls { get; private set; }
+
+    /// <summary>What the client sent in the TLS session before this script answered anything there (set by <see cref="CaptureAfterTlsAsync"/>).</summary>
+    public string FirstTlsFlight { get; private set; } = "";
+
+    /// <summary>
+    /// Server side of the handshake, on this connection. Bytes the client pipelined after STARTTLS are
+    /// dropped first, as a server must (RFC 3207); they stay in <see cref="ReceivedInClear"/>.
+    /// </summary>
+    public async Task StartTlsAsync(X509Certificate2 certificate)
+    {
+        _buffer.Clear();
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate });
+        _stream = ssl;
+        IsTls = true;
+    }
+
+    /// <summary>
+    /// Waits <paramref name="wait"/> after the handshake, then records what the client sent meanwhile
+    /// (a TLS-phase early flight: its EHLO and the transaction, in one TLS record).
+    /// </summary>
+    public async Task<string> CaptureAfterTlsAsync(TimeSpan wait)
+    {
+        // SslStream may already hold the flight (it arrived with the client's Finished), so read once
+        // whatever the socket says; then take what is still arriving.
+        await Task.Delay(wait);
+        using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            try { await FillAsync(limit.Token); } catch (OperationCanceledException) { }
+        }
+        while (_socket.Available > 0) await FillAsync();
+        FirstTlsFlight = Encoding.UTF8.GetString(_buffer.ToArray());
+        return FirstTlsFlight;
+    }
 
     /// <summary>What the client sent before this script sent its banner (set by <see cref="CaptureBeforeBannerAsync"/>).</summary>
     public string BeforeBanner { get; private set; } = "";
@@ -137,7 +194,11 @@ public sealed class FakeConnection : IDisposable
         return BeforeBanner;
     }
 
-    public Task SendAsync(string text) => _socket.SendAsync(Encoding.UTF8.GetBytes(text), SocketFlags.None);
+    public async Task SendAsync(string text)
+    {
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(text));
+        await _stream.FlushAsync();
+    }
 
     public async Task<string?> ReadLineAsync()
     {
@@ -213,13 +274,23 @@ public sealed class FakeConnection : IDisposable
     {
         var chunk = new byte[65536];
         int n;
-        try { n = await _socket.ReceiveAsync(chunk, SocketFlags.None, ct); }
+        try { n = await _stream.ReadAsync(chunk, ct); }
         catch (SocketException) { return false; }
+        catch (IOException) { return false; }
+        catch (ObjectDisposedException) { return false; }
         if (n == 0) return false;
         _buffer.AddRange(chunk.AsSpan(0, n).ToArray());
-        lock (_transcript) _transcript.Append(Encoding.UTF8.GetString(chunk, 0, n));
+        lock (_transcript)
+        {
+            _transcript.Append(Encoding.UTF8.GetString(chunk, 0, n));
+            if (!IsTls) _clearText.Append(Encoding.UTF8.GetString(chunk, 0, n));
+        }
         return true;
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose()
+    {
+        try { _stream.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
+        _socket.Dispose();
+    }
 }
