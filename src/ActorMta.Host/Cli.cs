@@ -219,6 +219,7 @@ public static class Cli
             SocketException s => $"cannot listen on {addresses}: {s.Message}",
             // MtaNode says "cannot serve metrics on ADDRESS: why"; name the key to change.
             InvalidOperationException { InnerException: HttpListenerException } => inner.Message + " (actormta.metrics.address)",
+            ActorMta.Auth.UsersFileException => inner.Message, // FILE:LINE: why
             UnauthorizedAccessException or IOException => $"cannot use the data folders: {inner.Message}",
             _ => $"{inner.GetType().Name}: {inner.Message}",
         };

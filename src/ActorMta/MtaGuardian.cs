@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Akka.Actor;
+using ActorMta.Auth;
 using ActorMta.Configuration;
 using ActorMta.Inbound;
 using ActorMta.Logging;
@@ -34,18 +35,20 @@ public sealed class MtaGuardian : UntypedActor
     private readonly IActorRef _queue;
     private readonly IActorRef _destinations;
 
-    public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets)
+    public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
+        AuthServices? auth)
     {
         _destinations = Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
         var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
         var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
         _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog, router, delivery), "queue");
-        var context = new InboundContext(settings, spool, _queue, mainLog, logger);
+        var context = new InboundContext(settings, spool, _queue, mainLog, logger) { Auth = auth };
         Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }
 
-    public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets) =>
-        Akka.Actor.Props.Create(() => new MtaGuardian(settings, spool, mainLog, logger, listenSockets));
+    public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
+        AuthServices? auth) =>
+        Akka.Actor.Props.Create(() => new MtaGuardian(settings, spool, mainLog, logger, listenSockets, auth));
 
     protected override void OnReceive(object message)
     {
@@ -68,8 +71,12 @@ public sealed class MtaGuardian : UntypedActor
     {
         public ListenerGroup(IReadOnlyList<Socket> sockets, InboundContext context)
         {
-            foreach (var socket in sockets)
-                Context.ActorOf(SmtpListener.Props(socket, context), $"smtp-{((System.Net.IPEndPoint)socket.LocalEndPoint!).Port}");
+            // The sockets were bound in the order of settings.Listeners: the kind comes from there, the port from the socket.
+            for (int i = 0; i < sockets.Count; i++)
+            {
+                var listener = new ListenerSettings((System.Net.IPEndPoint)sockets[i].LocalEndPoint!, context.Settings.Listeners[i].Kind);
+                Context.ActorOf(SmtpListener.Props(sockets[i], context with { Kind = listener.Kind }), listener.Name);
+            }
         }
 
         // A listener keeps its socket across a crash: resume rather than restart (a restart would close it).

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
+using ActorMta.Auth;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
 using ActorMta.Logging;
@@ -47,6 +48,11 @@ public sealed class MtaNode : IAsyncDisposable
     public static async Task<MtaNode> StartAsync(MtaSettings settings, Config akkaConfig, Serilog.ILogger logger, CancellationToken ct = default)
     {
         ct.ThrowIfCancellationRequested();
+        var mainLog = new MainLog(logger);
+        // A bad users file stops the start (UsersFileException names file and line), like bad configuration.
+        var auth = new AuthServices(
+            UserStore.Open(settings.Auth.UsersFile, mainLog.Write),
+            new AuthFailureLimiter(settings.Auth.MaxFailures, settings.Auth.FailureWindow, settings.Auth.MaxTrackedClients));
         // Bind first: a port in use is a start-up error with a clear message, before any actor exists.
         var sockets = new List<Socket>();
         try
@@ -60,7 +66,6 @@ public sealed class MtaNode : IAsyncDisposable
         }
 
         var spool = new MessageSpool(settings.Spool);
-        var mainLog = new MainLog(logger);
 
         // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
         Config persistence;
@@ -85,7 +90,7 @@ public sealed class MtaNode : IAsyncDisposable
                 system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
             }
             var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
-            var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets), "mta");
+            var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets, auth), "mta");
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             if (metricsOn) metrics = StartMetrics(settings, sockets);
             return new MtaNode(system, root, queue, spool, endPoints, metrics);

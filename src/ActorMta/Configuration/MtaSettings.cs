@@ -49,6 +49,15 @@ public sealed record MtaSettings(
 
     /// <summary>The operations endpoint (<c>actormta.metrics</c>): <c>/metrics</c> and <c>/health</c>; off by default.</summary>
     public MetricsSettings Metrics { get; init; } = MetricsSettings.Default;
+
+    private readonly AuthSettings? _auth;
+
+    /// <summary>SMTP AUTH on the server (<c>actormta.auth</c>): mechanisms, where offered, the users file, failure limits.</summary>
+    public AuthSettings Auth
+    {
+        get => _auth ?? AuthSettings.Default(DataDirectory);
+        init => _auth = value;
+    }
 }
 
 /// <summary>

@@ -183,7 +183,8 @@ public static partial class SettingsLoader
 
         string dataDirectory = r.Path("actormta.data-directory", emptyMeans: null) ?? Path.GetFullPath("./data");
 
-        var listeners = r.Listeners("actormta.listen");
+        var listeners = r.Listeners("actormta.listen")
+            .Concat(r.Listeners("actormta.listen-submission", ListenerKind.Submission, required: false)).ToList();
 
         var smtp = new SmtpServerSettings(
             Banner: r.String("actormta.smtp.banner", allowEmpty: false),
@@ -316,6 +317,7 @@ public static partial class SettingsLoader
             Destinations = destinations,
             Persistence = persistence,
             Metrics = metrics,
+            Auth = ReadAuth(r, dataDirectory),
         };
     }
 
@@ -921,11 +923,11 @@ public static partial class SettingsLoader
             return items;
         }
 
-        public IReadOnlyList<ListenerSettings> Listeners(string path)
+        public IReadOnlyList<ListenerSettings> Listeners(string path, ListenerKind kind = ListenerKind.Smtp, bool required = true)
         {
             var items = StringList(path);
             var result = new List<ListenerSettings>();
-            if (items.Count == 0 && !errors.Any(e => e.Path == path))
+            if (required && items.Count == 0 && !errors.Any(e => e.Path == path))
             {
                 Fail(path, "at least one address to listen on is required, e.g. [\"127.0.0.1:2525\"]");
             }
@@ -945,7 +947,7 @@ public static partial class SettingsLoader
                     continue;
                 }
 
-                result.Add(new ListenerSettings(endPoint));
+                result.Add(new ListenerSettings(endPoint, kind));
             }
 
             return result;

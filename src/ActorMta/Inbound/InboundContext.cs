@@ -1,4 +1,5 @@
 using Akka.Actor;
+using ActorMta.Auth;
 using ActorMta.Configuration;
 using ActorMta.Logging;
 using ActorMta.Spool;
@@ -11,4 +12,11 @@ public sealed record InboundContext(
     MessageSpool Spool,
     IActorRef Queue,
     MainLog MainLog,
-    Serilog.ILogger Logger);
+    Serilog.ILogger Logger)
+{
+    /// <summary>What the listener this session came from speaks (submission requires AUTH before MAIL).</summary>
+    public ListenerKind Kind { get; init; } = ListenerKind.Smtp;
+
+    /// <summary>Users and failure counter for SMTP AUTH; null: AUTH is never offered.</summary>
+    public AuthServices? Auth { get; init; }
+}

@@ -89,6 +89,7 @@ public sealed partial class InboundSession
                 _pipeConnectAdvertised = true;
             }
         }
+        AdvertiseAuth(reply);
         if (_chunkingAdvertised) reply.Add("CHUNKING");
         reply.Add("SMTPUTF8");
         reply.Add("ENHANCEDSTATUSCODES");
@@ -104,6 +105,7 @@ public sealed partial class InboundSession
         _extended = false;
         _pipeliningAdvertised = false;
         _chunkingAdvertised = false;
+        _authOffered = false; // AUTH is an ESMTP extension
         _state = ServerState.Greeted;
         Reply(new SmtpReply(250, null, $"{_hostname} Hello {helo.Domain} [{_clientText}]"));
     }

@@ -17,6 +17,7 @@ public sealed partial class InboundSession
 
     private void OnMail(MailCommand mail)
     {
+        if (RefuseUnauthenticatedMail()) return;
         if (_messagesAccepted >= _smtp.MaxMessagesPerConnection)
         {
             _context.MainLog.Write($"SMTP connection from {HostField()} closed: too many messages in this connection");
@@ -63,7 +64,7 @@ public sealed partial class InboundSession
             return;
         }
 
-        switch (RecipientPolicy.Check(_context.Settings.Policy, to, _clientAddress))
+        switch (RecipientPolicy.Check(_context.Settings.Policy, to, _clientAddress, authenticated: _authenticatedId is not null))
         {
             case RecipientPolicy.Verdict.RelayDenied:
                 _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> rejected RCPT <{to}>: relay not permitted");

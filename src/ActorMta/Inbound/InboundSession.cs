@@ -113,6 +113,12 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             case StoreFailed failed:
                 OnStoreFailed(failed);
                 break;
+            case AuthChecked authChecked:
+                OnAuthChecked(authChecked);
+                break;
+            case AuthFailureDue:
+                OnAuthFailureDue();
+                break;
             default:
                 Unhandled(message);
                 break;
@@ -175,6 +181,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             }
             _inputStart += skipped;
             _discardingLongLine = false;
+            _saslStep = SaslStep.None; // an over-long SASL response ends the exchange too
             Reply(Replies.LineTooLong);
             CountBadCommand();
             return true;
@@ -197,6 +204,12 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     private void HandleCommandLine(ReadOnlySpan<byte> line)
     {
+        if (_saslStep != SaslStep.None)
+        {
+            OnSaslLine(line);
+            return;
+        }
+
         var parsed = CommandParser.Parse(line);
         if (!parsed.IsSuccess)
         {
@@ -242,7 +255,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             case VrfyCommand: Reply(Replies.CannotVerify); break;
             case ExpnCommand: Reply(Replies.ExpnNotAvailable); break;
             case StartTlsCommand: Reply(Replies.StartTlsNotAvailable); break;
-            case AuthCommand: Reply(Replies.AuthNotAvailable); break;
+            case AuthCommand auth: OnAuth(auth); break;
             default: Reply(Replies.Unrecognized); break;
         }
     }
@@ -257,7 +270,10 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private bool IsSynchronizationError(SmtpCommand command, ReadOnlySpan<byte> line)
     {
         if (command.Verb == SmtpVerb.Quit) return false;
-        var mustBeLast = !_pipeliningAdvertised || SmtpVerbs.EndsPipelineGroup(command.Verb);
+        // RFC 4954 section 4: AUTH PLAIN with its initial response completes in one round trip and
+        // may be followed by the rest of the group; any other AUTH must end it.
+        var mustBeLast = !_pipeliningAdvertised
+                         || (SmtpVerbs.EndsPipelineGroup(command.Verb) && command is not AuthCommand { Mechanism: "PLAIN", InitialResponse: not null });
         if (!mustBeLast || !MoreInputWaiting) return false;
         if (command.Verb is SmtpVerb.Ehlo or SmtpVerb.Helo && _earlyAcceptable && !_dataSeen) return false;
 

@@ -6,14 +6,14 @@ namespace ActorMta.Inbound;
 
 /// <summary>
 /// Who may send to whom. Local domains are always accepted (subject to the user list); anything
-/// else only to <c>relay-to-domains</c> or from <c>relay-from-hosts</c>. There is no other way
-/// through: ActorMta is never an open relay.
+/// else only to <c>relay-to-domains</c>, from <c>relay-from-hosts</c>, or for a client that
+/// authenticated (SMTP AUTH). There is no other way through: ActorMta is never an open relay.
 /// </summary>
 internal static class RecipientPolicy
 {
     public enum Verdict { Local, Relay, UnknownUser, RelayDenied }
 
-    public static Verdict Check(PolicySettings policy, Mailbox recipient, IPAddress client)
+    public static Verdict Check(PolicySettings policy, Mailbox recipient, IPAddress client, bool authenticated)
     {
         if (recipient.Domain.Length == 0) return Verdict.Local; // <Postmaster>, RFC 5321 section 4.5.1
         if (policy.LocalDomains.Contains(recipient.Domain))
@@ -22,7 +22,7 @@ internal static class RecipientPolicy
                 ? Verdict.Local
                 : Verdict.UnknownUser;
         }
-        if (policy.RelayToDomains.Contains(recipient.Domain) || policy.RelayFromHosts.Matches(client)) return Verdict.Relay;
+        if (authenticated || policy.RelayToDomains.Contains(recipient.Domain) || policy.RelayFromHosts.Matches(client)) return Verdict.Relay;
         return Verdict.RelayDenied;
     }
 }

@@ -42,7 +42,8 @@ public static class ServerStateTable
         (SmtpVerb.Vrfy,     ServerState.Any),
         (SmtpVerb.Expn,     ServerState.Any),
         (SmtpVerb.StartTls, ServerState.Any),
-        (SmtpVerb.Auth,     ServerState.Any),
+        // RFC 4954 section 4: after EHLO, and not during a mail transaction.
+        (SmtpVerb.Auth,     ServerState.Greeted),
         (SmtpVerb.Unknown,  ServerState.Any),
     ];
 
@@ -58,7 +59,8 @@ public static class ServerStateTable
         {
             if (OutOfSequence.TryGetValue(state, out var reply)) return reply;
             var expected = Rows
-                .Where(r => r.AllowedIn != ServerState.Any && (r.AllowedIn & state) != 0)
+                // AUTH is optional: it is never what the client is "expected" to send.
+                .Where(r => r.AllowedIn != ServerState.Any && r.Verb != SmtpVerb.Auth && (r.AllowedIn & state) != 0)
                 .Select(r => r.Verb.ToString().ToUpperInvariant());
             reply = new SmtpReply(503, "5.5.1", $"Bad sequence of commands: expected {string.Join(", ", expected)}");
             OutOfSequence[state] = reply;

@@ -33,6 +33,16 @@ public sealed class ConfigurationCompletenessTests
         ["MtaSettings.Destinations"] = "actormta.destinations",
         ["MtaSettings.Persistence"] = "actormta.persistence",
         ["MtaSettings.Metrics"] = "actormta.metrics",
+        ["MtaSettings.Auth"] = "actormta.auth",
+        ["AuthSettings.Mechanisms"] = "actormta.auth.mechanisms",
+        ["AuthSettings.AdvertiseHosts"] = "actormta.auth.advertise-hosts",
+        ["AuthSettings.AllowCleartext"] = "actormta.auth.allow-cleartext",
+        ["AuthSettings.UsersFile"] = "actormta.auth.users-file",
+        ["AuthSettings.PasswordIterations"] = "actormta.auth.password-iterations",
+        ["AuthSettings.MaxFailures"] = "actormta.auth.max-failures",
+        ["AuthSettings.FailureWindow"] = "actormta.auth.failure-window",
+        ["AuthSettings.FailureDelay"] = "actormta.auth.failure-delay",
+        ["AuthSettings.MaxTrackedClients"] = "actormta.auth.max-tracked-clients",
         ["ListenerSettings.EndPoint"] = "actormta.listen",
         ["ListenerSettings.Kind"] = "actormta.listen",
         ["SmtpServerSettings.Banner"] = "actormta.smtp.banner",
@@ -129,6 +139,7 @@ public sealed class ConfigurationCompletenessTests
         typeof(MtaSettings), typeof(ListenerSettings), typeof(SmtpServerSettings), typeof(PolicySettings), typeof(SpoolSettings),
         typeof(LocalDeliverySettings), typeof(QueueSettings), typeof(QueueTuning), typeof(RetryRule), typeof(LogSettings), typeof(OutboundSettings), typeof(OutboundTlsSettings), typeof(RoutingSettings),
         typeof(SmarthostRoute), typeof(DestinationSettings), typeof(PersistenceSettings), typeof(MetricsSettings),
+        typeof(AuthSettings),
     ];
 
     [Fact]
