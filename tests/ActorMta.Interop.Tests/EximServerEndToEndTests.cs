@@ -119,7 +119,7 @@ public sealed class EximServerEndToEndTests
     }
 
     /// <summary>A plain lock-step SMTP submission (EHLO, MAIL, RCPT, DATA with dot-stuffing, QUIT).</summary>
-    private static async Task SubmitAsync(IPEndPoint server, string sender, string recipient, string data)
+    internal static async Task SubmitAsync(IPEndPoint server, string sender, string recipient, string data)
     {
         using var client = new TcpClient();
         await client.ConnectAsync(server);

@@ -34,7 +34,8 @@ public abstract partial class EximPeer : IAsyncDisposable
     public IReadOnlyList<string> MainLogLines() => SmtpTargetExtensions.ReadLog(MainLogPath);
 
     /// <summary>Settings every instance shares: private folders, no DNS, no ident, quiet environment.</summary>
-    protected string CommonConfig(string hostname) => $"""
+    /// <param name="tls">Main-section TLS options; by default none (no STARTTLS offered).</param>
+    protected string CommonConfig(string hostname, string tls = "tls_advertise_hosts =") => $"""
         primary_hostname = {hostname}
         spool_directory = {Dir.Combine("spool")}
         log_file_path = {Dir.Combine("log")}/%slog
@@ -43,7 +44,7 @@ public abstract partial class EximPeer : IAsyncDisposable
         host_lookup =
         rfc1413_hosts =
         log_selector = +pipelining +received_recipients
-        tls_advertise_hosts =
+        {tls}
 
         """;
 
@@ -177,12 +178,14 @@ public sealed class EximServer : EximPeer, ISmtpTarget
     /// <param name="domain">The one local domain.</param>
     /// <param name="localParts">Mailboxes that exist (Exim 4.96 refuses tainted paths, so they are listed).</param>
     /// <param name="bannerDelay">Hold the banner this long (whole seconds), e.g. <see cref="EarlyTalkerBannerDelay"/>.</param>
-    public static async Task<EximServer> StartAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay = null)
+    /// <param name="tls">A certificate (with its chain) and key as PEM files: STARTTLS is offered to everyone with them.</param>
+    public static async Task<EximServer> StartAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay = null,
+        (string CertificatePath, string KeyPath)? tls = null)
     {
         var server = new EximServer();
         try
         {
-            await server.StartCoreAsync(domain, localParts, bannerDelay);
+            await server.StartCoreAsync(domain, localParts, bannerDelay, tls);
             return server;
         }
         catch
@@ -192,12 +195,24 @@ public sealed class EximServer : EximPeer, ISmtpTarget
         }
     }
 
-    private async Task StartCoreAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay)
+    private async Task StartCoreAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay,
+        (string CertificatePath, string KeyPath)? tls)
     {
+        var tlsOptions = "tls_advertise_hosts =";
+        if (tls is { } files)
+        {
+            // Reception processes run as Debian-exim and read the files at STARTTLS: copy them where that user may.
+            var tlsDir = Dir.Combine("tls");
+            Directory.CreateDirectory(tlsDir);
+            File.Copy(files.CertificatePath, Path.Combine(tlsDir, "server.crt"));
+            File.Copy(files.KeyPath, Path.Combine(tlsDir, "server.key"));
+            (await ProcessRunner.RunAsync("chown", ["-R", "Debian-exim:Debian-exim", tlsDir])).EnsureSuccess();
+            tlsOptions = $"tls_advertise_hosts = *\ntls_certificate = {tlsDir}/server.crt\ntls_privatekey = {tlsDir}/server.key";
+        }
         var connectAcl = bannerDelay is { } delay
             ? ("acl_smtp_connect = acl_connect", $"acl_connect:\n  accept delay = {(int)delay.TotalSeconds}s")
             : ("", "");
-        await WriteConfigAsync(CommonConfig(Hostname) + $"""
+        await WriteConfigAsync(CommonConfig(Hostname, tlsOptions) + $"""
             domainlist local_domains = {domain}
             acl_smtp_rcpt = acl_rcpt
             {connectAcl.Item1}
