@@ -4,10 +4,13 @@
 //       End to end: Postfix's smtp-source (unpacked from Debian's postfix package into
 //       ~/.cache/actormta-bench; postfix itself conflicts with exim4) sends 300-byte messages
 //       with connection reuse over 5, 50 and 100 parallel sessions into ActorMta, then into
-//       Exim 4.96; both fsync their spool before 250 and deliver to a maildir. Prints
+//       Exim 4.96; both fsync their spool before 250; ActorMta delivers to a maildir while it
+//       receives, Exim only queues (see EximServer for why) unless --exim-deliver. Prints
 //       accepted/s and delivered/s for both and the ratio ActorMta/Exim per row.
 //       Options: --messages N (per row, default 2000), --size BYTES (300),
-//                --sessions 5,50,100, --only actormta|exim. Needs root and exim4-daemon-heavy.
+//                --sessions 5,50,100, --only actormta|exim, --rounds N (interleaved, medians),
+//                --exim-deliver (Exim's queue runners deliver after each row; slow).
+//                Needs root and exim4-daemon-heavy.
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
@@ -31,7 +34,11 @@ return args.FirstOrDefault() switch
         Size: IntOption("--size", 300),
         Sessions: (Option("--sessions") ?? "5,50,100").Split(',').Select(int.Parse).ToList(),
         Exim: Option("--only") is null or "exim",
-        ActorMta: Option("--only") is null or "actormta")),
+        ActorMta: Option("--only") is null or "actormta")
+    {
+        Rounds = IntOption("--rounds", 1),
+        EximDelivers = args.Contains("--exim-deliver"),
+    }),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "micro" => RunMicro(args[1..]),
     "roundtrips" => await RoundTripBenchmark.RunAsync(new RoundTripBenchmark.Options(
@@ -60,7 +67,7 @@ static int RunMicro(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim]");
+    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
     return 2;

@@ -18,23 +18,60 @@ internal static class DurableIo
     /// almost no CPU, so this is about disk concurrency, not cores.</summary>
     public static readonly int ThreadCount = Math.Max(64, Environment.ProcessorCount * 16);
 
-    private static readonly BlockingCollection<Action> Work = StartThreads();
+    private static readonly WorkQueue Work = StartThreads();
 
-    private static BlockingCollection<Action> StartThreads()
+    private static WorkQueue StartThreads()
     {
-        var work = new BlockingCollection<Action>();
+        var work = new WorkQueue();
         for (int i = 0; i < ThreadCount; i++)
         {
-            new Thread(() =>
-            {
-                foreach (var item in work.GetConsumingEnumerable()) item();
-            })
+            new Thread(work.RunWorker)
             {
                 IsBackground = true,
                 Name = $"spool-io-{i}",
             }.Start();
         }
         return work;
+    }
+
+    /// <summary>
+    /// The I/O threads' queue. Not a BlockingCollection: its SemaphoreSlim spins (sched_yield) before
+    /// it blocks, and with dozens of idle I/O threads each finished item made a thread spin for the
+    /// next one. On two shared cores that spinning took a fifth of the CPU under load. Here an idle
+    /// thread blocks in Monitor.Wait at once; Add wakes one only when one is idle.
+    /// </summary>
+    private sealed class WorkQueue
+    {
+        private readonly Queue<Action> _items = new();
+        private int _idle;
+
+        public void Add(Action item)
+        {
+            lock (_items)
+            {
+                _items.Enqueue(item);
+                if (_idle > 0) Monitor.Pulse(_items);
+            }
+        }
+
+        public void RunWorker()
+        {
+            while (true)
+            {
+                Action item;
+                lock (_items)
+                {
+                    while (_items.Count == 0)
+                    {
+                        _idle++;
+                        Monitor.Wait(_items);
+                        _idle--;
+                    }
+                    item = _items.Dequeue();
+                }
+                item();
+            }
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> on an I/O thread; the task carries its result or exception.</summary>

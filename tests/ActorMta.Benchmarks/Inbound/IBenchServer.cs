@@ -17,6 +17,13 @@ public interface IBenchServer : IAsyncDisposable
 
     /// <summary>Messages delivered so far to <see cref="Mailbox"/>.</summary>
     int DeliveredCount();
+
+    /// <summary>False when the server only queues during the benchmark (Exim unless asked to deliver).</summary>
+    bool Delivers => true;
+
+    /// <summary>Called when the load generator has its last 250: a server that holds deliveries
+    /// during the load (Exim here) starts them now. ActorMta delivers all along.</summary>
+    void LoadFinished() { }
 }
 
 public static class Maildir

@@ -11,28 +11,44 @@ namespace ActorMta.Benchmarks.Inbound;
 /// </summary>
 public static class InboundBenchmark
 {
-    public sealed record Options(int Messages, int Size, IReadOnlyList<int> Sessions, bool Exim, bool ActorMta);
+    public sealed record Options(int Messages, int Size, IReadOnlyList<int> Sessions, bool Exim, bool ActorMta)
+    {
+        /// <summary>Repetitions, each ActorMta then Exim, so both see the same machine; the table shows medians.</summary>
+        public int Rounds { get; init; } = 1;
 
-    private sealed record Row(int Sessions, double Accepted, double Delivered);
+        /// <summary>Let Exim deliver after each row's load (its queue runners are slow: minutes per row).</summary>
+        public bool EximDelivers { get; init; }
+    }
+
+    private sealed record Row(int Sessions, double Accepted, double? Delivered);
 
     public static async Task<int> RunAsync(Options o)
     {
         await SmtpSource.EnsureAsync();
         Console.WriteLine($"inbound: {o.Messages} messages of {o.Size} bytes per row, sessions {string.Join("/", o.Sessions)}, "
-            + $"connection reuse, {Environment.ProcessorCount} cores");
+            + $"connection reuse, {Environment.ProcessorCount} cores, {o.Rounds} round(s)");
 
-        var actor = o.ActorMta ? await MeasureAsync(o, async () => await ActorMtaServer.StartAsync()) : [];
-        var exim = o.Exim ? await MeasureAsync(o, async () => await EximServer.StartAsync()) : [];
+        var actor = new List<Row>();
+        var exim = new List<Row>();
+        for (int round = 1; round <= o.Rounds; round++)
+        {
+            if (o.Rounds > 1) Console.WriteLine($"round {round} of {o.Rounds}, load average {LoadAverage()}");
+            if (o.ActorMta) actor.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync()));
+            if (o.Exim) exim.AddRange(await MeasureAsync(o, async () => await EximServer.StartAsync(o.EximDelivers)));
+        }
 
         Console.WriteLine();
+        if (o.Rounds > 1) Console.WriteLine($"Medians of {o.Rounds} rounds, (min-max) below each.");
         Console.WriteLine("| sessions | ActorMta accepted/s | Exim accepted/s | ratio | ActorMta delivered/s | Exim delivered/s | ratio |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in o.Sessions)
         {
-            var a = actor.FirstOrDefault(r => r.Sessions == s);
-            var e = exim.FirstOrDefault(r => r.Sessions == s);
-            Console.WriteLine($"| {s} | {F(a?.Accepted)} | {F(e?.Accepted)} | {Ratio(a?.Accepted, e?.Accepted)} "
-                + $"| {F(a?.Delivered)} | {F(e?.Delivered)} | {Ratio(a?.Delivered, e?.Delivered)} |");
+            var aa = Median(actor, s, r => r.Accepted);
+            var ea = Median(exim, s, r => r.Accepted);
+            var ad = Median(actor, s, r => r.Delivered);
+            var ed = Median(exim, s, r => r.Delivered);
+            Console.WriteLine($"| {s} | {F(aa)}{Spread(actor, s, r => r.Accepted)} | {F(ea)}{Spread(exim, s, r => r.Accepted)} | {Ratio(aa, ea)} "
+                + $"| {F(ad)}{Spread(actor, s, r => r.Delivered)} | {F(ed)}{Spread(exim, s, r => r.Delivered)} | {Ratio(ad, ed)} |");
         }
         return 0;
     }
@@ -46,21 +62,57 @@ public static class InboundBenchmark
         // Warm-up (JIT, page cache, first maildir), not measured.
         var warm = Math.Min(500, o.Messages);
         await SmtpSource.RunAsync(server.EndPoint, 5, warm, o.Size);
-        await WaitForDeliveriesAsync(server, warm, TimeSpan.FromMinutes(2));
+        if (server.Delivers)
+        {
+            server.LoadFinished();
+            await WaitForDeliveriesAsync(server, warm, TimeSpan.FromMinutes(10));
+        }
 
         foreach (var sessions in o.Sessions)
         {
             var before = server.DeliveredCount();
             var sw = Stopwatch.StartNew();
             var accepted = await SmtpSource.RunAsync(server.EndPoint, sessions, o.Messages, o.Size);
-            await WaitForDeliveriesAsync(server, before + o.Messages, TimeSpan.FromMinutes(10));
-            var delivered = sw.Elapsed;
-            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds);
+            double? deliveredRate = null;
+            string deliveredText = "not delivered during the run";
+            if (server.Delivers)
+            {
+                server.LoadFinished();
+                await WaitForDeliveriesAsync(server, before + o.Messages, TimeSpan.FromMinutes(10));
+                var delivered = sw.Elapsed;
+                deliveredRate = o.Messages / delivered.TotalSeconds;
+                deliveredText = $"{deliveredRate:F0}/s ({delivered.TotalSeconds:F2} s)";
+            }
+            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate);
             rows.Add(row);
             Console.WriteLine($"{server.Name}: {sessions,3} sessions: accepted {row.Accepted:F0}/s ({accepted.TotalSeconds:F2} s), "
-                + $"delivered {row.Delivered:F0}/s ({delivered.TotalSeconds:F2} s)");
+                + $"delivered {deliveredText}");
         }
         return rows;
+    }
+
+    private static double? Median(List<Row> rows, int sessions, Func<Row, double?> value)
+    {
+        var v = rows.Where(r => r.Sessions == sessions).Select(value).OfType<double>().Order().ToList();
+        return v.Count == 0 ? null : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+    }
+
+    private static string Spread(List<Row> rows, int sessions, Func<Row, double?> value)
+    {
+        var v = rows.Where(r => r.Sessions == sessions).Select(value).OfType<double>().ToList();
+        return v.Count < 2 ? "" : $" ({F(v.Min())}-{F(v.Max())})";
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
     }
 
     private static async Task WaitForDeliveriesAsync(IBenchServer server, int total, TimeSpan timeout)
