@@ -152,8 +152,16 @@ public static class Cli
                 return ExitCodes.RuntimeFailure;
             }
 
+            // SIGHUP re-reads the TLS certificate files (a renewed certificate).
+            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                node.ReloadTls(mainLog);
+            }));
+
             string listening = string.Join(" ", node.BoundEndPoints.Select(EximAddress));
             mainLog.Write($"actormta {Version} daemon started: pid={pid}, listening for SMTP on {listening}");
+            foreach (string note in node.Tls?.StartupNotes ?? []) mainLog.Write(note);
             logger.Information("ActorMta {Version} listening on {EndPoints}, data in {DataDirectory}",
                 Version, node.BoundEndPoints.Select(e => e.ToString()).ToArray(), settings.DataDirectory);
             if (node.MetricsEndPoint is { } metricsEndPoint)
@@ -220,6 +228,7 @@ public static class Cli
             // MtaNode says "cannot serve metrics on ADDRESS: why"; name the key to change.
             InvalidOperationException { InnerException: HttpListenerException } => inner.Message + " (actormta.metrics.address)",
             ActorMta.Auth.UsersFileException => inner.Message, // FILE:LINE: why
+            ActorMta.Transport.Tls.TlsCertificateException => $"TLS certificate: {inner.Message} (actormta.tls)",
             UnauthorizedAccessException or IOException => $"cannot use the data folders: {inner.Message}",
             _ => $"{inner.GetType().Name}: {inner.Message}",
         };

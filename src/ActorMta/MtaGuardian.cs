@@ -8,6 +8,7 @@ using ActorMta.Outbound;
 using ActorMta.Queue;
 using ActorMta.Routing;
 using ActorMta.Spool;
+using ActorMta.Transport.Tls;
 
 namespace ActorMta;
 
@@ -36,19 +37,19 @@ public sealed class MtaGuardian : UntypedActor
     private readonly IActorRef _destinations;
 
     public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
-        AuthServices? auth)
+        AuthServices? auth, ServerTls? tls)
     {
         _destinations = Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
         var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
         var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
         _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog, router, delivery), "queue");
-        var context = new InboundContext(settings, spool, _queue, mainLog, logger) { Auth = auth };
+        var context = new InboundContext(settings, spool, _queue, mainLog, logger) { Auth = auth, Tls = tls };
         Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }
 
     public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
-        AuthServices? auth) =>
-        Akka.Actor.Props.Create(() => new MtaGuardian(settings, spool, mainLog, logger, listenSockets, auth));
+        AuthServices? auth, ServerTls? tls = null) =>
+        Akka.Actor.Props.Create(() => new MtaGuardian(settings, spool, mainLog, logger, listenSockets, auth, tls));
 
     protected override void OnReceive(object message)
     {

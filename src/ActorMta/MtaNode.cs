@@ -9,6 +9,7 @@ using ActorMta.Logging;
 using ActorMta.Metrics;
 using ActorMta.Spool;
 using ActorMta.Transport;
+using ActorMta.Transport.Tls;
 
 namespace ActorMta;
 
@@ -24,8 +25,9 @@ public sealed class MtaNode : IAsyncDisposable
     private readonly MetricsEndpoint? _metrics;
     private bool _stopped;
 
-    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics)
+    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls)
     {
+        Tls = tls;
         _system = system;
         Root = root;
         Queue = queue;
@@ -41,6 +43,9 @@ public sealed class MtaNode : IAsyncDisposable
     public IPEndPoint? MetricsEndPoint => _metrics?.EndPoint;
 
     public ActorSystem System => _system;
+
+    /// <summary>Server TLS (null when STARTTLS is offered to nobody and no listener is TLS-on-connect).</summary>
+    public ServerTls? Tls { get; }
     public IActorRef Root { get; }
     public IActorRef Queue { get; }
     public MessageSpool Spool { get; }
@@ -66,6 +71,16 @@ public sealed class MtaNode : IAsyncDisposable
         }
 
         var spool = new MessageSpool(settings.Spool);
+        ServerTls? tls;
+        try
+        {
+            tls = ServerTls.Create(settings);
+        }
+        catch
+        {
+            foreach (var socket in sockets) socket.Dispose();
+            throw;
+        }
 
         // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
         Config persistence;
@@ -90,10 +105,10 @@ public sealed class MtaNode : IAsyncDisposable
                 system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
             }
             var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
-            var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets, auth), "mta");
+            var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets, auth, tls), "mta");
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             if (metricsOn) metrics = StartMetrics(settings, sockets);
-            return new MtaNode(system, root, queue, spool, endPoints, metrics);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls);
         }
         catch
         {
@@ -140,6 +155,19 @@ public sealed class MtaNode : IAsyncDisposable
         {
             return (false, e.Message);
         }
+    }
+
+    /// <summary>
+    /// SIGHUP: read the TLS certificate and key files again. New handshakes use the new certificate,
+    /// connections already encrypted are untouched; a file that cannot be used keeps the old one.
+    /// The outcome goes to the main log.
+    /// </summary>
+    public bool ReloadTls(MainLog mainLog)
+    {
+        if (Tls is null) return true;
+        var ok = Tls.Reload(out var message);
+        mainLog.Write(message);
+        return ok;
     }
 
     /// <summary>Stop accepting, let the actors finish, terminate the ActorSystem. Spooled messages stay spooled.</summary>

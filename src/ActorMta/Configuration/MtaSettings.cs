@@ -58,6 +58,12 @@ public sealed record MtaSettings(
         get => _auth ?? AuthSettings.Default(DataDirectory);
         init => _auth = value;
     }
+
+    /// <summary>
+    /// Server TLS (<c>actormta.tls</c>): certificate, protocols, who is offered STARTTLS. Settings
+    /// built in code have none; reference.conf offers STARTTLS to everyone with a self-signed certificate.
+    /// </summary>
+    public TlsSettings Tls { get; init; } = TlsSettings.Disabled;
 }
 
 /// <summary>

@@ -185,6 +185,7 @@ public static partial class SettingsLoader
 
         var listeners = r.Listeners("actormta.listen")
             .Concat(r.Listeners("actormta.listen-submission", ListenerKind.Submission, required: false)).ToList();
+        listeners = [.. listeners, .. ReadTlsListeners(r, listeners)];
 
         var smtp = new SmtpServerSettings(
             Banner: r.String("actormta.smtp.banner", allowEmpty: false),
@@ -318,6 +319,7 @@ public static partial class SettingsLoader
             Persistence = persistence,
             Metrics = metrics,
             Auth = ReadAuth(r, dataDirectory),
+            Tls = ReadTls(r),
         };
     }
 

@@ -3,6 +3,7 @@ using ActorMta.Auth;
 using ActorMta.Configuration;
 using ActorMta.Logging;
 using ActorMta.Spool;
+using ActorMta.Transport.Tls;
 
 namespace ActorMta.Inbound;
 
@@ -19,4 +20,7 @@ public sealed record InboundContext(
 
     /// <summary>Users and failure counter for SMTP AUTH; null: AUTH is never offered.</summary>
     public AuthServices? Auth { get; init; }
+
+    /// <summary>The node's server TLS (certificate, STARTTLS host list); null when TLS is off.</summary>
+    public ServerTls? Tls { get; init; }
 }

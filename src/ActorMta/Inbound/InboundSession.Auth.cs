@@ -46,11 +46,8 @@ public sealed partial class InboundSession
 
     private AuthSettings AuthConfig => _context.Settings.Auth;
 
-    /// <summary>
-    /// Whether the connection is encrypted. The server has no TLS of its own yet: until STARTTLS
-    /// and TLS-on-connect exist every connection is in clear text.
-    /// </summary>
-    private bool ChannelEncrypted => false;
+    /// <summary>Whether the connection is encrypted (after STARTTLS, or on a TLS-on-connect listener).</summary>
+    private bool ChannelEncrypted => _tls is not null;
 
     /// <summary>AUTH may be offered to this client on this EHLO: configured, listed, and over TLS unless clear text is allowed.</summary>
     private bool AuthAvailable => _context.Auth is not null && AuthConfig.Mechanisms.Count > 0

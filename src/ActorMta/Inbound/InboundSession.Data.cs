@@ -132,8 +132,9 @@ public sealed partial class InboundSession
         var now = DateTimeOffset.Now;
         var parameters = _transaction.Parameters;
         var utf8 = parameters.SmtpUtf8;
-        var protocol = WithAuth(!_extended ? "smtp" : utf8 ? "utf8esmtp" : "esmtp");
-        var withKeyword = WithAuth(!_extended ? "SMTP" : utf8 ? "UTF8SMTP" : "ESMTP");
+        var (protocol, withKeyword) = ReceivedProtocol(utf8);
+        protocol = WithAuth(protocol);
+        withKeyword = WithAuth(withKeyword);
         var recipients = _transaction.Recipients.ToArray();
         receivedHeader = ReceivedHeader.Build(_heloName, _clientText, _clientPort, _hostname, withKeyword, id,
             recipients.Length == 1 ? recipients[0].Address : null, now);
@@ -202,6 +203,6 @@ public sealed partial class InboundSession
         var messageId = envelope.HeaderMessageId is null ? "" : $" id={envelope.HeaderMessageId}";
         var recipients = string.Join(' ', envelope.Recipients.Select(r => r.Address));
         var fastOpen = _connection.FastOpenWithData ? " TFO*" : "";
-        return $"{envelope.MessageId} <= {sender} {HostField()}{fastOpen} P={envelope.Protocol}{PipeliningLogField()}{chunking}{AuthLogField()} S={envelope.Size}{messageId} for {recipients}";
+        return $"{envelope.MessageId} <= {sender} {HostField()}{fastOpen} P={envelope.Protocol}{PipeliningLogField()}{TlsLogField()}{chunking}{AuthLogField()} S={envelope.Size}{messageId} for {recipients}";
     }
 }

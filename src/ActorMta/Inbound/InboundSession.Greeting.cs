@@ -20,10 +20,14 @@ public sealed partial class InboundSession
     private bool _extended;
     private string? _heloName;
 
-    private void Greet()
-    {
+    /// <summary>Spec rule 3: decided once per connection (after the handshake on TLS-on-connect).</summary>
+    private void DecideEarlyAcceptable() =>
         _earlyAcceptable = _smtp.PipeliningConnectAdvertiseHosts.Matches(_clientAddress)
                            && _smtp.PipeliningAdvertiseHosts.Matches(_clientAddress);
+
+    private void Greet()
+    {
+        DecideEarlyAcceptable();
 
         if (_connection.HasPendingInput)
         {
@@ -91,6 +95,7 @@ public sealed partial class InboundSession
         }
         AdvertiseAuth(reply);
         if (_chunkingAdvertised) reply.Add("CHUNKING");
+        if (StartTlsOffered) reply.Add("STARTTLS");
         reply.Add("SMTPUTF8");
         reply.Add("ENHANCEDSTATUSCODES");
         reply.Add("DSN");

@@ -22,7 +22,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 {
     private const int InitialBufferSize = 4096;
 
-    private enum Mode { Command, Data, Chunk, Busy, Closed }
+    private enum Mode { Command, Data, Chunk, Busy, Handshake, Closed }
 
     // Messages the session sends itself from its I/O and spool tasks.
     private sealed record InputReady(byte[] Buffer, int Count);
@@ -77,7 +77,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     public static Props Props(Connection connection, InboundContext context) =>
         Akka.Actor.Props.Create(() => new InboundSession(connection, context));
 
-    protected override void PreStart() => Greet();
+    protected override void PreStart() => Start();
 
     protected override void PostStop()
     {
@@ -118,6 +118,12 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
                 break;
             case AuthFailureDue:
                 OnAuthFailureDue();
+                break;
+            case TlsReady ready:
+                OnTlsReady(ready);
+                break;
+            case TlsFailed failed:
+                OnTlsFailed(failed);
                 break;
             default:
                 Unhandled(message);
@@ -254,7 +260,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             case HelpCommand: Reply(Replies.Help); break;
             case VrfyCommand: Reply(Replies.CannotVerify); break;
             case ExpnCommand: Reply(Replies.ExpnNotAvailable); break;
-            case StartTlsCommand: Reply(Replies.StartTlsNotAvailable); break;
+            case StartTlsCommand: OnStartTls(); break;
             case AuthCommand auth: OnAuth(auth); break;
             default: Reply(Replies.Unrecognized); break;
         }
@@ -270,6 +276,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private bool IsSynchronizationError(SmtpCommand command, ReadOnlySpan<byte> line)
     {
         if (command.Verb == SmtpVerb.Quit) return false;
+        // Input behind an accepted STARTTLS is not an error but an injection attempt: it is discarded, never executed (OnStartTls).
+        if (command.Verb == SmtpVerb.StartTls && StartTlsOffered) return false;
         // RFC 4954 section 4: AUTH PLAIN with its initial response completes in one round trip and
         // may be followed by the rest of the group; any other AUTH must end it.
         var mustBeLast = !_pipeliningAdvertised
@@ -346,6 +354,11 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         {
             _connection.ShutdownSend();
             Context.Stop(Self);
+            return;
+        }
+        if (_mode == Mode.Handshake)
+        {
+            BeginHandshake(); // the 220 to STARTTLS has left: nothing else may precede the handshake
             return;
         }
         if (_mode is Mode.Busy or Mode.Closed) return;

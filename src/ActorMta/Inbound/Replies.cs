@@ -15,7 +15,6 @@ internal static class Replies
         "EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
     public static readonly SmtpReply CannotVerify = new(252, "2.1.5", "Cannot VRFY user, but will accept message and attempt delivery");
     public static readonly SmtpReply ExpnNotAvailable = new(502, "5.5.1", "EXPN not available");
-    public static readonly SmtpReply StartTlsNotAvailable = new(502, "5.5.1", "STARTTLS not available");
     public static readonly SmtpReply AuthNotAvailable = new(503, "5.5.1", "AUTH command used when not advertised");
     public static readonly SmtpReply Unrecognized = new(500, "5.5.2", "Unrecognized command");
     public static readonly SmtpReply LineTooLong = new(500, "5.5.6", "Line too long");

@@ -129,6 +129,12 @@ public sealed class ConfigurationCompletenessTests
         ["DestinationSettings.HostRetryMax"] = "actormta.destinations.host-retry-max",
         ["PersistenceSettings.ConnectionString"] = "actormta.persistence.connection-string",
         ["PersistenceSettings.ProviderName"] = "actormta.persistence.provider-name",
+        ["MtaSettings.Tls"] = "actormta.tls",
+        ["TlsSettings.CertificatePath"] = "actormta.tls.certificate",
+        ["TlsSettings.PrivateKeyPath"] = "actormta.tls.private-key",
+        ["TlsSettings.Protocols"] = "actormta.tls.protocols",
+        ["TlsSettings.AdvertiseHosts"] = "actormta.tls.advertise-hosts",
+        ["TlsSettings.HandshakeTimeout"] = "actormta.tls.handshake-timeout",
         ["MetricsSettings.Enabled"] = "actormta.metrics.enabled",
         ["MetricsSettings.Address"] = "actormta.metrics.address",
         ["MetricsSettings.TopDestinations"] = "actormta.metrics.top-destinations",
@@ -139,7 +145,7 @@ public sealed class ConfigurationCompletenessTests
         typeof(MtaSettings), typeof(ListenerSettings), typeof(SmtpServerSettings), typeof(PolicySettings), typeof(SpoolSettings),
         typeof(LocalDeliverySettings), typeof(QueueSettings), typeof(QueueTuning), typeof(RetryRule), typeof(LogSettings), typeof(OutboundSettings), typeof(OutboundTlsSettings), typeof(RoutingSettings),
         typeof(SmarthostRoute), typeof(DestinationSettings), typeof(PersistenceSettings), typeof(MetricsSettings),
-        typeof(AuthSettings),
+        typeof(AuthSettings), typeof(TlsSettings),
     ];
 
     [Fact]
