@@ -75,7 +75,7 @@ public static class Cli
 
         var config = new Command("config", "Configuration tools.") { check };
 
-        return new RootCommand("ActorMta: an SMTP mail transfer agent on Akka.NET.") { run, config };
+        return new RootCommand("ActorMta: an SMTP mail transfer agent on Akka.NET.") { run, config, UserCommands.Build(configOption, setOption, stdout, stderr) };
     }
 
     /// <summary>Loads the configuration; on failure prints every error and returns null.</summary>

@@ -16,7 +16,7 @@ public sealed class ProgramTests : IDisposable
 
     private sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    private static ProcessStartInfo StartInfo(string workingDirectory, params string[] args)
+    internal static ProcessStartInfo StartInfo(string workingDirectory, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "actormta.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing from the test output folder");
