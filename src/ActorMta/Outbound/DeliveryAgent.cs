@@ -48,7 +48,18 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private readonly Dictionary<string, PendingJob> _awaitingLease = new();
     private readonly Dictionary<IActorRef, SessionEntry> _sessions = new();
     private readonly IdleConnections _idle;
+    /// <summary>Per destination: sessions running plus leases asked for (connections open or opening).</summary>
+    private readonly Dictionary<DestinationKey, int> _connections = new();
     private long _leaseCounter;
+
+    /// <summary>
+    /// Connections to one destination grow with its backlog, not with every job: a job waits for a
+    /// connection already open (or opening) to that destination while fewer than this many jobs per
+    /// connection wait; beyond that a new connection is asked for (up to the destination's budget).
+    /// Fewer connections each carrying more messages cost less on both ends than one per job, and
+    /// a message on an open connection costs one round trip, a new connection three.
+    /// </summary>
+    internal const int JobsPerConnectionBeforeAnother = 4;
 
     public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations)
     {
@@ -134,9 +145,37 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             return;
         }
         if (TryHandToIdle(pending)) return;
+        var key = pending.Key;
+        var connections = _connections.GetValueOrDefault(key);
+        if (connections > 0 && WaitingFor(key) < connections * JobsPerConnectionBeforeAnother)
+        {
+            Enqueue(key, pending);
+            return;
+        }
+        RequestLease(pending);
+    }
+
+    private void RequestLease(PendingJob pending)
+    {
         var leaseId = $"lease-{++_leaseCounter}";
         _awaitingLease[leaseId] = pending;
+        AddConnection(pending.Key, +1);
         _destinations.Tell(new AcquireLease(pending.Key, leaseId));
+    }
+
+    private int WaitingFor(DestinationKey key) => _waiting.TryGetValue(key, out var queue) ? queue.Count : 0;
+
+    private void Enqueue(DestinationKey key, PendingJob pending)
+    {
+        if (!_waiting.TryGetValue(key, out var queue)) _waiting[key] = queue = new Queue<PendingJob>();
+        queue.Enqueue(pending);
+    }
+
+    private void AddConnection(DestinationKey key, int delta)
+    {
+        var count = _connections.GetValueOrDefault(key) + delta;
+        if (count > 0) _connections[key] = count;
+        else _connections.Remove(key);
     }
 
     private void OnLeaseGranted(LeaseGranted granted)
@@ -146,9 +185,9 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             _destinations.Tell(new ReleaseLease(granted.Key, granted.SessionId));
             return;
         }
-        // More work for this host, queued or still asking for a lease: then don't pipeline QUIT, ask for it instead.
-        var more = (_waiting.TryGetValue(granted.Key, out var queue) && queue.Count > 0)
-                   || _awaitingLease.Values.Any(p => p.Key.Equals(granted.Key));
+        // More work for this host queued: then don't pipeline QUIT, ask for it instead. (The lease
+        // request counted in _connections is now this session.)
+        var more = WaitingFor(granted.Key) > 0;
         var session = Context.ActorOf(
             OutboundSession.Props(pending.Hop, granted.Record, pending.Job, more, _settings, _spool, Self, _destinations, granted.ClearTextUntil),
             $"out-{granted.SessionId}");
@@ -160,19 +199,25 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private void OnLeaseRefused(LeaseRefused refused)
     {
         if (!_awaitingLease.Remove(refused.SessionId, out var pending)) return;
+        AddConnection(refused.Key, -1);
         if (refused.RetryAt is { } retryAt)
         {
-            // Exim's host retry: this host failed recently; try the next one now.
-            pending.LastError = $"retry time not reached for {pending.Hop.HostName} [{pending.Hop.Address}]:{pending.Hop.Port} (next try {retryAt:yyyy-MM-dd HH:mm:ss}): {refused.Reason}";
-            pending.HopIndex++;
-            Start(pending);
+            // Exim's host retry: this host failed recently; try the next one now, with the jobs that waited behind this lease.
+            var why = $"retry time not reached for {pending.Hop.HostName} [{pending.Hop.Address}]:{pending.Hop.Port} (next try {retryAt:yyyy-MM-dd HH:mm:ss}): {refused.Reason}";
+            var moveOn = new List<PendingJob> { pending };
+            if (!_connections.ContainsKey(refused.Key) && _waiting.Remove(refused.Key, out var stranded)) moveOn.AddRange(stranded);
+            foreach (var job in moveOn)
+            {
+                job.LastError = why;
+                job.HopIndex++;
+                Start(job);
+            }
             return;
         }
         // The connection budget is used up: wait for a session to that host to take it.
-        if (!_waiting.TryGetValue(refused.Key, out var queue)) _waiting[refused.Key] = queue = new Queue<PendingJob>();
-        queue.Enqueue(pending);
+        Enqueue(refused.Key, pending);
         // With no session to that host running, nobody would pick it up: look again shortly.
-        if (!_sessions.Values.Any(s => s.Key.Equals(refused.Key))) Timers.StartSingleTimer(refused.Key, new RetryWaiting(refused.Key), TimeSpan.FromSeconds(1));
+        if (!_connections.ContainsKey(refused.Key)) Timers.StartSingleTimer(refused.Key, new RetryWaiting(refused.Key), TimeSpan.FromSeconds(1));
     }
 
     private sealed record RetryWaiting(DestinationKey Key);
@@ -244,6 +289,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private void OnSessionEnded(IActorRef session)
     {
         if (!_sessions.Remove(session, out var entry)) return;
+        AddConnection(entry.Key, -1);
         if (_idle.Remove(session) is not null) Timers.Cancel(session);
         _destinations.Tell(new ReleaseLease(entry.Key, entry.LeaseId));
         MtaMetrics.DestinationLeaseReleased(entry.Key.ToString());
@@ -257,9 +303,19 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         StartNextWaiting(entry.Key);
     }
 
+    /// <summary>
+    /// A connection to the key ended or could not be had: waiting jobs ask for new connections, as
+    /// many as the backlog calls for (at least one while any job waits).
+    /// </summary>
     private void StartNextWaiting(DestinationKey key)
     {
-        if (_waiting.TryGetValue(key, out var queue) && queue.Count > 0) Start(queue.Dequeue());
-        if (queue is { Count: 0 }) _waiting.Remove(key);
+        if (!_waiting.TryGetValue(key, out var queue)) return;
+        while (queue.Count > 0)
+        {
+            var next = queue.Dequeue();
+            if (!TryHandToIdle(next)) RequestLease(next);
+            if (queue.Count <= _connections.GetValueOrDefault(key) * JobsPerConnectionBeforeAnother) break;
+        }
+        if (queue.Count == 0) _waiting.Remove(key);
     }
 }
