@@ -12,6 +12,15 @@
 //                --exim-deliver (Exim's queue runners deliver after each row; slow).
 //                Needs root and exim4-daemon-heavy.
 //
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- outbound
+//       Outbound throughput: 10,000 queued messages (--messages) to 100 destinations
+//       (--destinations; 127.0.0.1..100 on one Postfix smtp-sink port) delivered by ActorMta (a
+//       forced queue run in an in-process node) and by Exim 4.96 (--exim-runners parallel
+//       `exim -qqf`, default 5), warm-up first (--warm-up 1000). Prints messages/s and the ratio.
+//       Options: --size BYTES (300), --only actormta|exim, --timeout-minutes M (30, per timed run),
+//       --set path=value (ActorMta, repeatable).
+//       Needs root and exim4-daemon-heavy.
+//
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
 //       each having received its banner.
@@ -23,6 +32,7 @@
 //       rebuild of this project, which can exceed its 2-minute build timeout on a busy machine).
 using ActorMta.Benchmarks.Inbound;
 using ActorMta.Benchmarks.Memory;
+using ActorMta.Benchmarks.Outbound;
 using ActorMta.Benchmarks.Micro;
 using ActorMta.Benchmarks.RoundTrips;
 using BenchmarkDotNet.Running;
@@ -39,6 +49,16 @@ return args.FirstOrDefault() switch
         Rounds = IntOption("--rounds", 1),
         EximDelivers = args.Contains("--exim-deliver"),
     }),
+    "outbound" => await OutboundBenchmark.RunAsync(new OutboundBenchmark.Options(
+        Messages: IntOption("--messages", 10_000),
+        Destinations: IntOption("--destinations", 100),
+        Size: IntOption("--size", 300),
+        WarmUp: IntOption("--warm-up", 1000),
+        EximRunners: IntOption("--exim-runners", 5),
+        ActorMta: Option("--only") is null or "actormta",
+        Exim: Option("--only") is null or "exim",
+        TimeoutMinutes: IntOption("--timeout-minutes", 30),
+        Sets: args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList())),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "micro" => RunMicro(args[1..]),
     "roundtrips" => await RoundTripBenchmark.RunAsync(new RoundTripBenchmark.Options(
@@ -68,6 +88,7 @@ static int RunMicro(string[] rest)
 static int Usage()
 {
     Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
     return 2;

@@ -20,11 +20,13 @@ public static class SmtpSource
         Environment.GetEnvironmentVariable("ACTORMTA_BENCH_CACHE") is { Length: > 0 } c ? c
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "actormta-bench");
 
-    private static string PostfixRoot => Path.Combine(CacheRoot, "postfix");
+    /// <summary>Where Debian's postfix package is unpacked (smtp-source, smtp-sink and their libraries).</summary>
+    public static string PostfixRoot => Path.Combine(CacheRoot, "postfix");
 
     public static string Binary => Path.Combine(PostfixRoot, "usr", "sbin", "smtp-source");
 
-    private static Dictionary<string, string> LibraryPathEnvironment => new()
+    /// <summary>LD_LIBRARY_PATH for the unpacked Postfix tools (libpostfix-*.so).</summary>
+    public static Dictionary<string, string> LibraryPathEnvironment => new()
     {
         ["LD_LIBRARY_PATH"] = Path.Combine(PostfixRoot, "usr", "lib", "postfix"),
     };
