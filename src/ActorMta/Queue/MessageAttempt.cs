@@ -137,6 +137,8 @@ internal sealed class MessageAttempt
     {
         private readonly string _id = envelope.MessageId;
         private readonly List<DateTimeOffset> _retries = [];
+        /// <summary>The spool file is already gone (removed with the last delivery, see <see cref="EndsTheMessage"/>).</summary>
+        private bool _removed;
 
         public RecipientBook Book { get; } = book;
         public List<Envelope> Bounces { get; } = [];
@@ -176,7 +178,7 @@ internal sealed class MessageAttempt
 
             if (Book.AllDone)
             {
-                owner._spool.Remove(_id);
+                if (!_removed) owner._spool.Remove(_id);
                 owner._log.Write($"{_id} Completed");
                 return new AttemptOutcome(_id, Book, null, Completed: true, Bounces: Bounces);
             }
@@ -270,6 +272,13 @@ internal sealed class MessageAttempt
             var failure = FailureOf(outcome);
             switch (outcome.Status)
             {
+                case DeliveryStatus.Delivered when EndsTheMessage(i):
+                    // Nothing left to journal after this one: removing the file durably records it.
+                    await owner._spool.RemoveDurablyAsync(_id).ConfigureAwait(false);
+                    _removed = true;
+                    Book.States[i] = RecipientState.Delivered;
+                    owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    break;
                 case DeliveryStatus.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
@@ -283,6 +292,21 @@ internal sealed class MessageAttempt
                     await DeferAsync(i, DeliveryLogLine.Format(envelope, outcome), failure, DeliveryLogLine.Format(envelope, expired)).ConfigureAwait(false);
                     break;
             }
+        }
+
+        /// <summary>
+        /// Recipient <paramref name="i"/> is the last one pending and nothing else will be written to
+        /// the journal: every other recipient is delivered, or failed with its bounce already sent.
+        /// </summary>
+        private bool EndsTheMessage(int i)
+        {
+            for (int j = 0; j < Book.States.Length; j++)
+            {
+                if (j == i) continue;
+                var state = Book.States[j];
+                if (state == RecipientState.Pending || (state == RecipientState.Failed && !Book.Bounced[j])) return false;
+            }
+            return true;
         }
 
         private static RecipientFailure FailureOf(RecipientOutcome outcome)

@@ -277,6 +277,19 @@ public sealed class MessageSpool
         }
     }
 
+    /// <summary>
+    /// Removes a message whose last recipient just got its final outcome, durably and without a
+    /// journal record for it: the unlink is made to survive a crash by an fsync of the spool
+    /// directory that is group-committed with other removals and stores. Under load one directory
+    /// fsync then covers many messages, where a journal record costs one file fsync per message.
+    /// Either way a restart cannot deliver the message again.
+    /// </summary>
+    public Task RemoveDurablyAsync(string messageId)
+    {
+        Remove(messageId);
+        return _fsync ? DirectorySync.For(_input).SyncAsync() : Task.CompletedTask;
+    }
+
     private Task AppendAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
     {
         string path = PathOf(messageId);
