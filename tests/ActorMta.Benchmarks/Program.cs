@@ -16,7 +16,7 @@
 //       Outbound throughput: 10,000 queued messages (--messages) to 100 destinations
 //       (--destinations; 127.0.0.1..100 on one Postfix smtp-sink port) delivered by ActorMta (a
 //       forced queue run in an in-process node) and by Exim 4.96 (--exim-runners parallel
-//       `exim -qqf`, default 5), warm-up first (--warm-up 1000). Prints messages/s and the ratio.
+//       `exim -qqf`, default 1), warm-up first (--warm-up 1000). Prints messages/s and the ratio.
 //       Options: --size BYTES (300), --only actormta|exim, --timeout-minutes M (30, per timed run),
 //       --set path=value (ActorMta, repeatable).
 //       Needs root and exim4-daemon-heavy.
@@ -54,7 +54,7 @@ return args.FirstOrDefault() switch
         Destinations: IntOption("--destinations", 100),
         Size: IntOption("--size", 300),
         WarmUp: IntOption("--warm-up", 1000),
-        EximRunners: IntOption("--exim-runners", 5),
+        EximRunners: IntOption("--exim-runners", 1),
         ActorMta: Option("--only") is null or "actormta",
         Exim: Option("--only") is null or "exim",
         TimeoutMinutes: IntOption("--timeout-minutes", 30),

@@ -18,7 +18,7 @@ public static class OutboundBenchmark
         ActorMtaQueueRun.Timeout = EximQueueRun.Timeout = TimeSpan.FromMinutes(o.TimeoutMinutes);
         var warm = queue with { Messages = o.WarmUp };
         Console.WriteLine($"outbound: {o.Messages} messages of ~{o.Size} bytes to {o.Destinations} destinations (127.0.0.1-{o.Destinations} on one smtp-sink port), "
-            + $"{Environment.ProcessorCount} cores, warm-up {o.WarmUp}");
+            + $"{Environment.ProcessorCount} cores, warm-up {o.WarmUp}, load average {LoadAverage()}");
 
         await using var sink = await SmtpSink.StartAsync(maxConnections: 4000);
         Console.WriteLine($"smtp-sink on port {sink.Port}");
@@ -48,11 +48,15 @@ public static class OutboundBenchmark
     private static double Report(string name, BenchQueue queue, TimeSpan elapsed, int delivered, int connections, string mainLog)
     {
         var rate = queue.Messages / elapsed.TotalSeconds;
-        Console.WriteLine($"{name}: {queue.Messages} messages in {elapsed.TotalSeconds:F2} s = {rate:F0}/s; "
+        Console.WriteLine($"{name}: {queue.Messages} messages in {elapsed.TotalSeconds:F2} s = {rate:F0}/s (load average now {LoadAverage()}); "
             + $"main log: {delivered} => lines over {connections} connections ({(connections > 0 ? (double)delivered / connections : 0):F1} per connection); log copy {mainLog}");
         if (delivered != queue.Messages) Console.WriteLine($"{name}: WARNING: {delivered} deliveries logged for {queue.Messages} messages");
         return rate;
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages: the machine may be shared.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     private static string F(double? v) => v is { } x ? x.ToString("F0", CultureInfo.InvariantCulture) : "-";
 }
