@@ -26,6 +26,7 @@ public static partial class SettingsLoader
         }
 
         var protocols = SslProtocols.None;
+        var badProtocol = false;
         foreach (string name in r.StringList("actormta.outbound.tls-protocols"))
         {
             switch (name.Trim().ToUpperInvariant())
@@ -34,12 +35,13 @@ public static partial class SettingsLoader
                 case "TLS1.3" or "TLSV1.3": protocols |= SslProtocols.Tls13; break;
                 default:
                     r.Fail("actormta.outbound.tls-protocols", $"expected \"TLS1.2\" and/or \"TLS1.3\", got \"{name}\"");
+                    badProtocol = true;
                     break;
             }
         }
         if (protocols == SslProtocols.None)
         {
-            r.Fail("actormta.outbound.tls-protocols", "must name at least one protocol (\"TLS1.2\", \"TLS1.3\")");
+            if (!badProtocol) r.Fail("actormta.outbound.tls-protocols", "must name at least one protocol (\"TLS1.2\", \"TLS1.3\")");
             protocols = OutboundTlsSettings.Default.Protocols;
         }
 

@@ -31,6 +31,8 @@ public sealed class DestinationSerializerTests(ITestOutputHelper output) : Persi
         { new HostRetryChanged(null), "host-retry-v1" },
         { new DestinationSnapshot(Record, Retry), "destination-snapshot-v1" },
         { new DestinationSnapshot(null, null), "destination-snapshot-v1" },
+        { new DestinationSnapshot(null, null) { ClearTextUntil = Retry.NextTry }, "destination-snapshot-v1" },
+        { new ClearTextRemembered(Retry.NextTry, "TLS session: handshake failed"), "tls-clear-until-v1" },
     };
 
     [Theory]

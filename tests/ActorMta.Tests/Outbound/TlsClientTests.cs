@@ -269,6 +269,38 @@ public sealed class TlsClientTests : OutboundTestKit, IDisposable
         Assert.Equal(1, server.ConnectionCount);
     }
 
+    [Fact]
+    public async Task TlsOnConnectHandshakesFirstThenTalksEarlyRightAfterTheHandshake()
+    {
+        string[] keywords = ["SIZE 1000000", "PIPELINING", "PIPECONNECT", "CHUNKING"];
+        await using var server = new FakeSmtpServer(async (c, _) =>
+        {
+            await c.StartTlsAsync(_certificate);
+            await c.CaptureAfterTlsAsync(TimeSpan.FromMilliseconds(300));
+            await FakeSmtpServer.SinkAsync(c, keywords);
+        });
+        var settings = TlsSettings();
+        var agent = Agent(settings with { Tls = settings.Tls with { TlsOnConnectPorts = new HashSet<int> { server.EndPoint.Port } } });
+
+        var first = Deliver(agent, await JobAsync(server.EndPoint, Body, "u@remote.test")).Outcomes.Single();
+        Assert.Equal(DeliveryStatus.Delivered, first.Status);
+        Assert.NotNull(first.Connection!.Tls);
+        Assert.Equal("", server.Connections.Single().ReceivedInClear);
+        Assert.Equal("", server.Connections.Single().FirstTlsFlight); // waited for the banner
+        // Every EHLO on such a port is a TLS-phase one: that is where the record keeps it.
+        AwaitRecord(server.EndPoint, r => r is not null && r.Tls.HasFlag(ActorMta.Destinations.EhloFeatures.PipeConnect));
+
+        var job = await JobAsync(server.EndPoint, Body, "u@remote.test");
+        var second = Deliver(agent, job).Outcomes.Single();
+
+        var connection = server.Connections.ToArray()[1];
+        Assert.Equal("", connection.ReceivedInClear);
+        Assert.Equal($"EHLO client.test\r\nMAIL FROM:<a@client.test> SIZE={Body.Length}\r\nRCPT TO:<u@remote.test>\r\nBDAT {Body.Length} LAST\r\n{Body}QUIT\r\n",
+            connection.FirstTlsFlight);
+        Assert.Equal(DeliveryStatus.Delivered, second.Status);
+        Assert.Matches(@" X=TLS1\.[23]:\S+ CV=yes L\* K C=", DeliveryLogLine.Format(job.Envelope, second));
+    }
+
     public new void Dispose()
     {
         _certificate.Dispose();
