@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using ActorMta.Auth;
 using ActorMta.Configuration;
+using ActorMta.Control;
 using ActorMta.Destinations;
 using ActorMta.Logging;
 using ActorMta.Metrics;
@@ -23,11 +24,14 @@ public sealed class MtaNode : IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly MetricsEndpoint? _metrics;
+    private readonly ControlServer? _control;
     private bool _stopped;
 
-    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls)
+    private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls,
+        ControlServer? control)
     {
         Tls = tls;
+        _control = control;
         _system = system;
         Root = root;
         Queue = queue;
@@ -41,6 +45,9 @@ public sealed class MtaNode : IAsyncDisposable
 
     /// <summary>Where <c>/metrics</c> and <c>/health</c> are served, when metrics are enabled.</summary>
     public IPEndPoint? MetricsEndPoint => _metrics?.EndPoint;
+
+    /// <summary>The control socket's path, when the control endpoint is on.</summary>
+    public string? ControlSocketPath => _control?.SocketPath;
 
     public ActorSystem System => _system;
 
@@ -70,11 +77,18 @@ public sealed class MtaNode : IAsyncDisposable
             throw;
         }
 
-        var spool = new MessageSpool(settings.Spool);
-        ServerTls? tls;
+        // The control socket next: it also stops a second MTA on the same data directory before it
+        // touches the spool. Requests wait until the actors exist.
+        var commands = new TaskCompletionSource<ControlCommands>(TaskCreationOptions.RunContinuationsAsynchronously);
+        ControlServer? control = null;
         try
         {
-            tls = ServerTls.Create(settings);
+            if (settings.Control.Enabled && !OperatingSystem.IsWindows())
+            {
+                control = ControlServer.Start(settings.Control.SocketPath,
+                    async request => await (await commands.Task.ConfigureAwait(false)).HandleAsync(request).ConfigureAwait(false),
+                    settings.Smtp.MaxMessageSize);
+            }
         }
         catch
         {
@@ -82,24 +96,50 @@ public sealed class MtaNode : IAsyncDisposable
             throw;
         }
 
-        // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
-        Config persistence;
-        if (settings.Persistence.ConnectionString.Length == 0)
-        {
-            var file = Path.Combine(settings.DataDirectory, "destinations.db");
-            DestinationPersistence.PrepareSqlite(file); // WAL: the journal and snapshot store must not block each other
-            persistence = DestinationPersistence.Config(file);
-        }
-        else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
-
         var metricsOn = settings.Metrics.Enabled;
-        var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig).WithFallback(persistence);
-        var system = ActorSystem.Create("actormta", config);
+        MessageSpool spool;
+        ServerTls? tls;
+        ActorSystem system;
+        try
+        {
+            spool = new MessageSpool(settings.Spool);
+            try
+            {
+                tls = ServerTls.Create(settings);
+            }
+            catch
+            {
+                foreach (var socket in sockets) socket.Dispose();
+                throw;
+            }
+
+            // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
+            Config persistence;
+            if (settings.Persistence.ConnectionString.Length == 0)
+            {
+                var file = Path.Combine(settings.DataDirectory, "destinations.db");
+                DestinationPersistence.PrepareSqlite(file); // WAL: the journal and snapshot store must not block each other
+                persistence = DestinationPersistence.Config(file);
+            }
+            else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
+
+            var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig).WithFallback(persistence);
+            system = ActorSystem.Create("actormta", config);
+        }
+        catch (Exception e)
+        {
+            commands.TrySetException(new ControlUnavailableException($"the MTA did not start: {e.Message}", e));
+            control?.Dispose();
+            throw;
+        }
         MetricsEndpoint? metrics = null;
         try
         {
             if (metricsOn)
             {
+                // The exporter listens first: an up-down counter (live actors) it starts hearing
+                // after an actor started would show that actor's stop without its start.
+                metrics = StartMetrics(settings, sockets);
                 MtaMetrics.TopDestinations = settings.Metrics.TopDestinations;
                 // Before /user/mta, so it sees every actor of the tree start.
                 system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
@@ -107,11 +147,14 @@ public sealed class MtaNode : IAsyncDisposable
             var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
             var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets, auth, tls), "mta");
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-            if (metricsOn) metrics = StartMetrics(settings, sockets);
-            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls);
+            var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control);
         }
-        catch
+        catch (Exception e)
         {
+            commands.TrySetException(new ControlUnavailableException($"the MTA did not start: {e.Message}", e));
+            control?.Dispose();
             metrics?.Dispose();
             await system.Terminate().ConfigureAwait(false);
             throw;
@@ -175,6 +218,7 @@ public sealed class MtaNode : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        _control?.Dispose();
         _metrics?.Dispose();
         try
         {

@@ -64,6 +64,15 @@ public sealed record MtaSettings(
     /// built in code have none; reference.conf offers STARTTLS to everyone with a self-signed certificate.
     /// </summary>
     public TlsSettings Tls { get; init; } = TlsSettings.Disabled;
+
+    private readonly ControlSettings? _control;
+
+    /// <summary>The control endpoint (<c>actormta.control</c>) for the queue and sendmail verbs; on, in the data directory, by default.</summary>
+    public ControlSettings Control
+    {
+        get => _control ?? ControlSettings.Default(DataDirectory);
+        init => _control = value;
+    }
 }
 
 /// <summary>

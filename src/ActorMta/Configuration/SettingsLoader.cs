@@ -320,6 +320,7 @@ public static partial class SettingsLoader
             Metrics = metrics,
             Auth = ReadAuth(r, dataDirectory),
             Tls = ReadTls(r),
+            Control = ReadControl(r, dataDirectory),
         };
     }
 

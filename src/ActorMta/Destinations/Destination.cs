@@ -168,6 +168,7 @@ public sealed class Destination : ReceivePersistentActor
 
         if (_record is { } record && now - record.LearnedAt > _settings.RetryDataExpire)
         {
+            Metrics.MtaMetrics.EarlyPipeRecordInvalidated();
             Persist(new RecordDeleted("record too old", now), e =>
             {
                 Apply(e);
@@ -286,8 +287,10 @@ public sealed class Destination : ReceivePersistentActor
 
     private void Delete(string reason)
     {
-        if (_record is not null)
-            Save(new RecordDeleted(reason, _clock.GetUtcNow()));
+        if (_record is null)
+            return;
+        Metrics.MtaMetrics.EarlyPipeRecordInvalidated();
+        Save(new RecordDeleted(reason, _clock.GetUtcNow()));
     }
 
     private static bool SameAuth(IReadOnlyList<string> a, IReadOnlyList<string> b) =>

@@ -2,6 +2,7 @@ using ActorMta.Bounces;
 using ActorMta.Configuration;
 using ActorMta.Delivery.Local;
 using ActorMta.Logging;
+using ActorMta.Metrics;
 using ActorMta.Outbound;
 using ActorMta.Routing;
 using ActorMta.Spool;
@@ -112,11 +113,26 @@ internal sealed class MessageAttempt
     /// <param name="maybeRepeated">Deliveries may have happened before a crash (see <see cref="MaildirDelivery"/>).</param>
     public async Task<AttemptOutcome> RunAsync(Envelope envelope, RecipientBook before, bool maybeRepeated)
     {
-        string id = envelope.MessageId;
         var run = new Run(this, envelope, before.Copy(), maybeRepeated);
+        return await GuardAsync(run, run.ExecuteAsync()).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The operator gives up on the message (<see cref="BounceMessage"/>): every pending recipient fails
+    /// with "cancelled by administrator", the failures are bounced to the sender, and the message goes.
+    /// </summary>
+    public async Task<AttemptOutcome> GiveUpAsync(Envelope envelope, RecipientBook before, string user)
+    {
+        var run = new Run(this, envelope, before.Copy(), maybeRepeated: false);
+        return await GuardAsync(run, run.GiveUpAsync(user)).ConfigureAwait(false);
+    }
+
+    private async Task<AttemptOutcome> GuardAsync(Run run, Task<AttemptOutcome> work)
+    {
+        string id = run.Id;
         try
         {
-            return await run.ExecuteAsync().ConfigureAwait(false);
+            return await work.ConfigureAwait(false);
         }
         catch (SpoolException e) when (!File.Exists(_spool.PathOf(id)))
         {
@@ -140,6 +156,22 @@ internal sealed class MessageAttempt
         /// <summary>The spool file is already gone (removed with the last delivery, see <see cref="EndsTheMessage"/>).</summary>
         private bool _removed;
 
+        public string Id => _id;
+
+        public async Task<AttemptOutcome> GiveUpAsync(string user)
+        {
+            for (int i = 0; i < envelope.Recipients.Count; i++)
+            {
+                if (Book.States[i] != RecipientState.Pending) continue;
+                string text = $"cancelled by administrator ({user})";
+                await FailAsync(i, new RecipientFailure("5.0.0", null, null, text)).ConfigureAwait(false);
+                owner._log.Write($"{_id} ** {envelope.Recipients[i].Address}: {text}");
+                MtaMetrics.MessageBounced(IsLocal(owner._settings.Policy, envelope.Recipients[i].Address) ? DeliveryKind.Local : DeliveryKind.Smtp);
+            }
+            await BounceAsync().ConfigureAwait(false);
+            return Finish();
+        }
+
         public RecipientBook Book { get; } = book;
         public List<Envelope> Bounces { get; } = [];
 
@@ -152,7 +184,7 @@ internal sealed class MessageAttempt
             if (remote.Count > 0 && !owner._remote.Available)
             {
                 foreach (int i in remote)
-                    await DeferAsync(i, $"{_id} == {envelope.Recipients[i].Address} R={RemoteRouter} defer (-1): {NoRemoteTransport}",
+                    await DeferAsync(i, DeliveryKind.Smtp, $"{_id} == {envelope.Recipients[i].Address} R={RemoteRouter} defer (-1): {NoRemoteTransport}",
                         new RecipientFailure("4.4.0", null, null, NoRemoteTransport)).ConfigureAwait(false);
                 remote.Clear();
             }
@@ -175,17 +207,19 @@ internal sealed class MessageAttempt
             }
 
             await BounceAsync().ConfigureAwait(false);
-
-            if (Book.AllDone)
-            {
-                if (!_removed) owner._spool.Remove(_id);
-                owner._log.Write($"{_id} Completed");
-                return new AttemptOutcome(_id, Book, null, Completed: true, Bounces: Bounces);
-            }
+            if (Book.AllDone) return Finish();
 
             var next = _retries.Count > 0 ? _retries.Min() : DateTimeOffset.UtcNow + owner._settings.Queue.RetryInterval;
             await owner._spool.SetNextAttemptAsync(_id, next).ConfigureAwait(false);
             return new AttemptOutcome(_id, Book, next, Completed: false, Bounces: Bounces);
+        }
+
+        /// <summary>Every recipient is done: the message goes.</summary>
+        private AttemptOutcome Finish()
+        {
+            if (!_removed) owner._spool.Remove(_id);
+            owner._log.Write($"{_id} Completed");
+            return new AttemptOutcome(_id, Book, null, Completed: true, Bounces: Bounces);
         }
 
         private sealed record Routes(List<(int Index, RouteFailed Failure)> Failed, List<int> Local, List<OutboundJob> Jobs);
@@ -236,13 +270,15 @@ internal sealed class MessageAttempt
                 case LocalDeliveryResult.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
                     owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    MtaMetrics.MessageDelivered(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Failed failed:
                     await FailAsync(i, new RecipientFailure("5.1.3", null, null, failed.Reason)).ConfigureAwait(false);
                     owner._log.Write($"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: {failed.Reason}");
+                    MtaMetrics.MessageBounced(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Deferred deferred:
-                    await DeferAsync(i, $"{_id} == {rcpt} R={LocalRouter} T={LocalTransport} defer (-1): {deferred.Reason}",
+                    await DeferAsync(i, DeliveryKind.Local, $"{_id} == {rcpt} R={LocalRouter} T={LocalTransport} defer (-1): {deferred.Reason}",
                         new RecipientFailure("4.3.0", null, null, deferred.Reason),
                         $"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: retry timeout exceeded ({deferred.Reason})").ConfigureAwait(false);
                     break;
@@ -258,10 +294,11 @@ internal sealed class MessageAttempt
             {
                 await FailAsync(i, failure).ConfigureAwait(false);
                 owner._log.Write($"{_id} ** {rcpt}: {text}");
+                MtaMetrics.MessageBounced(DeliveryKind.Smtp);
             }
             else
             {
-                await DeferAsync(i, $"{_id} == {rcpt} defer: {text}", failure, $"{_id} ** {rcpt}: retry timeout exceeded ({text})").ConfigureAwait(false);
+                await DeferAsync(i, DeliveryKind.Smtp, $"{_id} == {rcpt} defer: {text}", failure, $"{_id} ** {rcpt}: retry timeout exceeded ({text})").ConfigureAwait(false);
             }
         }
 
@@ -278,18 +315,21 @@ internal sealed class MessageAttempt
                     _removed = true;
                     Book.States[i] = RecipientState.Delivered;
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    MtaMetrics.MessageDelivered(DeliveryKind.Smtp);
                     break;
                 case DeliveryStatus.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    MtaMetrics.MessageDelivered(DeliveryKind.Smtp);
                     break;
                 case DeliveryStatus.Failed:
                     await FailAsync(i, failure).ConfigureAwait(false);
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
+                    MtaMetrics.MessageBounced(DeliveryKind.Smtp);
                     break;
                 default:
                     var expired = outcome with { Status = DeliveryStatus.Failed, Text = $"retry timeout exceeded ({outcome.Text})" };
-                    await DeferAsync(i, DeliveryLogLine.Format(envelope, outcome), failure, DeliveryLogLine.Format(envelope, expired)).ConfigureAwait(false);
+                    await DeferAsync(i, DeliveryKind.Smtp, DeliveryLogLine.Format(envelope, outcome), failure, DeliveryLogLine.Format(envelope, expired)).ConfigureAwait(false);
                     break;
             }
         }
@@ -336,7 +376,7 @@ internal sealed class MessageAttempt
         /// A temporary failure: the recipient's retry clock starts at its first one; while the schedule
         /// has time left it waits (<paramref name="deferLine"/>), after that it fails with the last error.
         /// </summary>
-        private async Task DeferAsync(int i, string deferLine, RecipientFailure failure, string? expiredLine = null)
+        private async Task DeferAsync(int i, DeliveryKind kind, string deferLine, RecipientFailure failure, string? expiredLine = null)
         {
             var now = DateTimeOffset.UtcNow;
             if (Book.FirstFailures[i] is not { } first)
@@ -349,6 +389,7 @@ internal sealed class MessageAttempt
             if (next is { } at)
             {
                 owner._log.Write(deferLine);
+                MtaMetrics.MessageDeferred(kind);
                 _retries.Add(at);
                 return;
             }
@@ -360,6 +401,7 @@ internal sealed class MessageAttempt
             };
             await FailAsync(i, timedOut).ConfigureAwait(false);
             owner._log.Write(expiredLine ?? $"{_id} ** {rcpt}: retry timeout exceeded ({failure.Text})");
+            MtaMetrics.MessageBounced(kind);
         }
 
         /// <summary>
@@ -420,6 +462,8 @@ internal sealed class MessageAttempt
                 Size: bytes.Length);
             await owner._spool.StoreAsync(bounce, [bytes]).ConfigureAwait(false);
             owner._log.Write($"{bounce.MessageId} <= <> R={_id} U=actormta P=local S={bounce.Size} id={bounce.HeaderMessageId} for {envelope.Sender}");
+            // Counted as received, like its <= line: eximstats counts bounces among the messages received.
+            MtaMetrics.MessageReceived(Control.LocalSubmission.ListenerLabel, bounce.Size);
             Bounces.Add(bounce);
             return bounce.MessageId;
         }

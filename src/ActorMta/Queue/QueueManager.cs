@@ -3,6 +3,7 @@ using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Delivery.Local;
 using ActorMta.Logging;
+using ActorMta.Metrics;
 using ActorMta.Outbound;
 using ActorMta.Routing;
 using ActorMta.Spool;
@@ -32,7 +33,7 @@ namespace ActorMta.Queue;
 /// fails with its last error. Failed recipients are reported to the sender in one bounce per attempt
 /// (<see cref="Bounces.BounceBuilder"/>), which is spooled and enqueued here like any message.</para>
 /// </remarks>
-public sealed class QueueManager : ReceiveActor, IWithTimers
+public sealed partial class QueueManager : ReceiveActor, IWithTimers
 {
     /// <summary>Told by the session right after <see cref="MessageSpool.StoreAsync"/> completed.</summary>
     public sealed record Enqueue(Envelope Envelope);
@@ -70,6 +71,12 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         public bool InFlight { get; set; }
         public bool Ready { get; set; }
         public int Attempts { get; set; }
+
+        /// <summary>Skipped by retries and queue runs until thawed (journaled, so it survives a restart).</summary>
+        public bool Frozen { get; set; }
+
+        /// <summary>The operator asked for this message now (<see cref="DeliverNow"/>): attempt it even if frozen.</summary>
+        public bool Forced { get; set; }
     }
 
     private const string RetryTimer = "retry";
@@ -86,6 +93,10 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
     private readonly PriorityQueue<string, DateTimeOffset> _retries = new();
     private DateTimeOffset? _timerDue;
     private int _inFlight;
+
+    // Arrival order for the oldest-message gauge; ids already gone are dropped lazily when they surface.
+    private readonly PriorityQueue<string, DateTimeOffset> _byArrival = new();
+    private IDisposable? _mailbox;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -110,7 +121,16 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         Receive<RetryDue>(_ => OnRetryDue());
         Receive<GetQueue>(_ => Sender.Tell(Snapshot()));
         Receive<RunQueue>(_ => OnRunQueue());
+        ReceiveControl();
     }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        using var timing = MtaMetrics.Processing(nameof(QueueManager));
+        return base.AroundReceive(receive, message);
+    }
+
+    protected override void PostStop() => _mailbox?.Dispose();
 
     /// <param name="settings">The MTA's settings (policy, maildir, queue, outbound deadlines).</param>
     /// <param name="spool">The spool this queue is the cache of.</param>
@@ -124,14 +144,16 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _remote.Bind(Self, Context.System.Scheduler);
+        _mailbox = MtaMetrics.SampleMailbox(nameof(QueueManager), Self);
         var now = DateTimeOffset.UtcNow;
         foreach (var message in _spool.Recover(_mainLog.Write))
         {
-            var entry = new Entry(message.Envelope, RecipientBook.From(message), recovered: true);
-            _entries[message.Id] = entry;
+            var entry = new Entry(message.Envelope, RecipientBook.From(message), recovered: true) { Frozen = message.Frozen };
+            Add(message.Id, entry);
             if (message.NextAttempt is { } due && due > now) Defer(message.Id, entry, due);
             else MakeReady(message.Id, entry);
         }
+        QueueChanged();
         Dispatch();
     }
 
@@ -140,9 +162,23 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         // Already known: recovered at start while the session was storing it.
         if (_entries.ContainsKey(envelope.MessageId)) return;
         var entry = new Entry(envelope, RecipientBook.New(envelope.Recipients.Count), recovered: false);
-        _entries[envelope.MessageId] = entry;
+        Add(envelope.MessageId, entry);
         MakeReady(envelope.MessageId, entry);
+        QueueChanged();
         Dispatch();
+    }
+
+    private void Add(string id, Entry entry)
+    {
+        _entries[id] = entry;
+        _byArrival.Enqueue(id, entry.Envelope.ReceivedAt);
+    }
+
+    /// <summary>Reports the queue's size and oldest arrival to the metrics (two volatile writes).</summary>
+    private void QueueChanged()
+    {
+        while (_byArrival.TryPeek(out string? id, out _) && !_entries.ContainsKey(id)) _byArrival.Dequeue();
+        MtaMetrics.QueueChanged(_entries.Count, _byArrival.TryPeek(out _, out var oldest) ? oldest : null);
     }
 
     private void OnOutcome(AttemptOutcome outcome)
@@ -155,6 +191,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
         if (outcome.Completed || outcome.Vanished) _entries.Remove(outcome.MessageId);
         else Defer(outcome.MessageId, entry, outcome.NextAttempt ?? DateTimeOffset.UtcNow + _settings.Queue.RetryInterval);
         foreach (var bounce in outcome.Bounces ?? []) OnEnqueue(bounce);
+        QueueChanged();
         Dispatch();
     }
 
@@ -227,6 +264,9 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
             if (!_entries.TryGetValue(id, out var entry)) continue;
             entry.Ready = false;
             if (entry.InFlight || entry.NextAttempt is not null) continue;
+            // A frozen message waits for thaw; only the operator's deliver ID forces one attempt.
+            if (entry.Frozen && !entry.Forced) continue;
+            entry.Forced = false;
             entry.InFlight = true;
             _inFlight++;
             bool maybeRepeated = entry.Recovered || entry.Attempts > 0;
@@ -249,7 +289,7 @@ public sealed class QueueManager : ReceiveActor, IWithTimers
                 e.Envelope.Size,
                 e.NextAttempt,
                 e.InFlight,
-                e.Attempts))
+                e.Attempts) { Frozen = e.Frozen })
             .ToArray();
         return new QueueSnapshot(now, messages);
     }

@@ -24,7 +24,11 @@ public sealed record QueuedMessage(
     long Size,
     DateTimeOffset? NextAttempt,
     bool InFlight,
-    int Attempts);
+    int Attempts)
+{
+    /// <summary>Frozen by the operator: retries and queue runs skip it until it is thawed.</summary>
+    public bool Frozen { get; init; }
+}
 
 /// <summary>One recipient in a <see cref="QueuedMessage"/>.</summary>
 public sealed record QueuedRecipient(string Address, RecipientState State);

@@ -178,7 +178,7 @@ public sealed class MessageSpool
             MessageIds.Observe(name);
             try
             {
-                found.Add(ReadMessage(path, name));
+                found.Add(ReadMessage(path, name, CutTornRecord));
             }
             catch (Exception e) when (e is FormatException or EndOfStreamException)
             {
@@ -188,13 +188,66 @@ public sealed class MessageSpool
         return found;
     }
 
+    /// <summary>
+    /// Everything in the spool, oldest first, changing nothing (for an operator looking at the spool
+    /// of a stopped MTA, or while another process owns it): temporary and unreadable files are
+    /// skipped and reported, torn journal records ignored but not cut.
+    /// </summary>
+    public static IReadOnlyList<SpooledMessage> ReadAll(string spoolDirectory, Action<string>? report = null)
+    {
+        string input = Path.Combine(Path.GetFullPath(spoolDirectory), "input");
+        var found = new List<SpooledMessage>();
+        if (!System.IO.Directory.Exists(input)) return found;
+        foreach (string path in System.IO.Directory.EnumerateFiles(input).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetFileName(path);
+            if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name)) continue;
+            try
+            {
+                found.Add(ReadMessage(path, name, repair: null));
+            }
+            catch (FileNotFoundException)
+            {
+                // Completed while we listed.
+            }
+            catch (Exception e) when (e is FormatException or EndOfStreamException or IOException or UnauthorizedAccessException)
+            {
+                report?.Invoke($"{name}: unreadable spool file ({e.Message})");
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Opens the data of a message in a spool that this process does not own (read-only).</summary>
+    /// <exception cref="SpoolException">Not there, or unreadable.</exception>
+    public static Stream OpenDataReadOnly(string spoolDirectory, string messageId)
+        => OpenDataAt(Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId)), messageId);
+
+    /// <summary>Reads one message of a spool this process does not own, changing nothing (null if absent).</summary>
+    public static SpooledMessage? TryReadReadOnly(string spoolDirectory, string messageId)
+    {
+        string path = Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId));
+        try
+        {
+            return ReadMessage(path, messageId, repair: null);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or EndOfStreamException or IOException or UnauthorizedAccessException)
+        {
+            throw new SpoolException($"cannot read spool file {path}: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads one message's envelope and journal (null if it is not in the spool).</summary>
     public SpooledMessage? TryRead(string messageId)
     {
         string path = PathOf(messageId);
         try
         {
-            return ReadMessage(path, messageId);
+            return ReadMessage(path, messageId, CutTornRecord);
         }
         catch (FileNotFoundException)
         {
@@ -208,9 +261,10 @@ public sealed class MessageSpool
 
     /// <summary>Opens the message data: a read-only stream over exactly the bytes given to StoreAsync.</summary>
     /// <exception cref="SpoolException">The message is not in the spool or its file is unreadable.</exception>
-    public Stream OpenData(string messageId)
+    public Stream OpenData(string messageId) => OpenDataAt(PathOf(messageId), messageId);
+
+    private static Stream OpenDataAt(string path, string messageId)
     {
-        string path = PathOf(messageId);
         FileStream? file = null;
         try
         {
@@ -258,6 +312,10 @@ public sealed class MessageSpool
     /// </summary>
     public Task MarkBouncedAsync(string messageId, IReadOnlyCollection<int> recipientIndexes, string? bounceId, CancellationToken cancellationToken = default)
         => AppendAsync(messageId, SpoolFile.BouncedRecord(recipientIndexes, bounceId), _fsync, cancellationToken);
+
+    /// <summary>Journals that the operator froze (or thawed) the message; fsynced, so the state survives a crash.</summary>
+    public Task SetFrozenAsync(string messageId, bool frozen, string user, CancellationToken cancellationToken = default)
+        => AppendAsync(messageId, SpoolFile.FrozenRecord(frozen, user), _fsync, cancellationToken);
 
     /// <summary>Journals the next retry time (not fsynced: losing it only makes a retry come earlier).</summary>
     public Task SetNextAttemptAsync(string messageId, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default)
@@ -311,22 +369,24 @@ public sealed class MessageSpool
         }, cancellationToken);
     }
 
-    private SpooledMessage ReadMessage(string path, string name)
+    /// <param name="repair">Cuts a torn last journal record (path, complete length); null: leave the file alone.</param>
+    private static SpooledMessage ReadMessage(string path, string name, Action<string, long>? repair)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
         var head = SpoolFile.ReadHead(file);
         if (head.Envelope.MessageId != name) throw new FormatException($"file holds message {head.Envelope.MessageId}");
         var journal = SpoolFile.ReadFullJournal(file, head);
-        if (journal.CompleteLength < file.Length)
+        if (journal.CompleteLength < file.Length && repair is not null)
         {
             file.Dispose();
-            CutTornRecord(path, journal.CompleteLength);
+            repair(path, journal.CompleteLength);
         }
         return new SpooledMessage(head.Envelope, journal.States, journal.Retry, head.DataLength)
         {
             FirstFailures = journal.FirstFailures,
             Failures = journal.Failures,
             Bounced = journal.Bounced,
+            Frozen = journal.Frozen,
         };
     }
 

@@ -19,6 +19,8 @@ namespace ActorMta.Spool;
 /// fail 1 {"status":"5.1.1",...}\n     why recipient 1 failed (for its bounce); written with its rcpt record
 /// rcpt 1 failed\n
 /// bounced 1,2 XXXXXX-YYYYYY-ZZ\n     the failures of 1 and 2 were reported by that bounce ("-": none was due)
+/// frozen root\n                       the operator (root) froze the message: retries skip it
+/// thawed root\n                       ... and thawed it again (the last of the two wins)
 /// </code>
 /// Journal records are complete only with their LF: a torn last line (crash during an append) is
 /// ignored and cut off at recovery, which is safe because a record is written BEFORE the step it
@@ -73,6 +75,16 @@ internal static class SpoolFile
         return $"fail {i} {Encoding.UTF8.GetString(buffer.WrittenSpan)}\n" + RecipientRecord(index, RecipientState.Failed);
     }
 
+    /// <summary>The operator froze or thawed the message; <paramref name="user"/> is kept for the record (one word).</summary>
+    public static string FrozenRecord(bool frozen, string user)
+        => $"{(frozen ? "frozen" : "thawed")} {OneWord(user)}\n";
+
+    private static string OneWord(string text)
+    {
+        var word = new string(text.Select(static c => char.IsWhiteSpace(c) || char.IsControl(c) ? '_' : c).ToArray());
+        return word.Length == 0 ? "-" : word;
+    }
+
     public static string BouncedRecord(IEnumerable<int> indexes, string? bounceId)
         => $"bounced {string.Join(',', indexes.Select(i => i.ToString(CultureInfo.InvariantCulture)))} {bounceId ?? "-"}\n";
 
@@ -116,7 +128,11 @@ internal static class SpoolFile
         long CompleteLength,
         DateTimeOffset?[] FirstFailures,
         RecipientFailure?[] Failures,
-        bool[] Bounced);
+        bool[] Bounced)
+    {
+        /// <summary>The last frozen/thawed record says frozen.</summary>
+        public bool Frozen { get; init; }
+    }
 
     public static Journal ReadFullJournal(FileStream file, Head head)
     {
@@ -126,6 +142,7 @@ internal static class SpoolFile
         var failures = new RecipientFailure?[count];
         var bounced = new bool[count];
         DateTimeOffset? retry = null;
+        bool frozen = false;
         long fileLength = file.Length;
         if (fileLength < head.JournalOffset) throw new FormatException("file shorter than its data length (truncated)");
 
@@ -171,6 +188,10 @@ internal static class SpoolFile
             {
                 firstFailures[d] ??= firstAt;
             }
+            else if (fields is ["frozen" or "thawed", _])
+            {
+                frozen = fields[0] == "frozen";
+            }
             else if (fields is ["bounced", var list, _])
             {
                 foreach (var item in list.Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -185,7 +206,7 @@ internal static class SpoolFile
                 throw new FormatException($"unknown journal record \"{Truncate(line)}\"");
             }
         }
-        return new Journal(states, retry, head.JournalOffset + complete, firstFailures, failures, bounced);
+        return new Journal(states, retry, head.JournalOffset + complete, firstFailures, failures, bounced) { Frozen = frozen };
     }
 
     private static RecipientFailure ReadFailure(string text)

@@ -38,6 +38,9 @@ public sealed record SpooledMessage(
     /// <summary>Per recipient: its failure was reported (or needed no report): no bounce is due for it any more.</summary>
     public IReadOnlyList<bool> Bounced { get; init; } = [];
 
+    /// <summary>Frozen by the operator (journaled): the queue skips it until it is thawed.</summary>
+    public bool Frozen { get; init; }
+
     public bool IsFinished => Recipients.All(static s => s != RecipientState.Pending);
 }
 

@@ -43,6 +43,7 @@ public sealed class ConfigurationCompletenessTests
         ["AuthSettings.FailureWindow"] = "actormta.auth.failure-window",
         ["AuthSettings.FailureDelay"] = "actormta.auth.failure-delay",
         ["AuthSettings.MaxTrackedClients"] = "actormta.auth.max-tracked-clients",
+        ["MtaSettings.Control"] = "actormta.control",
         ["ListenerSettings.EndPoint"] = "actormta.listen",
         ["ListenerSettings.Kind"] = "actormta.listen",
         ["SmtpServerSettings.Banner"] = "actormta.smtp.banner",
@@ -138,6 +139,8 @@ public sealed class ConfigurationCompletenessTests
         ["MetricsSettings.Enabled"] = "actormta.metrics.enabled",
         ["MetricsSettings.Address"] = "actormta.metrics.address",
         ["MetricsSettings.TopDestinations"] = "actormta.metrics.top-destinations",
+        ["ControlSettings.Enabled"] = "actormta.control.enabled",
+        ["ControlSettings.SocketPath"] = "actormta.control.socket",
     };
 
     private static readonly Type[] SettingsTypes =
@@ -146,6 +149,7 @@ public sealed class ConfigurationCompletenessTests
         typeof(LocalDeliverySettings), typeof(QueueSettings), typeof(QueueTuning), typeof(RetryRule), typeof(LogSettings), typeof(OutboundSettings), typeof(OutboundTlsSettings), typeof(RoutingSettings),
         typeof(SmarthostRoute), typeof(DestinationSettings), typeof(PersistenceSettings), typeof(MetricsSettings),
         typeof(AuthSettings), typeof(TlsSettings),
+        typeof(ControlSettings),
     ];
 
     [Fact]

@@ -1,0 +1,21 @@
+namespace ActorMta.Configuration;
+
+/// <summary>
+/// <c>actormta.control</c>: the local control endpoint that <c>actormta queue ...</c>,
+/// <c>actormta destinations</c> and <c>actormta sendmail</c> talk to. A Unix domain socket, created
+/// with mode 0600: only the MTA's own user (and root) may connect.
+/// </summary>
+/// <param name="Enabled">Serve the endpoint while the MTA runs.</param>
+/// <param name="SocketPath">Full path of the socket (at most 107 bytes, the kernel's limit).</param>
+public sealed record ControlSettings(bool Enabled, string SocketPath)
+{
+    /// <summary>The socket's file name in the data directory when <c>control.socket</c> is empty.</summary>
+    public const string DefaultFileName = "actormta.control.socket";
+
+    /// <summary>The kernel's limit for a socket path (sun_path is 108 bytes with the final NUL).</summary>
+    public const int MaxSocketPathBytes = 107;
+
+    /// <summary>Enabled, in the data directory.</summary>
+    public static ControlSettings Default(string dataDirectory) =>
+        new(true, Path.Combine(Path.GetFullPath(dataDirectory), DefaultFileName));
+}

@@ -1,0 +1,20 @@
+using System.Text;
+
+namespace ActorMta.Configuration;
+
+public static partial class SettingsLoader
+{
+    /// <summary><c>actormta.control</c>: enabled, and the socket path (empty: in the data directory).</summary>
+    private static ControlSettings ReadControl(Reader r, string dataDirectory)
+    {
+        var defaults = ControlSettings.Default(dataDirectory);
+        bool enabled = r.Bool("actormta.control.enabled");
+        string socket = r.Path("actormta.control.socket", emptyMeans: defaults.SocketPath) ?? defaults.SocketPath;
+        if (Encoding.UTF8.GetByteCount(socket) > ControlSettings.MaxSocketPathBytes)
+        {
+            r.Fail("actormta.control.socket",
+                $"\"{socket}\" is longer than the {ControlSettings.MaxSocketPathBytes} bytes a Unix socket path may have; choose a shorter path");
+        }
+        return new ControlSettings(enabled, socket);
+    }
+}

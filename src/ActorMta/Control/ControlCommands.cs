@@ -1,0 +1,104 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using ActorMta.Destinations;
+using ActorMta.Queue;
+using ActorMta.Spool;
+
+namespace ActorMta.Control;
+
+/// <summary>
+/// Answers the control endpoint's requests (<see cref="ControlProtocol"/>) by asking the queue
+/// manager and the destinations actor, and by local submission.
+/// </summary>
+public sealed class ControlCommands(IActorRef queue, IActorRef destinations, LocalSubmission submission)
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    public async Task<JsonObject> HandleAsync(ControlRequest request)
+    {
+        try
+        {
+            return request.Command switch
+            {
+                "list" => Ok("messages", new JsonArray([.. (await SnapshotAsync().ConfigureAwait(false)).Messages.Select(m => (JsonNode)QueueListing.ToJson(m))])),
+                "count" => Ok("count", (await SnapshotAsync().ConfigureAwait(false)).Messages.Count),
+                "show" => await ShowAsync(Id(request)).ConfigureAwait(false),
+                "deliver" => request.Body["all"] is JsonValue all && all.TryGetValue(out bool isAll) && isAll
+                    ? await AskAsync(new DeliverNow(null, request.User)).ConfigureAwait(false)
+                    : await AskAsync(new DeliverNow(Id(request), request.User)).ConfigureAwait(false),
+                "remove" => await AskAsync(new RemoveMessage(Id(request), request.User)).ConfigureAwait(false),
+                "bounce" => await AskAsync(new BounceMessage(Id(request), request.User)).ConfigureAwait(false),
+                "freeze" => await AskAsync(new FreezeMessage(Id(request), true, request.User)).ConfigureAwait(false),
+                "thaw" => await AskAsync(new FreezeMessage(Id(request), false, request.User)).ConfigureAwait(false),
+                "destinations" => await DestinationsAsync().ConfigureAwait(false),
+                "submit" => await SubmitAsync(request).ConfigureAwait(false),
+                var other => ControlServer.Error(ControlProtocol.BadRequest, $"unknown command \"{other}\""),
+            };
+        }
+        catch (BadIdException e)
+        {
+            return ControlServer.Error(ControlProtocol.BadRequest, e.Message);
+        }
+        catch (SubmissionException e)
+        {
+            return ControlServer.Error(e.Status, e.Message);
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            return ControlServer.Error(ControlProtocol.Failed, $"the MTA did not answer within {AskTimeout.TotalSeconds:0} s");
+        }
+    }
+
+    private sealed class BadIdException(string message) : Exception(message);
+
+    private static string Id(ControlRequest request)
+    {
+        string? id = (string?)request.Body["id"];
+        if (id is null) throw new BadIdException($"{request.Command} needs a message id");
+        if (!MessageSpool.IsValidMessageId(id)) throw new BadIdException($"\"{id}\" is not a message id (they look like 1xXdwa-Un3fSo-uC)");
+        return id;
+    }
+
+    private static JsonObject Ok(string name, JsonNode? value) => new() { ["ok"] = true, [name] = value };
+
+    private Task<QueueSnapshot> SnapshotAsync() => queue.Ask<QueueSnapshot>(QueueManager.GetQueue.Instance, AskTimeout);
+
+    private async Task<JsonObject> ShowAsync(string id)
+    {
+        var snapshot = await SnapshotAsync().ConfigureAwait(false);
+        var message = snapshot.Messages.FirstOrDefault(m => m.Id == id);
+        return message is null
+            ? ControlServer.Error(ControlProtocol.NotFound, $"message {id} is not in the queue")
+            : Ok("message", QueueListing.ToJson(message));
+    }
+
+    private async Task<JsonObject> AskAsync(object command)
+    {
+        var result = await queue.Ask<QueueCommandResult>(command, AskTimeout).ConfigureAwait(false);
+        return result.Status switch
+        {
+            QueueCommandStatus.Done => Ok("text", result.Text),
+            QueueCommandStatus.NotFound => ControlServer.Error(ControlProtocol.NotFound, result.Text),
+            QueueCommandStatus.Busy => ControlServer.Error(ControlProtocol.Busy, result.Text),
+            _ => ControlServer.Error(ControlProtocol.Failed, result.Text),
+        };
+    }
+
+    private async Task<JsonObject> DestinationsAsync()
+    {
+        // Each destination answers within ListTimeout; the list as a whole gets a little longer.
+        var states = await destinations.Ask<IReadOnlyList<DestinationState>>(
+            ListDestinations.Instance, ActorMta.Destinations.Destinations.ListTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        return Ok("destinations", new JsonArray([.. states.Select(s => (JsonNode)DestinationListing.ToJson(s))]));
+    }
+
+    private async Task<JsonObject> SubmitAsync(ControlRequest request)
+    {
+        var body = request.Body;
+        var recipients = body["recipients"] is JsonArray list ? list.Select(r => (string?)r ?? "").ToList() : [];
+        bool extract = body["extract"] is JsonValue e && e.TryGetValue(out bool x) && x;
+        string id = await submission.SubmitAsync(new Submission(
+            (string?)body["sender"], recipients, extract, (string?)body["full-name"], request.User, request.Data)).ConfigureAwait(false);
+        return Ok("id", id);
+    }
+}

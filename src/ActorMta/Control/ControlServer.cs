@@ -1,0 +1,220 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ActorMta.Control;
+
+/// <summary>One request as the server read it: the JSON line, the peer's user name, and the data of a submit.</summary>
+public sealed record ControlRequest(JsonObject Body, string User, byte[] Data)
+{
+    public string Command => (string?)Body["command"] ?? "";
+}
+
+/// <summary>
+/// The control endpoint: a Unix domain socket, mode 0600, served by a background accept loop
+/// (no actor: each request is a short conversation that asks the actors and answers). See
+/// <see cref="ControlProtocol"/> for the wire format.
+/// </summary>
+/// <remarks>
+/// The socket is bound in a private folder (mode 0700) and renamed into place after its mode is
+/// set to 0600, so no other user can connect in the moment between bind and chmod. A socket file
+/// left by a crashed MTA is replaced; one that still answers means another MTA owns it, and
+/// start-up stops with that reason rather than stealing its endpoint.
+/// </remarks>
+public sealed class ControlServer : IDisposable
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Socket _listener;
+    private readonly Func<ControlRequest, Task<JsonObject>> _handler;
+    private readonly long _maxData;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    private ControlServer(string path, Socket listener, Func<ControlRequest, Task<JsonObject>> handler, long maxData)
+    {
+        SocketPath = path;
+        _listener = listener;
+        _handler = handler;
+        _maxData = maxData;
+        _loop = Task.Run(AcceptLoopAsync);
+    }
+
+    public string SocketPath { get; }
+
+    /// <param name="path">Where the socket goes (actormta.control.socket).</param>
+    /// <param name="handler">Answers one request.</param>
+    /// <param name="maxData">Largest submit data accepted (the SMTP size limit plus room for added headers).</param>
+    /// <exception cref="ControlEndpointException">The socket cannot be created, or another process answers on it.</exception>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public static ControlServer Start(string path, Func<ControlRequest, Task<JsonObject>> handler, long maxData)
+    {
+        RemoveStaleSocket(path);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            string folder = Path.GetDirectoryName(path)!;
+            Directory.CreateDirectory(folder);
+            string privateFolder = Path.Combine(folder, $".actormta-control-{Environment.ProcessId}");
+            string temp = Path.Combine(privateFolder, "s");
+            if (Encoding.UTF8.GetByteCount(temp) <= Configuration.ControlSettings.MaxSocketPathBytes)
+            {
+                Directory.CreateDirectory(privateFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                try
+                {
+                    listener.Bind(new UnixDomainSocketEndPoint(temp));
+                    File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                    File.Move(temp, path);
+                }
+                finally
+                {
+                    Directory.Delete(privateFolder, recursive: true);
+                }
+            }
+            else
+            {
+                // No room for the private folder in a socket path: bind in place (the umask covers the moment before chmod).
+                listener.Bind(new UnixDomainSocketEndPoint(path));
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            listener.Listen(16);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            listener.Dispose();
+            throw new ControlEndpointException($"cannot serve the control socket {path}: {e.Message} (actormta.control.socket)", e);
+        }
+        return new ControlServer(path, listener, handler, maxData);
+    }
+
+    private static void RemoveStaleSocket(string path)
+    {
+        if (!File.Exists(path)) return;
+        using (var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+                throw new ControlEndpointException(
+                    $"another process answers on the control socket {path}: is ActorMta already running with this data directory? (actormta.control.socket)");
+            }
+            catch (SocketException)
+            {
+                // Nobody listens: left over by an MTA that did not stop cleanly.
+            }
+        }
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ControlEndpointException($"cannot remove the stale control socket {path}: {e.Message} (actormta.control.socket)", e);
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stop.IsCancellationRequested) return;
+                continue;
+            }
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using (client)
+        await using (var stream = new NetworkStream(client, ownsSocket: false))
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(RequestTimeout);
+            JsonObject answer;
+            try
+            {
+                var request = await ReadRequestAsync(client, stream, timeout.Token).ConfigureAwait(false);
+                answer = request is null ? Error(ControlProtocol.BadRequest, "empty request") : await _handler(request).ConfigureAwait(false);
+            }
+            catch (BadRequestException e)
+            {
+                answer = Error(ControlProtocol.BadRequest, e.Message);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+                return; // the client went away or was too slow: nobody to answer
+            }
+            catch (Exception e)
+            {
+                answer = Error(ControlProtocol.Failed, $"{e.GetType().Name}: {e.Message}");
+            }
+            try
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(answer.ToJsonString(ControlProtocol.Json) + "\n"), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public static JsonObject Error(string status, string text) => new() { ["ok"] = false, ["status"] = status, ["error"] = text };
+
+    private sealed class BadRequestException(string message) : Exception(message);
+
+    private async Task<ControlRequest?> ReadRequestAsync(Socket client, NetworkStream stream, CancellationToken ct)
+    {
+        var buffer = new byte[8192];
+        var line = new MemoryStream();
+        int filled = 0, newline = -1;
+        while (newline < 0)
+        {
+            if (filled == buffer.Length) Array.Resize(ref buffer, Math.Min(buffer.Length * 2, ControlProtocol.MaxRequestLine + 8192));
+            int n = await stream.ReadAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
+            if (n == 0) return null;
+            newline = Array.IndexOf(buffer, (byte)'\n', filled, n);
+            filled += n;
+            if (newline < 0 && filled > ControlProtocol.MaxRequestLine) throw new BadRequestException("request line too long");
+        }
+        JsonObject body;
+        try
+        {
+            body = JsonNode.Parse(buffer.AsSpan(0, newline))?.AsObject() ?? throw new BadRequestException("request is not a JSON object");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new BadRequestException($"request is not a JSON object: {e.Message}");
+        }
+
+        byte[] data = [];
+        if (body["size"] is JsonValue sizeValue)
+        {
+            if (!sizeValue.TryGetValue(out long size) || size < 0) throw new BadRequestException("size must be a non-negative integer");
+            if (size > _maxData) throw new BadRequestException($"message too big: {size} bytes, the limit is {_maxData} (actormta.smtp.max-message-size)");
+            data = new byte[size];
+            int have = Math.Min(filled - newline - 1, (int)size);
+            Array.Copy(buffer, newline + 1, data, 0, have);
+            if (have < size) await stream.ReadExactlyAsync(data.AsMemory(have), ct).ConfigureAwait(false);
+        }
+        return new ControlRequest(body, PeerCredentials.UserName(client), data);
+    }
+
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        _listener.Dispose();
+        try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        try { File.Delete(SocketPath); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        _stop.Dispose();
+    }
+}
