@@ -16,10 +16,13 @@ namespace ActorMta.Host;
 public static class Cli
 {
     /// <summary>Parses <paramref name="args"/> and runs the verb; output goes to the given writers.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) => RunAsync(args, stdout, stderr, Stream.Null);
+
+    /// <summary>Like <see cref="RunAsync(string[], TextWriter, TextWriter)"/>, with <paramref name="stdin"/> for <c>sendmail</c>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, Stream stdin)
     {
         ArgumentNullException.ThrowIfNull(args);
-        RootCommand root = Build(stdout, stderr);
+        RootCommand root = Build(stdout, stderr, stdin);
         ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
@@ -52,7 +55,7 @@ public static class Cli
         ?? typeof(Cli).Assembly.GetName().Version?.ToString()
         ?? "unknown";
 
-    private static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    private static RootCommand Build(TextWriter stdout, TextWriter stderr, Stream stdin)
     {
         var configOption = new Option<string?>("--config", "-c")
         {
@@ -75,11 +78,16 @@ public static class Cli
 
         var config = new Command("config", "Configuration tools.") { check };
 
-        return new RootCommand("ActorMta: an SMTP mail transfer agent on Akka.NET.") { run, config, UserCommands.Build(configOption, setOption, stdout, stderr) };
+        var root = new RootCommand("ActorMta: an SMTP mail transfer agent on Akka.NET.") { run, config, UserCommands.Build(configOption, setOption, stdout, stderr) };
+        var operations = new CommandContext(stdout, stderr, stdin, configOption, setOption);
+        root.Add(QueueCommands.Create(operations));
+        root.Add(DestinationsCommand.Create(operations));
+        root.Add(SendmailCommand.Create(operations));
+        return root;
     }
 
     /// <summary>Loads the configuration; on failure prints every error and returns null.</summary>
-    private static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr)
+    internal static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr)
     {
         try
         {
@@ -229,6 +237,7 @@ public static class Cli
             InvalidOperationException { InnerException: HttpListenerException } => inner.Message + " (actormta.metrics.address)",
             ActorMta.Auth.UsersFileException => inner.Message, // FILE:LINE: why
             ActorMta.Transport.Tls.TlsCertificateException => $"TLS certificate: {inner.Message} (actormta.tls)",
+            Control.ControlEndpointException => inner.Message,
             UnauthorizedAccessException or IOException => $"cannot use the data folders: {inner.Message}",
             _ => $"{inner.GetType().Name}: {inner.Message}",
         };

@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ActorMta.Configuration;
+using ActorMta.Control;
+using ActorMta.Queue;
+using ActorMta.Spool;
+
+namespace ActorMta.Host;
+
+/// <summary>
+/// <c>actormta queue list|count|show|deliver|remove|bounce|freeze|thaw</c>: the queue verbs, which
+/// talk to the running MTA over its control socket. <c>list</c>, <c>count</c> and <c>show</c> read
+/// the spool files themselves when the MTA is not running (and say so on stderr). Exit codes: 0 done;
+/// 1 the MTA is not running, the message is not in the queue, a delivery attempt holds it, or the
+/// spool refused; 2 a bad command line, configuration or message id.
+/// </summary>
+internal static class QueueCommands
+{
+    public static Command Create(CommandContext c)
+    {
+        var queue = new Command("queue", "Look at and manage the queue of the running MTA.");
+
+        var json = new Option<bool>("--json") { Description = "One JSON object per message and line instead of exim -bp's layout." };
+        var list = c.NewCommand("list", "List the queue like exim -bp: age, size, id, sender, then the recipients (delivered ones marked D).");
+        list.Add(json);
+        list.SetAction((r, _) => ListAsync(c, r, r.GetValue(json)));
+        queue.Add(list);
+
+        var count = c.NewCommand("count", "Print the number of messages in the queue (like exim -bpc).");
+        count.SetAction((r, _) => CountAsync(c, r));
+        queue.Add(count);
+
+        var showId = IdArgument();
+        var show = c.NewCommand("show", "Show one message: its envelope, its headers and its lines in the main log.");
+        show.Add(showId);
+        show.SetAction((r, _) => ShowAsync(c, r, r.GetValue(showId)!));
+        queue.Add(show);
+
+        var deliverId = new Argument<string?>("ID") { Description = "Message id, as queue list shows it.", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Every message that is not frozen (like exim -qf)." };
+        var deliver = c.NewCommand("deliver", "Attempt delivery now, ignoring retry times: one message (even if frozen, like exim -M) or --all.");
+        deliver.Add(deliverId);
+        deliver.Add(all);
+        deliver.SetAction((r, _) => DeliverAsync(c, r, r.GetValue(deliverId), r.GetValue(all)));
+        queue.Add(deliver);
+
+        queue.Add(IdCommand(c, "remove", "remove", "Remove a message without sending a bounce (like exim -Mrm); logged as \"removed by USER\"."));
+        queue.Add(IdCommand(c, "bounce", "bounce", "Fail every undelivered recipient with \"cancelled by administrator\" and bounce them to the sender (like exim -Mg)."));
+        queue.Add(IdCommand(c, "freeze", "freeze", "Freeze a message: retries skip it until it is thawed (survives a restart)."));
+        queue.Add(IdCommand(c, "thaw", "thaw", "Thaw a frozen message; it is attempted again."));
+        return queue;
+    }
+
+    private static Argument<string> IdArgument() => new("ID") { Description = "Message id, as queue list shows it." };
+
+    private static Command IdCommand(CommandContext c, string name, string command, string description)
+    {
+        var id = IdArgument();
+        var verb = c.NewCommand(name, description);
+        verb.Add(id);
+        verb.SetAction((r, _) => SimpleAsync(c, r, new JsonObject { ["command"] = command, ["id"] = r.GetValue(id) }));
+        return verb;
+    }
+
+    /// <summary>Checks the id's shape before anything is asked; prints why and returns false when it is not an id.</summary>
+    private static bool CheckId(CommandContext c, string? id)
+    {
+        if (MessageSpool.IsValidMessageId(id)) return true;
+        c.Error.WriteLine($"actormta: \"{id}\" is not a message id (they look like 1xXdwa-Un3fSo-uC)");
+        return false;
+    }
+
+    private static async Task<int> SimpleAsync(CommandContext c, ParseResult r, JsonObject request)
+    {
+        if (!CheckId(c, (string?)request["id"])) return ExitCodes.BadUsage;
+        if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+        var answer = await c.AskAsync(settings, request).ConfigureAwait(false);
+        if (answer.Body is { } body) await c.Out.WriteLineAsync((string?)body["text"]).ConfigureAwait(false);
+        return answer.ExitCode;
+    }
+
+    private static async Task<int> DeliverAsync(CommandContext c, ParseResult r, string? id, bool all)
+    {
+        if (all == (id is not null))
+        {
+            await c.Error.WriteLineAsync("actormta: queue deliver needs either a message id or --all").ConfigureAwait(false);
+            return ExitCodes.BadUsage;
+        }
+        var request = all ? new JsonObject { ["command"] = "deliver", ["all"] = true } : new JsonObject { ["command"] = "deliver", ["id"] = id };
+        if (all)
+        {
+            if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+            var answer = await c.AskAsync(settings, request).ConfigureAwait(false);
+            if (answer.Body is { } body) await c.Out.WriteLineAsync((string?)body["text"]).ConfigureAwait(false);
+            return answer.ExitCode;
+        }
+        return await SimpleAsync(c, r, request).ConfigureAwait(false);
+    }
+
+    /// <summary>The queue from the running MTA, or from the spool files when it is not running (said on stderr); null after an error.</summary>
+    private static async Task<(IReadOnlyList<QueuedMessage>? Messages, int ExitCode)> QueueAsync(CommandContext c, MtaSettings settings)
+    {
+        var answer = await c.AskAsync(settings, new JsonObject { ["command"] = "list" }, quietIfNotRunning: true).ConfigureAwait(false);
+        if (answer.Body is { } body)
+            return (body["messages"]!.AsArray().Select(QueueListing.FromJson).ToList(), ExitCodes.Ok);
+        if (!answer.NotRunning) return (null, answer.ExitCode);
+        await c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}").ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        var spooled = MessageSpool.ReadAll(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"));
+        return (spooled.Select(m => QueueListing.FromSpool(m, now)).ToList(), ExitCodes.Ok);
+    }
+
+    internal static async Task<int> ListAsync(CommandContext c, ParseResult r, bool json)
+    {
+        if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+        var (messages, exitCode) = await QueueAsync(c, settings).ConfigureAwait(false);
+        if (messages is null) return exitCode;
+        var output = new StringBuilder();
+        foreach (var m in messages)
+        {
+            if (json) output.Append(QueueListing.ToJson(m).ToJsonString(ControlProtocol.Json)).Append('\n');
+            else EximQueueFormat.Append(output, m);
+        }
+        await c.Out.WriteAsync(output.ToString()).ConfigureAwait(false);
+        await c.Out.FlushAsync().ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> CountAsync(CommandContext c, ParseResult r)
+    {
+        if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+        var (messages, exitCode) = await QueueAsync(c, settings).ConfigureAwait(false);
+        if (messages is null) return exitCode;
+        await c.Out.WriteLineAsync(messages.Count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> ShowAsync(CommandContext c, ParseResult r, string id)
+    {
+        if (!CheckId(c, id)) return ExitCodes.BadUsage;
+        if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+
+        QueuedMessage? state = null;
+        var answer = await c.AskAsync(settings, new JsonObject { ["command"] = "show", ["id"] = id }, quietIfNotRunning: true).ConfigureAwait(false);
+        if (answer.Body is { } body) state = QueueListing.FromJson(body["message"]);
+        else if (!answer.NotRunning) return answer.ExitCode;
+        else await c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}").ConfigureAwait(false);
+
+        SpooledMessage? spooled;
+        try
+        {
+            spooled = MessageSpool.TryReadReadOnly(settings.Spool.Directory, id);
+        }
+        catch (SpoolException e)
+        {
+            await c.Error.WriteLineAsync($"actormta: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.RuntimeFailure;
+        }
+        if (spooled is null)
+        {
+            await c.Error.WriteLineAsync($"actormta: message {id} is not in the queue").ConfigureAwait(false);
+            return ExitCodes.RuntimeFailure;
+        }
+        state ??= QueueListing.FromSpool(spooled, DateTimeOffset.UtcNow);
+
+        var output = new StringBuilder();
+        MessageReport.AppendEnvelope(output, spooled.Envelope, state);
+        output.Append("\nHeaders:\n");
+        try
+        {
+            using var data = MessageSpool.OpenDataReadOnly(settings.Spool.Directory, id);
+            output.Append(MessageReport.HeaderSection(data));
+        }
+        catch (SpoolException e)
+        {
+            output.Append("  (").Append(e.Message).Append(")\n");
+        }
+        output.Append("\nMain log:\n");
+        MessageReport.AppendLogLines(output, settings.Log.MainLogPath, id);
+        await c.Out.WriteAsync(output.ToString()).ConfigureAwait(false);
+        await c.Out.FlushAsync().ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+}
