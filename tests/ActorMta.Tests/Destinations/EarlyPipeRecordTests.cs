@@ -259,6 +259,23 @@ public sealed class EarlyPipeRecordTests(ITestOutputHelper output) : PersistentD
     }
 
     [Fact]
+    public async Task DeletedRecordsAreCountedAsInvalidations()
+    {
+        using var collector = new ActorMta.Metrics.MetricsCollector();
+        double Invalidations() => ActorMta.Tests.Metrics.Scrapes.Value(collector.Scrape(), "actormta_early_pipe_record_invalidations_total") ?? 0;
+        var s = NormalConnection();
+        await SendAsync(Ehlo(Clear), s.Probe);
+        double before = Invalidations();
+
+        await SendAsync(new EarlyAttemptFailed(Host, "421 at banner"), s.Probe);
+        // No record left: a second failure invalidates nothing.
+        await SendAsync(new EarlyAttemptFailed(Host, "421 at banner"), s.Probe);
+
+        // Other tests may invalidate records meanwhile (the Meter is process-wide): at least ours counted.
+        Assert.True(Invalidations() >= before + 1, $"before {before}, after {Invalidations()}");
+    }
+
+    [Fact]
     public async Task RecordOlderThanRetryDataExpireIsDeletedWhenALeaseIsTaken()
     {
         var s = NormalConnection();

@@ -44,6 +44,43 @@ public sealed class NodeMetricsTests
     }
 
     [Fact]
+    public async Task DeliveredDeferredAndBouncedCountersAndTheQueueGaugesMove()
+    {
+        await using var mta = await StartAsync();
+        Directory.CreateDirectory(mta.Settings.LocalDelivery.MaildirRoot);
+        File.WriteAllText(Path.Combine(mta.Settings.LocalDelivery.MaildirRoot, "stuck"), "blocks the maildir: delivery defers");
+        var before = await ScrapeAsync(mta, "/metrics");
+        double Value(string text, string series) => Scrapes.Value(text, series) ?? 0;
+
+        using (var client = await mta.ConnectAsync())
+        {
+            await client.SendAsync("EHLO client.test\r\nMAIL FROM:<a@test.example>\r\nRCPT TO:<user@test.example>\r\n"
+                + "RCPT TO:<stuck@test.example>\r\nRCPT TO:<\"a/b\"@test.example>\r\nDATA\r\n");
+            await client.ReadRepliesAsync(7);
+            await client.SendAsync("Subject: counters\r\n\r\nthree ways\r\n.\r\nQUIT\r\n");
+            await client.ReadRepliesAsync(2);
+        }
+        await mta.WaitForLogLineAsync("=> user@test.example");
+        await mta.WaitForLogLineAsync("== stuck@test.example");
+        await mta.WaitForLogLineAsync("** a/b@test.example");
+
+        var after = await ScrapeAsync(mta, "/metrics");
+        // Process-wide counters (other nodes may deliver meanwhile): ours moved them by at least one each.
+        foreach (var series in new[]
+                 {
+                     "actormta_deliveries_succeeded_total{transport=\"local\"}",
+                     "actormta_deliveries_deferred_total{transport=\"local\"}",
+                     "actormta_deliveries_bounced_total{transport=\"local\"}",
+                 })
+        {
+            Assert.True(Value(after, series) >= Value(before, series) + 1, $"{series}: {Value(before, series)} -> {Value(after, series)}");
+        }
+        Assert.Matches(@"\nactormta_queue_messages \d+\n", after);
+        Assert.Matches(@"\nactormta_queue_oldest_message_age_seconds [\d.e+-]+\n", after);
+        Assert.Matches(@"\nactormta_actor_messages_processed_total\{kind=""QueueManager""\} [1-9]\d*\n", after);
+    }
+
+    [Fact]
     public async Task HealthIsOkWhileListeningAndTheSpoolIsWritable()
     {
         await using var mta = await StartAsync();
