@@ -35,6 +35,9 @@ public sealed class ActorMtaTarget : ISmtpTarget
 
     public string MaildirRoot { get; }
 
+    /// <summary>Where /metrics is served, when the node was started with metrics on.</summary>
+    public IPEndPoint? MetricsEndPoint => _node.MetricsEndPoint;
+
     public IReadOnlyList<string> MainLogLines() => SmtpTargetExtensions.ReadLog(MainLogPath);
 
     public IReadOnlyList<string> DeliveredFiles(string localPart) => SmtpTargetExtensions.MaildirNew(MaildirRoot, localPart);
