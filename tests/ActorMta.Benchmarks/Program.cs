@@ -21,6 +21,11 @@
 //       --set path=value (ActorMta, repeatable).
 //       Needs root and exim4-daemon-heavy.
 //
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- inbound-metrics
+//       The cost of metrics: the same inbound load into ActorMta with actormta.metrics off and
+//       on (scraped every second), alternating, --rounds N times each (default 3); prints both
+//       rates and the cost. Options: --messages N (2000), --size BYTES (300), --sessions N (50).
+//
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
 //       each having received its banner.
@@ -59,6 +64,8 @@ return args.FirstOrDefault() switch
         Exim: Option("--only") is null or "exim",
         TimeoutMinutes: IntOption("--timeout-minutes", 30),
         Sets: args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList())),
+    "inbound-metrics" => await MetricsCostBenchmark.RunAsync(new MetricsCostBenchmark.Options(
+        IntOption("--messages", 2000), IntOption("--size", 300), IntOption("--sessions", 50), IntOption("--rounds", 3))),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "micro" => RunMicro(args[1..]),
     "roundtrips" => await RoundTripBenchmark.RunAsync(new RoundTripBenchmark.Options(
@@ -89,6 +96,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver]");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
+    Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
     return 2;

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using ActorMta.Benchmarks.Support;
+
+namespace ActorMta.Benchmarks.Inbound;
+
+/// <summary>
+/// What metrics cost: the inbound load (smtp-source, 300-byte messages, connection reuse) into
+/// ActorMta with <c>actormta.metrics.enabled</c> off and on, alternating (off, on, on, off, off,
+/// on, ...) so both see the same machine, with the endpoint scraped every second while it is on
+/// (a busy Prometheus scrapes every 15 s). Prints accepted/s and delivered/s per run, the medians,
+/// and the cost as 1 - on/off.
+/// </summary>
+public static class MetricsCostBenchmark
+{
+    public sealed record Options(int Messages, int Size, int Sessions, int Rounds);
+
+    private sealed record Run(bool Metrics, double Accepted, double Delivered, int Scrapes);
+
+    public static async Task<int> RunAsync(Options o)
+    {
+        await SmtpSource.EnsureAsync();
+        Console.WriteLine($"inbound-metrics: {o.Messages} messages of {o.Size} bytes, {o.Sessions} sessions, connection reuse, "
+            + $"{Environment.ProcessorCount} cores, {o.Rounds} round(s) of metrics off and on");
+        var runs = new List<Run>();
+        for (int round = 0; round < o.Rounds; round++)
+        {
+            // Alternate which goes first, so a drift of the machine's load favours neither.
+            bool[] order = round % 2 == 0 ? [false, true] : [true, false];
+            foreach (bool metrics in order)
+            {
+                var run = await MeasureAsync(o, metrics);
+                runs.Add(run);
+                Console.WriteLine($"round {round + 1}, metrics {(metrics ? "on " : "off")}: accepted {run.Accepted:F0}/s, delivered {run.Delivered:F0}/s"
+                    + (metrics ? $", {run.Scrapes} scrapes" : "") + $" (load average {LoadAverage()})");
+            }
+        }
+
+        double Median(bool metrics, Func<Run, double> value)
+        {
+            var v = runs.Where(r => r.Metrics == metrics).Select(value).Order().ToList();
+            return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+        }
+        double offAccepted = Median(false, r => r.Accepted), onAccepted = Median(true, r => r.Accepted);
+        double offDelivered = Median(false, r => r.Delivered), onDelivered = Median(true, r => r.Delivered);
+        Console.WriteLine();
+        Console.WriteLine($"Medians of {o.Rounds} run(s) each.");
+        Console.WriteLine("| metrics | accepted/s | delivered/s |");
+        Console.WriteLine("|---|---:|---:|");
+        Console.WriteLine($"| off | {F(offAccepted)} | {F(offDelivered)} |");
+        Console.WriteLine($"| on | {F(onAccepted)} | {F(onDelivered)} |");
+        Console.WriteLine($"| cost | {Cost(offAccepted, onAccepted)} | {Cost(offDelivered, onDelivered)} |");
+        return 0;
+    }
+
+    private static async Task<Run> MeasureAsync(Options o, bool metrics)
+    {
+        int metricsPort = SmtpProbe.FreeLoopbackPort();
+        string[] sets = metrics
+            ? ["actormta.metrics.enabled=on", $"actormta.metrics.address=\"127.0.0.1:{metricsPort}\""]
+            : ["actormta.metrics.enabled=off"];
+        await using var server = await ActorMtaServer.StartAsync(sets);
+
+        // Warm-up (JIT, page cache, first maildir), not measured.
+        int warm = Math.Min(500, o.Messages);
+        await SmtpSource.RunAsync(server.EndPoint, 5, warm, o.Size);
+        await WaitForDeliveriesAsync(server, warm);
+
+        using var stopScraping = new CancellationTokenSource();
+        var scraping = metrics ? ScrapeAsync(metricsPort, stopScraping.Token) : Task.FromResult(0);
+        int before = server.DeliveredCount();
+        var sw = Stopwatch.StartNew();
+        var accepted = await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.Messages, o.Size);
+        await WaitForDeliveriesAsync(server, before + o.Messages);
+        var delivered = sw.Elapsed;
+        await stopScraping.CancelAsync();
+        int scrapes = await scraping;
+        return new Run(metrics, o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds, scrapes);
+    }
+
+    private static async Task<int> ScrapeAsync(int port, CancellationToken stop)
+    {
+        using var http = new HttpClient();
+        int count = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", stop);
+                if (text.Contains("actormta_messages_received_total", StringComparison.Ordinal)) count++;
+                await Task.Delay(1000, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return count;
+    }
+
+    private static async Task WaitForDeliveriesAsync(ActorMtaServer server, int total)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
+        while (server.DeliveredCount() < total)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{server.DeliveredCount()} of {total} delivered after 10 minutes");
+            await Task.Delay(20);
+        }
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "?"; }
+    }
+
+    private static string F(double v) => v.ToString("F0", CultureInfo.InvariantCulture);
+
+    private static string Cost(double off, double on) => (1 - on / off).ToString("P1", CultureInfo.InvariantCulture);
+}
