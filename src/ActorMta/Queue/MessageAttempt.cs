@@ -267,6 +267,14 @@ internal sealed class MessageAttempt
             }
             switch (result)
             {
+                case LocalDeliveryResult.Delivered when EndsTheMessage(i):
+                    // As for a remote delivery: the durable removal records it (one fsync fewer per
+                    // message); a repeat after a crash before it finds the maildir file.
+                    await owner._spool.RemoveDurablyAsync(_id).ConfigureAwait(false);
+                    _removed = true;
+                    Book.States[i] = RecipientState.Delivered;
+                    owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    break;
                 case LocalDeliveryResult.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
                     owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
