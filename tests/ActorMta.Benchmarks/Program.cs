@@ -74,7 +74,10 @@ return args.FirstOrDefault() switch
         Messages: IntOption("--messages", 10),
         NominalRttMs: double.Parse(Option("--rtt-ms") ?? "50", System.Globalization.CultureInfo.InvariantCulture),
         Exim: Option("--only") is null or "exim",
-        ActorMta: Option("--only") is null or "actormta")),
+        ActorMta: Option("--only") is null or "actormta")
+    {
+        Tls = Option("--tls") ?? "on",
+    }),
     _ => Usage(),
 };
 

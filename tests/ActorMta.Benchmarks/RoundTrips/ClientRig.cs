@@ -22,6 +22,9 @@ namespace ActorMta.Benchmarks.RoundTrips;
 internal sealed class ClientRig : IAsyncDisposable
 {
     private const string Recipient = "u@bench.example";
+
+    /// <summary>The server's name as the route gives it: the TLS name check and SNI use it.</summary>
+    public const string ServerName = "server.bench.example";
     private static readonly byte[] Body = MakeBody();
 
     private readonly string _dir;
@@ -41,7 +44,11 @@ internal sealed class ClientRig : IAsyncDisposable
 
     /// <param name="pipeConnect">hosts-pipe-connect = * or unset.</param>
     /// <param name="maxConnections">The destination's connection budget (1: every job shares one connection).</param>
-    public static Task<ClientRig> StartAsync(bool pipeConnect, int maxConnections)
+    /// <param name="tls">Clear text (STARTTLS avoided, as the cleartext rows need now that servers offer it), STARTTLS, or TLS on connect.</param>
+    /// <param name="fastOpen">hosts-try-fastopen = *.</param>
+    /// <param name="authority">The CA the server certificate is checked against (hosts-verify-tls = *).</param>
+    public static Task<ClientRig> StartAsync(bool pipeConnect, int maxConnections, TlsMode tls = TlsMode.None, bool fastOpen = false,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? authority = null)
     {
         var dir = Directory.CreateTempSubdirectory("actormta-rtt-client-").FullName;
         var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING")
@@ -56,6 +63,14 @@ internal sealed class ClientRig : IAsyncDisposable
             CommandTimeout = TimeSpan.FromSeconds(30),
             // Each message measures a new connection: no idle connection may carry the next one.
             IdleConnectionTimeout = TimeSpan.Zero,
+            HostsTryFastOpen = fastOpen ? HostList.Parse(["*"]) : HostList.Empty,
+            Tls = OutboundTlsSettings.Default with
+            {
+                HostsAvoidTls = tls == TlsMode.None ? HostList.Parse(["*"]) : HostList.Empty,
+                HostsVerifyTls = authority is null ? HostList.Empty : HostList.Parse(["*"]),
+                TrustedRoots = authority is null ? null : [authority],
+                TlsOnConnectPorts = new HashSet<int> { TlsRoundTrips.ActorMtaTlsOnConnectPort },
+            },
         };
         var agent = system.ActorOf(DeliveryAgent.Props(settings, spool, destinations), "delivery");
         return Task.FromResult(new ClientRig(dir, system, spool, destinations, agent));
@@ -72,6 +87,9 @@ internal sealed class ClientRig : IAsyncDisposable
         var result = await _agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job), TimeSpan.FromSeconds(60));
         var elapsed = sw.Elapsed.TotalMilliseconds;
         Check(result);
+        LastFlags = result.Outcomes[0].Connection is { } facts
+            ? $"{(facts.FastOpen ? "TFO* " : "")}X={facts.Tls ?? "-"} CV={(facts.CertificateVerified ? "yes" : "no")} L{(facts.EarlyPipelined ? "*" : "")}"
+            : "";
         return (elapsed, result.Outcomes[0].Connection?.DeliveryTime.TotalMilliseconds ?? double.NaN);
     }
 
@@ -97,11 +115,16 @@ internal sealed class ClientRig : IAsyncDisposable
         return done.OrderBy(t => t).ToList();
     }
 
-    public async Task WaitForRecordAsync(IPEndPoint server)
+    /// <summary>The TLS fields and early-pipelining flag of the last delivery, as its => line shows them.</summary>
+    public string LastFlags { get; private set; } = "";
+
+    /// <param name="tlsPhase">Wait for the TLS-phase part too (written after the EHLO that follows the handshake).</param>
+    public async Task WaitForRecordAsync(IPEndPoint server, bool tlsPhase = false)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while ((await _destinations.Ask<DestinationState>(
-                   new GetDestinationState(new DestinationKey(server.Address, server.Port)), TimeSpan.FromSeconds(5))).Record is null)
+                   new GetDestinationState(new DestinationKey(server.Address, server.Port)), TimeSpan.FromSeconds(5))).Record is not { } record
+               || (tlsPhase && !record.Tls.HasFlag(EhloFeatures.PipeConnect)))
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"no early-pipelining record for {server}");
             await Task.Delay(20);
@@ -113,7 +136,7 @@ internal sealed class ClientRig : IAsyncDisposable
         var envelope = new Envelope(_spool.NewMessageId(), "bench@client.bench.example", [new EnvelopeRecipient(Recipient, null, null)],
             DateTimeOffset.Now, "client.bench.example", "127.0.0.1", 40000, "esmtp", null, false, null, null, null, Body.Length);
         await _spool.StoreAsync(envelope, [Body]);
-        var hop = new NextHop("server.bench.example", server.Address, server.Port, 0);
+        var hop = new NextHop(ServerName, server.Address, server.Port, 0);
         return new OutboundJob(envelope, [0], new RemoteRoute("smarthost", [hop]));
     }
 

@@ -25,7 +25,9 @@ internal sealed class NamespacedActorMtaServer : IAsyncDisposable
     /// <c>actormta run</c> (the real program) accepting for bench.example into a maildir; early
     /// pipelining and CHUNKING advertised (the defaults, stated anyway).
     /// </summary>
-    public static async Task<NamespacedActorMtaServer> StartAsync(string ns, IPEndPoint endPoint)
+    /// <param name="tlsOnConnect">A TLS-on-connect listener (RFC 8314) beside the SMTP one, which offers STARTTLS.</param>
+    /// <param name="pki">The certificate both listeners present.</param>
+    public static async Task<NamespacedActorMtaServer> StartAsync(string ns, IPEndPoint endPoint, IPEndPoint tlsOnConnect, BenchCertificates pki)
     {
         var program = FindProgram();
         var dir = Directory.CreateTempSubdirectory("actormta-rtt-server-").FullName;
@@ -39,6 +41,9 @@ internal sealed class NamespacedActorMtaServer : IAsyncDisposable
             "actormta.spool.fsync=on",
             "actormta.log.console=off",
             "actormta.log.pipelining=on",
+            $"actormta.listen-tls-on-connect=[\"{tlsOnConnect}\"]",
+            $"actormta.tls.certificate=\"{pki.CertificatePath}\"",
+            $"actormta.tls.private-key=\"{pki.KeyPath}\"",
         ];
         var output = new StringBuilder();
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
@@ -105,7 +110,7 @@ internal abstract partial class NamespacedExim : IAsyncDisposable
 
     protected static string Exim => File.Exists("/usr/sbin/exim4") ? "/usr/sbin/exim4" : "exim";
 
-    protected string Common(string hostname) => $"""
+    protected string Common(string hostname, string tls = "tls_advertise_hosts =") => $"""
         primary_hostname = {hostname}
         spool_directory = {Dir}/spool
         log_file_path = {Dir}/log/%slog
@@ -113,10 +118,22 @@ internal abstract partial class NamespacedExim : IAsyncDisposable
         keep_environment =
         host_lookup =
         rfc1413_hosts =
-        tls_advertise_hosts =
+        {tls}
         log_selector = +pipelining +deliver_time +millisec
 
         """;
+
+    /// <summary>Copies a PEM file into this instance's tls folder, owned by Debian-exim (its processes read it after dropping root).</summary>
+    protected async Task<string> OwnCopyAsync(string file, string name)
+    {
+        var dir = Path.Combine(Dir, "tls");
+        Directory.CreateDirectory(dir);
+        var copy = Path.Combine(dir, name);
+        File.Copy(file, copy, overwrite: true);
+        var chown = await Proc.RunAsync("chown", "-R", "Debian-exim:Debian-exim", dir);
+        if (chown.ExitCode != 0) throw new InvalidOperationException("chown: " + chown.Output);
+        return copy;
+    }
 
     protected async Task WriteConfigAsync(string text)
     {
@@ -152,10 +169,16 @@ internal sealed class NamespacedEximServer : NamespacedExim
 
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.None, 0);
 
-    public static async Task<NamespacedEximServer> StartAsync(string ns, IPEndPoint endPoint)
+    public const string Hostname = "exim-server.bench.example";
+
+    /// <param name="tlsOnConnectPort">Also listens there with TLS from the first byte (tls_on_connect_ports); STARTTLS is offered on the other.</param>
+    public static async Task<NamespacedEximServer> StartAsync(string ns, IPEndPoint endPoint, int tlsOnConnectPort, BenchCertificates pki)
     {
         var server = new NamespacedEximServer { EndPoint = endPoint };
-        await server.WriteConfigAsync(server.Common("exim-server.bench.example") + $"""
+        var certificate = await server.OwnCopyAsync(pki.CertificatePath, "server.crt");
+        var key = await server.OwnCopyAsync(pki.KeyPath, "server.key");
+        var tls = $"tls_advertise_hosts = *\ntls_certificate = {certificate}\ntls_privatekey = {key}\ntls_on_connect_ports = {tlsOnConnectPort}";
+        await server.WriteConfigAsync(server.Common(Hostname, tls) + $"""
             domainlist local_domains = bench.example
             acl_smtp_rcpt = acl_rcpt
             pipelining_connect_advertise_hosts = *
@@ -188,7 +211,8 @@ internal sealed class NamespacedEximServer : NamespacedExim
             """);
         var output = new StringBuilder();
         server._daemon = RoundTripBenchmark.StartInNamespace(ns, Exim,
-            ["-C", server.ConfigPath, "-bdf", "-odb", "-oX", $"<; {endPoint.Address}.{endPoint.Port}", "-oP", Path.Combine(server.Dir, "exim.pid")], output);
+            ["-C", server.ConfigPath, "-bdf", "-odb", "-oX", $"<; {endPoint.Address}.{endPoint.Port} ; {endPoint.Address}.{tlsOnConnectPort}",
+             "-oP", Path.Combine(server.Dir, "exim.pid")], output);
         try
         {
             await RoundTripBenchmark.WaitForBannerAsync(endPoint, TimeSpan.FromSeconds(30), () => server._daemon.HasExited,
@@ -226,9 +250,16 @@ internal sealed partial class NamespacedEximClient : NamespacedExim
 
     private NamespacedEximClient() : base("client") { }
 
-    public static async Task<NamespacedEximClient> CreateAsync(IPEndPoint server, bool pipeConnect)
+    /// <param name="tls">None: hosts_avoid_tls = *; StartTls: STARTTLS verified against <paramref name="caFile"/>; OnConnect: protocol = smtps.</param>
+    /// <param name="fastOpen">hosts_try_fastopen = *.</param>
+    public static async Task<NamespacedEximClient> CreateAsync(IPEndPoint server, bool pipeConnect, TlsMode tls = TlsMode.None, bool fastOpen = false,
+        string? caFile = null)
     {
         var client = new NamespacedEximClient();
+        var tlsOptions = tls == TlsMode.None
+            ? "hosts_avoid_tls = *"
+            : $"tls_verify_certificates = {await client.OwnCopyAsync(caFile!, "ca.crt")}\n  tls_verify_hosts = *"
+              + (tls == TlsMode.OnConnect ? "\n  protocol = smtps" : "");
         await client.WriteConfigAsync(client.Common("exim-client.bench.example") + $"""
 
             begin routers
@@ -240,8 +271,9 @@ internal sealed partial class NamespacedEximClient : NamespacedExim
             begin transports
             to_server:
               driver = smtp
-              hosts_avoid_tls = *
+              {tlsOptions}
               {(pipeConnect ? "hosts_pipe_connect = *" : "")}
+              {(fastOpen ? "hosts_try_fastopen = *" : "")}
 
             begin retry
             * * F,1h,5m
@@ -267,9 +299,13 @@ internal sealed partial class NamespacedEximClient : NamespacedExim
         if (deliver.ExitCode != 0 || !MainLog().Contains($"{id} Completed", StringComparison.Ordinal))
             throw new InvalidOperationException($"exim -M {id} (exit {deliver.ExitCode}): {deliver.Output}\n{MainLog()}");
         var line = MainLog().Split('\n').Last(l => l.Contains($"{id} => ", StringComparison.Ordinal));
+        LastDeliveryLine = line;
         var dt = DeliverTime().Match(line);
         return (elapsed, dt.Success ? double.Parse(dt.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1000 : double.NaN);
     }
+
+    /// <summary>The last delivery's => line (for the TLS and L fields).</summary>
+    public string LastDeliveryLine { get; private set; } = "";
 
     [GeneratedRegex(@" DT=([0-9.]+)s")]
     private static partial Regex DeliverTime();

@@ -23,24 +23,38 @@ namespace ActorMta.Benchmarks.RoundTrips;
 /// </summary>
 public static class RoundTripBenchmark
 {
-    public sealed record Options(string ServerNamespace, IPAddress ServerAddress, int Messages, double NominalRttMs, bool Exim, bool ActorMta);
+    public sealed record Options(string ServerNamespace, IPAddress ServerAddress, int Messages, double NominalRttMs, bool Exim, bool ActorMta)
+    {
+        /// <summary><c>--tls</c>: "on" (cleartext and TLS scenarios), "off" (cleartext only), "only" (TLS only).</summary>
+        public string Tls { get; init; } = "on";
+    }
 
     /// <param name="Milliseconds">Wall time per message.</param>
     /// <param name="DeliveryTimes">The client's own DT= per message (connect to final reply), when it has one.</param>
-    private sealed record Row(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<double>? DeliveryTimes = null);
+    internal sealed record Row(string Name, IReadOnlyList<double> Milliseconds, IReadOnlyList<double>? DeliveryTimes = null);
 
-    private static Row RowOf(string name, IReadOnlyList<(double Wall, double Dt)> samples) =>
+    internal static Row RowOf(string name, IReadOnlyList<(double Wall, double Dt)> samples) =>
         new(name, samples.Select(s => s.Wall).ToList(), samples.Select(s => s.Dt).ToList());
 
     public static async Task<int> RunAsync(Options o)
     {
         var rows = new List<Row>();
         double rtt;
-        await using (var actorServer = await NamespacedActorMtaServer.StartAsync(o.ServerNamespace, new IPEndPoint(o.ServerAddress, 2525)))
-        await using (var eximServer = o.Exim ? await NamespacedEximServer.StartAsync(o.ServerNamespace, new IPEndPoint(o.ServerAddress, 2526)) : null)
+        // Both servers offer STARTTLS and listen for TLS on connect too, with a certificate from a CA made here.
+        using var pki = BenchCertificates.Create(o.ServerAddress);
+        await using (var actorServer = await NamespacedActorMtaServer.StartAsync(o.ServerNamespace, new IPEndPoint(o.ServerAddress, 2525),
+                         new IPEndPoint(o.ServerAddress, TlsRoundTrips.ActorMtaTlsOnConnectPort), pki))
+        await using (var eximServer = o.Exim ? await NamespacedEximServer.StartAsync(o.ServerNamespace, new IPEndPoint(o.ServerAddress, 2526),
+                         TlsRoundTrips.EximTlsOnConnectPort, pki) : null)
         {
             rtt = await MeasureRttAsync(actorServer.EndPoint, 20);
             Console.WriteLine($"RTT (median TCP connect over 20): {rtt:F2} ms (nominal {o.NominalRttMs} ms)");
+            if (o.Tls == "only")
+            {
+                rows.AddRange(await TlsRoundTrips.RunAsync(o, actorServer, eximServer, pki));
+                Print(rows, rtt, o.NominalRttMs);
+                return 0;
+            }
 
             // One message per new connection, with and without early pipelining. ActorMta and Exim
             // alternate message by message, so a change in the machine's load hits both alike.
@@ -88,6 +102,8 @@ public static class RoundTripBenchmark
                 rows.Add(new Row("ActorMta -> ActorMta, first of a batch (new connection, early)", [done[0]]));
                 rows.Add(new Row("ActorMta -> ActorMta, each additional message, reused connection", perAdditional));
             }
+
+            if (o.Tls == "on") rows.AddRange(await TlsRoundTrips.RunAsync(o, actorServer, eximServer, pki));
         }
 
         Print(rows, rtt, o.NominalRttMs);
@@ -115,14 +131,14 @@ public static class RoundTripBenchmark
         Console.WriteLine();
         Console.WriteLine($"Round trips per message. RTT = median wall time / measured RTT ({rtt:F2} ms); min RTT = fastest / nominal RTT ({nominal} ms);");
         Console.WriteLine("DT = the client's own delivery time (Exim's DT= with +millisec: connect to final reply; ActorMta's session DT), median / measured RTT, min / nominal RTT.");
-        Console.WriteLine($"{"scenario",-66} {"n",3} {"median ms",10} {"min ms",8} {"max ms",8} {"RTT",6} {"min RTT",8} {"DT ms",7} {"DT RTT",7} {"min DT RTT",10}");
+        Console.WriteLine($"{"scenario",-86} {"n",3} {"median ms",10} {"min ms",8} {"max ms",8} {"RTT",6} {"min RTT",8} {"DT ms",7} {"DT RTT",7} {"min DT RTT",10}");
         foreach (var row in rows)
         {
             var median = Median(row.Milliseconds);
             var dts = row.DeliveryTimes?.Where(d => !double.IsNaN(d)).ToList();
             var dt = dts is { Count: > 0 } ? Median(dts) : double.NaN;
             var minDt = dts is { Count: > 0 } ? dts.Min() : double.NaN;
-            Console.WriteLine($"{row.Name,-66} {row.Milliseconds.Count,3} {median,10:F1} {row.Milliseconds.Min(),8:F1} {row.Milliseconds.Max(),8:F1} {median / rtt,6:F2} {row.Milliseconds.Min() / nominal,8:F2} {dt,7:F1} {dt / rtt,7:F2} {minDt / nominal,10:F2}");
+            Console.WriteLine($"{row.Name,-86} {row.Milliseconds.Count,3} {median,10:F1} {row.Milliseconds.Min(),8:F1} {row.Milliseconds.Max(),8:F1} {median / rtt,6:F2} {row.Milliseconds.Min() / nominal,8:F2} {dt,7:F1} {dt / rtt,7:F2} {minDt / nominal,10:F2}");
         }
     }
 

@@ -2,7 +2,7 @@
 # Round-trip benchmark: ActorMta and Exim over a link with a fixed delay. Needs root, python3,
 # exim4-daemon-heavy and the .NET SDK. See README.md in this folder.
 #
-#   sudo tests/ActorMta.Benchmarks/RoundTrips/run-roundtrips.sh [--messages N] [--only actormta|exim]
+#   sudo tests/ActorMta.Benchmarks/RoundTrips/run-roundtrips.sh [--messages N] [--only actormta|exim] [--tls on|off|only]
 #
 # Environment: DELAY_MS (one way, default 25 => RTT 50 ms), NS_PREFIX (default rtt),
 # BENCH_NICE (niceness of the benchmark and the servers it starts, default -10: on a shared,
@@ -67,6 +67,9 @@ ip -n "$ns_a" addr add "$ip_a" peer "$ip_b" dev "$dev_a"
 ip -n "$ns_b" addr add "$ip_b" peer "$ip_a" dev "$dev_b"
 ip -n "$ns_a" link set "$dev_a" up
 ip -n "$ns_b" link set "$dev_b" up
+# TCP Fast Open on both ends (client bit 1, server bit 2) for the TFO rows; each namespace has its own setting.
+ip netns exec "$ns_a" sysctl -qw net.ipv4.tcp_fastopen=3
+ip netns exec "$ns_b" sysctl -qw net.ipv4.tcp_fastopen=3
 
 # 3. The delay: a user-space relay between the two TUN devices (no sch_netem on this kernel).
 #    Real-time priority (SCHED_FIFO) so that a busy machine does not add its scheduling delays to
