@@ -91,9 +91,21 @@ public sealed class EximClient : EximPeer
 
     public const string Hostname = "exim-client.test";
 
-    public static async Task<EximClient> CreateAsync(IPEndPoint server)
+    /// <param name="tlsAuthority">
+    /// A CA certificate (PEM): the client then uses STARTTLS when offered (Exim's default) and
+    /// verifies against that CA where it can; without it TLS is avoided (<c>hosts_avoid_tls = *</c>).
+    /// </param>
+    public static async Task<EximClient> CreateAsync(IPEndPoint server, string? tlsAuthority = null)
     {
         var client = new EximClient();
+        var tlsOptions = "hosts_avoid_tls = *";
+        if (tlsAuthority is not null)
+        {
+            var copy = client.Dir.Combine("ca.crt");
+            File.Copy(tlsAuthority, copy);
+            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            tlsOptions = $"tls_verify_certificates = {copy}";
+        }
         await client.WriteConfigAsync(client.CommonConfig(Hostname) + $"""
 
             begin routers
@@ -107,7 +119,7 @@ public sealed class EximClient : EximPeer
             to_target:
               driver = smtp
               allow_localhost
-              hosts_avoid_tls = *
+              {tlsOptions}
               hosts_pipe_connect = *
 
             begin retry

@@ -31,6 +31,9 @@ public sealed class ActorMtaTarget : ISmtpTarget
 
     public IPEndPoint EndPoint => _node.BoundEndPoints[0];
 
+    /// <summary>Every listener's bound endpoint, in the order of the settings (listen, listen-submission, listen-tls-on-connect).</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints => _node.BoundEndPoints;
+
     public string MainLogPath { get; }
 
     public string MaildirRoot { get; }
