@@ -212,6 +212,50 @@ public sealed class ProgramTests : IDisposable
     }
 
     [Fact]
+    public async Task RunMakesASelfSignedCertificateOnAFreshInstallAndRereadsItOnSighup()
+    {
+        using var process = Process.Start(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]"))!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        string mainLogPath = Path.Combine(_folder, "data", "log", "mainlog");
+        try
+        {
+            using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line && !line.Contains("listening on", StringComparison.Ordinal)) { }
+            }
+
+            string certificate = Path.Combine(_folder, "data", "tls", "selfsigned.crt");
+            Assert.True(File.Exists(certificate));
+            Assert.Equal(0, Kill(process.Id, 1)); // SIGHUP: re-read the certificate files, keep running
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!ReadShared(mainLogPath).Contains("TLS: certificate reloaded", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                await Task.Delay(50);
+            Assert.False(process.HasExited);
+            Assert.Equal(0, Kill(process.Id, 15));
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(exit.Token);
+
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal("", await stderr);
+            string[] mainLog = File.ReadAllLines(mainLogPath);
+            Assert.Contains("daemon started: pid=", mainLog[0], StringComparison.Ordinal);
+            Assert.EndsWith($"TLS: no certificate configured (actormta.tls.certificate): generated a self-signed certificate for {Dns.GetHostName()} in {certificate}", mainLog[1], StringComparison.Ordinal);
+            Assert.Contains(mainLog, l => l.Contains($"TLS: certificate reloaded: \"CN={Dns.GetHostName()}\" valid until ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static string ReadShared(string path)
+    {
+        if (!File.Exists(path)) return "";
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    [Fact]
     public async Task RunWithMetricsOnLogsTheMetricsAddress()
     {
         int port;

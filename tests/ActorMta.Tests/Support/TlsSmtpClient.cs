@@ -35,10 +35,20 @@ public sealed class TlsSmtpClient : IAsyncDisposable
         return new TlsSmtpClient(socket);
     }
 
-    /// <summary>TLS on connect (port 465 style): the handshake is the first thing on the wire.</summary>
-    public static async Task<TlsSmtpClient> ConnectTlsAsync(IPEndPoint endPoint, SslProtocols protocols = SslProtocols.None)
+    /// <summary>
+    /// An encrypted session: TLS on connect (port 465 style, the handshake is the first thing on the
+    /// wire), or with <paramref name="viaStartTls"/> banner, STARTTLS and its 220 first.
+    /// </summary>
+    public static async Task<TlsSmtpClient> ConnectTlsAsync(IPEndPoint endPoint, SslProtocols protocols = SslProtocols.None, bool viaStartTls = false)
     {
         var client = await ConnectAsync(endPoint);
+        if (viaStartTls)
+        {
+            await client.ReadRepliesAsync(1);
+            await client.SendAsync("STARTTLS\r\n");
+            var reply = await client.ReadRepliesAsync(1);
+            if (!reply.StartsWith("220 ", StringComparison.Ordinal)) throw new InvalidOperationException("STARTTLS refused: " + reply);
+        }
         await client.StartTlsAsync(protocols);
         return client;
     }
