@@ -26,6 +26,11 @@
 //       on (scraped every second), alternating, --rounds N times each (default 3); prints both
 //       rates and the cost. Options: --messages N (2000), --size BYTES (300), --sessions N (50).
 //
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- tls [--concurrency 8] [--seconds 10] [--only actormta|exim]
+//       STARTTLS handshakes per second on the server, ActorMta then Exim 4.96 with the same
+//       RSA-2048 certificate; each client task loops connect, EHLO, STARTTLS, handshake, QUIT.
+//       Prints both rates and the ratio. Needs root and exim4-daemon-heavy.
+//
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
 //       each having received its banner.
@@ -67,6 +72,12 @@ return args.FirstOrDefault() switch
     "inbound-metrics" => await MetricsCostBenchmark.RunAsync(new MetricsCostBenchmark.Options(
         IntOption("--messages", 2000), IntOption("--size", 300), IntOption("--sessions", 50), IntOption("--rounds", 3))),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
+    "tls" => await ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.RunAsync(new ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.Options(
+        Concurrency: IntOption("--concurrency", 8),
+        Duration: TimeSpan.FromSeconds(IntOption("--seconds", 10)),
+        WarmUp: TimeSpan.FromSeconds(2),
+        Exim: Option("--only") is null or "exim",
+        ActorMta: Option("--only") is null or "actormta")),
     "micro" => RunMicro(args[1..]),
     "roundtrips" => await RoundTripBenchmark.RunAsync(new RoundTripBenchmark.Options(
         ServerNamespace: Option("--server-ns") ?? "rtt-b",
@@ -101,6 +112,7 @@ static int Usage()
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks tls [--concurrency N] [--seconds S] [--only actormta|exim]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
     return 2;
 }

@@ -83,7 +83,8 @@ public sealed class EximServer : IBenchServer
 
     /// <param name="deliver">Run queue runners after each load (<see cref="LoadFinished"/>); without,
     /// Exim only queues and the benchmark reports no delivered/s for it.</param>
-    public static async Task<EximServer> StartAsync(bool deliver)
+    /// <param name="tls">Certificate and key (PEM) to offer STARTTLS to everyone with; none by default.</param>
+    public static async Task<EximServer> StartAsync(bool deliver, (string Certificate, string Key)? tls = null)
     {
         var exim = FindBinary() ?? throw new InvalidOperationException("Exim is not installed (apt-get install exim4-daemon-heavy)");
         if (Environment.UserName != "root") throw new InvalidOperationException("the Exim benchmark needs root (private -C configuration)");
@@ -100,7 +101,7 @@ public sealed class EximServer : IBenchServer
             keep_environment =
             host_lookup =
             rfc1413_hosts =
-            tls_advertise_hosts =
+            {(tls is { } files ? $"tls_advertise_hosts = *\ntls_certificate = {files.Certificate}\ntls_privatekey = {files.Key}" : "tls_advertise_hosts =")}
             # Reception only queues; queue runners deliver after the load. See the remarks on the
             # class: -odb would re-exec Exim for every message.
             queue_only
