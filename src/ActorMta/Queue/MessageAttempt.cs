@@ -274,6 +274,7 @@ internal sealed class MessageAttempt
                     _removed = true;
                     Book.States[i] = RecipientState.Delivered;
                     owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    MtaMetrics.MessageDelivered(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
