@@ -166,7 +166,8 @@ public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
-            var files = F.MaildirFiles(user);
+            // Only new/: a file still in tmp/ is being written (reading it raced with the delivery: "End of stream").
+            var files = F.MaildirFiles(user).Where(f => f.StartsWith("new/", StringComparison.Ordinal)).ToArray();
             if (files.Length > 0) return await MimeMessage.LoadAsync(Path.Combine(F.MaildirRoot, user, files[0]));
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"nothing in {user}'s maildir; log:\n{string.Join('\n', F.Sink.Lines)}");
             await Task.Delay(20);
