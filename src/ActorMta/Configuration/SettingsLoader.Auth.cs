@@ -1,4 +1,6 @@
 using ActorMta.Auth;
+using ActorMta.Routing;
+using Akka.Configuration.Hocon;
 
 namespace ActorMta.Configuration;
 
@@ -31,6 +33,44 @@ public static partial class SettingsLoader
 
     private sealed partial class Reader
     {
+        /// <summary>A smarthost route's <c>auth { user, password, allow-cleartext }</c>; null (and an error) when malformed.</summary>
+        private SmarthostAuth? SmarthostAuth(string path, string at, HoconValue value)
+        {
+            if (!value.IsObject())
+            {
+                Fail(path, $"{at}: \"auth\" must be an object {{ user, password, allow-cleartext }}");
+                return null;
+            }
+
+            var items = value.GetObject().Items;
+            foreach (string key in items.Keys.Where(k => k is not ("user" or "password" or "allow-cleartext")))
+            {
+                Fail(path, $"{at}.auth: unknown key \"{key}\" (expected user, password, allow-cleartext)");
+            }
+
+            string? Text(string key) => items.TryGetValue(key, out HoconValue? v) && v.IsString() ? v.GetString() : null;
+            string? user = Text("user");
+            string? password = Text("password");
+            if (string.IsNullOrEmpty(user) || string.IsNullOrEmpty(password))
+            {
+                Fail(path, $"{at}.auth: \"user\" and \"password\" must be non-empty strings");
+                return null;
+            }
+
+            bool allowCleartext = false;
+            if (Text("allow-cleartext") is { } flag)
+            {
+                switch (flag.Trim().ToLowerInvariant())
+                {
+                    case "on" or "true" or "yes": allowCleartext = true; break;
+                    case "off" or "false" or "no": break;
+                    default: Fail(path, $"{at}.auth.allow-cleartext: expected on or off, got \"{flag}\""); break;
+                }
+            }
+
+            return new SmarthostAuth(user, password, allowCleartext);
+        }
+
         /// <summary>A duration that may also be 0 (off), e.g. "0s" or "500ms".</summary>
         public TimeSpan ZeroOrDuration(string path)
         {

@@ -684,9 +684,9 @@ public static partial class SettingsLoader
                 }
 
                 var items = element.GetObject().Items;
-                foreach (string key in items.Keys.Where(k => k is not ("name" or "domains" or "hosts")))
+                foreach (string key in items.Keys.Where(k => k is not ("name" or "domains" or "hosts" or "auth")))
                 {
-                    Fail(path, $"{at}: unknown key \"{key}\" (expected name, domains, hosts)");
+                    Fail(path, $"{at}: unknown key \"{key}\" (expected name, domains, hosts, auth)");
                 }
 
                 string name = items.TryGetValue("name", out HoconValue? n) && n.IsString() ? n.GetString() ?? "" : $"smarthost-{index}";
@@ -707,7 +707,10 @@ public static partial class SettingsLoader
                 try
                 {
                     var list = Smtp.DomainList.Parse(domains.Select(x => x.Trim() == "@" ? primaryHostname : x));
-                    routes.Add(new SmarthostRoute(name, list, [.. hosts.Select(x => x.Trim())]));
+                    routes.Add(new SmarthostRoute(name, list, [.. hosts.Select(x => x.Trim())])
+                    {
+                        Auth = items.TryGetValue("auth", out HoconValue? a) ? SmarthostAuth(path, at, a) : null,
+                    });
                 }
                 catch (FormatException e)
                 {

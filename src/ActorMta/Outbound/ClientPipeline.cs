@@ -6,7 +6,7 @@ using ActorMta.Transport;
 namespace ActorMta.Outbound;
 
 /// <summary>What a queued command waits for; the banner is "expected" without having been sent.</summary>
-internal enum Expect { Banner, Ehlo, Helo, StartTls, Mail, Rcpt, Data, DataEnd, Bdat, Rset, Quit }
+internal enum Expect { Banner, Ehlo, Helo, StartTls, Mail, Rcpt, Data, DataEnd, Bdat, Rset, Quit, Auth }
 
 /// <summary>The server broke the conversation: closed, timed out, or sent something that is not a reply.</summary>
 internal sealed class ConversationBrokenException(string message, Exception? inner = null) : Exception(message, inner);
@@ -46,7 +46,8 @@ internal sealed class ClientPipeline : IDisposable
     /// <summary>Expect a reply that no command line asked for: the banner, or the one after the message data.</summary>
     public void ExpectUnsolicited(Expect kind) => _pending.Enqueue((kind, kind == Expect.Banner ? "connect" : "end of data"));
 
-    public void Append(string command, Expect kind)
+    /// <param name="shown">What error messages call the command instead of its text (AUTH lines carry credentials).</param>
+    public void Append(string command, Expect kind, string? shown = null)
     {
         var bytes = Encoding.UTF8.GetByteCount(command) + 2;
         var span = _output.GetSpan(bytes);
@@ -54,7 +55,7 @@ internal sealed class ClientPipeline : IDisposable
         span[written] = (byte)'\r';
         span[written + 1] = (byte)'\n';
         _output.Advance(written + 2);
-        _pending.Enqueue((kind, command));
+        _pending.Enqueue((kind, shown ?? command));
     }
 
     /// <summary>Raw bytes that belong to the last appended command (a BDAT chunk, DATA content).</summary>

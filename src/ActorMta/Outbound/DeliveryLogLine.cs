@@ -24,15 +24,16 @@ public static class DeliveryLogLine
         };
     }
 
-    /// <summary><c>TFO</c>/<c>TFO*</c>, <c>X=</c> and <c>CV=</c>, then <c>L</c>/<c>L*</c>, then <c>K</c>, in Exim's order.</summary>
+    /// <summary><c>TFO</c>/<c>TFO*</c>, <c>X=</c> and <c>CV=</c>, <c>A=</c>, then <c>L</c>/<c>L*</c>, then <c>K</c>, in Exim's order.</summary>
     private static string Flags(ConnectionFacts? facts)
     {
         if (facts is null) return "";
         var tfo = facts.FastOpen ? " TFO*" : "";
         var tls = facts.Tls is null ? "" : $" X={facts.Tls} CV={(facts.CertificateVerified ? "yes" : "no")}";
+        var auth = facts.Auth is null ? "" : $" A={facts.Auth}";
         var pipelining = facts.EarlyPipelined ? " L*" : facts.PipeliningUsed ? " L" : "";
         var chunking = facts.ChunkingUsed ? " K" : "";
-        return tfo + tls + pipelining + chunking;
+        return tfo + tls + auth + pipelining + chunking;
     }
 
     private static string Seconds(ConnectionFacts? facts) =>

@@ -47,6 +47,9 @@ public sealed record ConnectionFacts(
 
     /// <summary>Exim's <c>CV=</c>: the server certificate chained to a trusted root and named the host.</summary>
     public bool CertificateVerified { get; init; }
+
+    /// <summary>Exim's <c>A=</c>: how the client authenticated, <c>plain:user</c>; null without SMTP AUTH.</summary>
+    public string? Auth { get; init; }
 }
 
 /// <summary>Delivery agent → queue: the outcome of a job (every recipient of the job is in it).</summary>

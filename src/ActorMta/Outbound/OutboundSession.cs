@@ -136,7 +136,9 @@ public sealed partial class OutboundSession : UntypedActor
 
             var record = owner._record;
             DecideTls();
-            var early = record is not null && MayLearn && CanTalkEarly(record);
+            // A route that logs in must send AUTH before any transaction: no early transaction flight for it
+            // (the EHLO+AUTH early flight of spec Part A is not built yet).
+            var early = record is not null && MayLearn && CanTalkEarly(record) && owner._firstJob.Route.Auth is null;
             _preloaded = (owner._firstJob.MessageId, await LoadAsync(owner._firstJob, stop).ConfigureAwait(false));
             if (early) MtaMetrics.EarlyPipeRecordHit();
             else if (MayLearn) MtaMetrics.EarlyPipeRecordMiss();
@@ -146,6 +148,7 @@ public sealed partial class OutboundSession : UntypedActor
             try
             {
                 features = await OpenWithFallbacksAsync(early, record, job, more, ct).ConfigureAwait(false);
+                await AuthenticateAsync(features, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostFailure or TlsHandshakeException)
             {
@@ -574,6 +577,7 @@ public sealed partial class OutboundSession : UntypedActor
             MessageOnConnection = _messagesOnConnection,
             Tls = _tls?.Summary,
             CertificateVerified = _tls?.Verified ?? false,
+            Auth = _authenticatedAs,
         };
 
         private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>

@@ -23,7 +23,11 @@ public sealed record LocalRoute() : RouteDecision;
 /// Deliver over SMTP to <paramref name="Hops"/>, in that order. <paramref name="RouteName"/> is
 /// "dnslookup" for MX routing, the smarthost route's name otherwise (Exim's <c>R=</c>).
 /// </summary>
-public sealed record RemoteRoute(string RouteName, IReadOnlyList<NextHop> Hops) : RouteDecision;
+public sealed record RemoteRoute(string RouteName, IReadOnlyList<NextHop> Hops) : RouteDecision
+{
+    /// <summary>The smarthost route's credentials: the client authenticates before its first transaction.</summary>
+    public SmarthostAuth? Auth { get; init; }
+}
 
 /// <summary>
 /// No next hop. <paramref name="Permanent"/> failures bounce (5xx), the others are retried (4xx).

@@ -163,7 +163,7 @@ public sealed class Router
         }
 
         return hops.Count > 0
-            ? new RemoteRoute(route.Name, hops)
+            ? new RemoteRoute(route.Name, hops) { Auth = route.Auth }
             : new RouteFailed(false, 451, "4.4.4", $"smarthost route {route.Name}: no host has a usable address ({string.Join("; ", problems)})");
     }
 

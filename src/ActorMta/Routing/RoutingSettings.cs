@@ -10,7 +10,11 @@ namespace ActorMta.Routing;
 /// <c>name</c>, <c>name:port</c>, an IPv4 literal with optional <c>:port</c>, or an IPv6 literal in
 /// brackets with optional <c>:port</c> (<c>[2001:db8::1]:2525</c>).
 /// </summary>
-public sealed record SmarthostRoute(string Name, DomainList Domains, IReadOnlyList<string> Hosts);
+public sealed record SmarthostRoute(string Name, DomainList Domains, IReadOnlyList<string> Hosts)
+{
+    /// <summary>Log in to these hosts with SMTP AUTH (the route's <c>auth { user, password, allow-cleartext }</c>); null: no AUTH.</summary>
+    public SmarthostAuth? Auth { get; init; }
+}
 
 /// <summary>
 /// Router configuration. Routes are tried in this order, first match wins: <paramref name="LocalDomains"/>,

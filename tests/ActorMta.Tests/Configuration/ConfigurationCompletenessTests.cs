@@ -123,6 +123,7 @@ public sealed class ConfigurationCompletenessTests
         ["SmarthostRoute.Name"] = "actormta.routing.smarthosts",
         ["SmarthostRoute.Domains"] = "actormta.routing.smarthosts",
         ["SmarthostRoute.Hosts"] = "actormta.routing.smarthosts",
+        ["SmarthostRoute.Auth"] = "actormta.routing.smarthosts",
         ["DestinationSettings.MaxConnections"] = "actormta.destinations.max-connections",
         ["DestinationSettings.RetryDataExpire"] = "actormta.destinations.retry-data-expire",
         ["DestinationSettings.PassivateAfter"] = "actormta.destinations.passivate-after",
