@@ -38,7 +38,7 @@ public static class InboundBenchmark
         }
 
         Console.WriteLine();
-        if (o.Rounds > 1) Console.WriteLine($"Medians of {o.Rounds} rounds, (min-max) below each.");
+        if (o.Rounds > 1) Console.WriteLine($"Medians of {o.Rounds} rounds, (min-max) beside each.");
         Console.WriteLine("| sessions | ActorMta accepted/s | Exim accepted/s | ratio | ActorMta delivered/s | Exim delivered/s | ratio |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in o.Sessions)
