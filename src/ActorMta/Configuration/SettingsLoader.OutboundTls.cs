@@ -25,25 +25,7 @@ public static partial class SettingsLoader
             }
         }
 
-        var protocols = SslProtocols.None;
-        var badProtocol = false;
-        foreach (string name in r.StringList("actormta.outbound.tls-protocols"))
-        {
-            switch (name.Trim().ToUpperInvariant())
-            {
-                case "TLS1.2" or "TLSV1.2": protocols |= SslProtocols.Tls12; break;
-                case "TLS1.3" or "TLSV1.3": protocols |= SslProtocols.Tls13; break;
-                default:
-                    r.Fail("actormta.outbound.tls-protocols", $"expected \"TLS1.2\" and/or \"TLS1.3\", got \"{name}\"");
-                    badProtocol = true;
-                    break;
-            }
-        }
-        if (protocols == SslProtocols.None)
-        {
-            if (!badProtocol) r.Fail("actormta.outbound.tls-protocols", "must name at least one protocol (\"TLS1.2\", \"TLS1.3\")");
-            protocols = OutboundTlsSettings.Default.Protocols;
-        }
+        var protocols = ReadProtocols(r, "actormta.outbound.tls-protocols", OutboundTlsSettings.Default.Protocols);
 
         var ports = new HashSet<int>();
         foreach (string item in r.StringList("actormta.outbound.tls-on-connect-ports"))

@@ -28,7 +28,7 @@ public static partial class SettingsLoader
         var settings = new TlsSettings(
             CertificatePath: certificate,
             PrivateKeyPath: key,
-            Protocols: ReadProtocols(r, "actormta.tls.protocols"),
+            Protocols: ReadProtocols(r, "actormta.tls.protocols", TlsSettings.Disabled.Protocols),
             AdvertiseHosts: r.HostList("actormta.tls.advertise-hosts"),
             HandshakeTimeout: r.Duration("actormta.tls.handshake-timeout"));
 
@@ -52,23 +52,28 @@ public static partial class SettingsLoader
         return settings;
     }
 
-    private static SslProtocols ReadProtocols(Reader r, string path)
+    /// <summary>
+    /// A list of TLS versions (<c>tls.protocols</c>, <c>outbound.tls-protocols</c>): TLS 1.2 and 1.3
+    /// only, spelled <c>TLS1.2</c> or Exim's/OpenSSL's <c>TLSv1.2</c>. On an error the caller's
+    /// default is returned so the rest of the file is still checked.
+    /// </summary>
+    private static SslProtocols ReadProtocols(Reader r, string path, SslProtocols fallback)
     {
         var protocols = SslProtocols.None;
         var items = r.StringList(path);
         foreach (string item in items)
         {
-            switch (item.Trim().ToUpperInvariant().Replace("V", "", StringComparison.Ordinal))
+            switch (item.Trim().ToUpperInvariant())
             {
-                case "TLS1.2": protocols |= SslProtocols.Tls12; break;
-                case "TLS1.3": protocols |= SslProtocols.Tls13; break;
+                case "TLS1.2" or "TLSV1.2": protocols |= SslProtocols.Tls12; break;
+                case "TLS1.3" or "TLSV1.3": protocols |= SslProtocols.Tls13; break;
                 default:
-                    r.Fail(path, $"unknown or unsupported TLS version \"{item}\": use \"TLS1.2\" and/or \"TLS1.3\" (older versions are not offered)");
+                    r.Fail(path, $"unknown or unsupported TLS version \"{item}\": expected \"TLS1.2\" and/or \"TLS1.3\" (older versions are not offered)");
                     break;
             }
         }
 
-        if (items.Count == 0) r.Fail(path, "at least one TLS version is required, e.g. [\"TLS1.2\", \"TLS1.3\"]");
-        return protocols == SslProtocols.None ? TlsSettings.Disabled.Protocols : protocols;
+        if (items.Count == 0) r.Fail(path, "must name at least one protocol (\"TLS1.2\", \"TLS1.3\")");
+        return protocols == SslProtocols.None ? fallback : protocols;
     }
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using ActorMta.Configuration;
 using ActorMta.Routing;
 using ActorMta.Transport;
+using ActorMta.Transport.Tls;
 
 namespace ActorMta.Outbound.Tls;
 
@@ -66,28 +67,9 @@ internal static class ClientTls
             throw new TlsHandshakeException($"TLS session: handshake failed with {hop}: {reason}", e);
         }
         connection.ReplaceStream(ssl);
-        return new TlsSessionFacts(Summary(ssl), verified);
+        // One X= spelling for both directions: the server's <= lines use the same record.
+        return new TlsSessionFacts(new TlsSessionInfo(ssl.SslProtocol, ssl.NegotiatedCipherSuite).EximCipherField, verified);
     }
-
-    /// <summary>Exim's <c>X=</c> form: <c>TLS1.3:TLS_AES_256_GCM_SHA384:256</c>.</summary>
-    internal static string Summary(SslStream ssl)
-    {
-        var protocol = ssl.SslProtocol switch
-        {
-            SslProtocols.Tls13 => "TLS1.3",
-            SslProtocols.Tls12 => "TLS1.2",
-            var other => other.ToString(),
-        };
-        var suite = ssl.NegotiatedCipherSuite.ToString();
-        return $"{protocol}:{suite}:{KeyBits(suite)}";
-    }
-
-    /// <summary>The bulk cipher's key size, read from the suite's name (SslStream's CipherStrength is obsolete).</summary>
-    internal static int KeyBits(string suite) =>
-        suite.Contains("AES_256", StringComparison.Ordinal) || suite.Contains("CHACHA20", StringComparison.Ordinal) ? 256
-        : suite.Contains("AES_128", StringComparison.Ordinal) ? 128
-        : suite.Contains("3DES", StringComparison.Ordinal) ? 168
-        : 0;
 
     private static string Describe(SslPolicyErrors errors)
     {
