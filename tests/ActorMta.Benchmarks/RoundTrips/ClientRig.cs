@@ -2,15 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Akka.Actor;
-using Akka.Configuration;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
 using ActorMta.Outbound;
-using ActorMta.Routing;
 using ActorMta.Smtp;
-using ActorMta.Spool;
-using Microsoft.Data.Sqlite;
-using Envelope = ActorMta.Spool.Envelope;
+using ActorMta.Tests.Shared;
 
 namespace ActorMta.Benchmarks.RoundTrips;
 
@@ -27,20 +23,9 @@ internal sealed class ClientRig : IAsyncDisposable
     public const string ServerName = "server.bench.example";
     private static readonly byte[] Body = MakeBody();
 
-    private readonly string _dir;
-    private readonly ActorSystem _system;
-    private readonly MessageSpool _spool;
-    private readonly IActorRef _destinations;
-    private readonly IActorRef _agent;
+    private readonly StandaloneOutbound _outbound;
 
-    private ClientRig(string dir, ActorSystem system, MessageSpool spool, IActorRef destinations, IActorRef agent)
-    {
-        _dir = dir;
-        _system = system;
-        _spool = spool;
-        _destinations = destinations;
-        _agent = agent;
-    }
+    private ClientRig(StandaloneOutbound outbound) => _outbound = outbound;
 
     /// <param name="pipeConnect">hosts-pipe-connect = * or unset.</param>
     /// <param name="maxConnections">The destination's connection budget (1: every job shares one connection).</param>
@@ -50,19 +35,9 @@ internal sealed class ClientRig : IAsyncDisposable
     public static Task<ClientRig> StartAsync(bool pipeConnect, int maxConnections, TlsMode tls = TlsMode.None, bool fastOpen = false,
         System.Security.Cryptography.X509Certificates.X509Certificate2? authority = null)
     {
-        var dir = Directory.CreateTempSubdirectory("actormta-rtt-client-").FullName;
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING")
-            .WithFallback(DestinationPersistence.Config(Path.Combine(dir, "destinations.db")));
-        var system = ActorSystem.Create("rtt", config);
-        var spool = new MessageSpool(new SpoolSettings(Path.Combine(dir, "spool"), Fsync: false));
-        var destinations = system.ActorOf(Destinations.Destinations.Props(DestinationSettings.Default with { MaxConnections = maxConnections }), "destinations");
-        var settings = OutboundSettings.Default("client.bench.example") with
+        // Each message measures a new connection: the shared settings allow no idle connection to carry the next one.
+        var settings = OutboundParts.Settings("client.bench.example", pipeConnect, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)) with
         {
-            HostsPipeConnect = pipeConnect ? HostList.Parse(["*"]) : HostList.Empty,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            CommandTimeout = TimeSpan.FromSeconds(30),
-            // Each message measures a new connection: no idle connection may carry the next one.
-            IdleConnectionTimeout = TimeSpan.Zero,
             HostsTryFastOpen = fastOpen ? HostList.Parse(["*"]) : HostList.Empty,
             Tls = OutboundTlsSettings.Default with
             {
@@ -72,8 +47,8 @@ internal sealed class ClientRig : IAsyncDisposable
                 TlsOnConnectPorts = new HashSet<int> { TlsRoundTrips.ActorMtaTlsOnConnectPort },
             },
         };
-        var agent = system.ActorOf(DeliveryAgent.Props(settings, spool, destinations), "delivery");
-        return Task.FromResult(new ClientRig(dir, system, spool, destinations, agent));
+        var outbound = StandaloneOutbound.Start("rtt", settings, DestinationSettings.Default with { MaxConnections = maxConnections });
+        return Task.FromResult(new ClientRig(outbound));
     }
 
     /// <summary>
@@ -84,7 +59,7 @@ internal sealed class ClientRig : IAsyncDisposable
     {
         var job = await SpoolAsync(server);
         var sw = Stopwatch.StartNew();
-        var result = await _agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job), TimeSpan.FromSeconds(60));
+        var result = await _outbound.Agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job), TimeSpan.FromSeconds(60));
         var elapsed = sw.Elapsed.TotalMilliseconds;
         Check(result);
         LastFlags = result.Outcomes[0].Connection is { } facts
@@ -106,7 +81,7 @@ internal sealed class ClientRig : IAsyncDisposable
         var sw = Stopwatch.StartNew();
         var tasks = jobs.Select(async job =>
         {
-            var result = await _agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job), TimeSpan.FromSeconds(120));
+            var result = await _outbound.Agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job), TimeSpan.FromSeconds(120));
             var at = sw.Elapsed.TotalMilliseconds;
             Check(result);
             lock (done) done.Add(at);
@@ -121,24 +96,12 @@ internal sealed class ClientRig : IAsyncDisposable
     /// <param name="tlsPhase">Wait for the TLS-phase part too (written after the EHLO that follows the handshake).</param>
     public async Task WaitForRecordAsync(IPEndPoint server, bool tlsPhase = false)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await _destinations.Ask<DestinationState>(
-                   new GetDestinationState(new DestinationKey(server.Address, server.Port)), TimeSpan.FromSeconds(5))).Record is not { } record
-               || (tlsPhase && !record.Tls.HasFlag(EhloFeatures.PipeConnect)))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no early-pipelining record for {server}");
-            await Task.Delay(20);
-        }
+        await OutboundParts.WaitForRecordAsync(_outbound.Destinations, server,
+            record => record is not null && (!tlsPhase || record.Tls.HasFlag(EhloFeatures.PipeConnect)), TimeSpan.FromSeconds(10));
     }
 
-    private async Task<OutboundJob> SpoolAsync(IPEndPoint server)
-    {
-        var envelope = new Envelope(_spool.NewMessageId(), "bench@client.bench.example", [new EnvelopeRecipient(Recipient, null, null)],
-            DateTimeOffset.Now, "client.bench.example", "127.0.0.1", 40000, "esmtp", null, false, null, null, null, Body.Length);
-        await _spool.StoreAsync(envelope, [Body]);
-        var hop = new NextHop(ServerName, server.Address, server.Port, 0);
-        return new OutboundJob(envelope, [0], new RemoteRoute("smarthost", [hop]));
-    }
+    private Task<OutboundJob> SpoolAsync(IPEndPoint server) =>
+        OutboundParts.SpoolJobAsync(_outbound.Spool, "bench@client.bench.example", [Recipient], Body, OutboundParts.Route(ServerName, server));
 
     private static void Check(RemoteDeliveryResult result)
     {
@@ -160,10 +123,5 @@ internal sealed class ClientRig : IAsyncDisposable
         return Encoding.ASCII.GetBytes(sb.ToString());
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _system.Terminate();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public ValueTask DisposeAsync() => _outbound.DisposeAsync();
 }

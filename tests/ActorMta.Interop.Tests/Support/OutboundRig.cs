@@ -1,74 +1,40 @@
 using System.Net;
 using System.Text;
 using Akka.Actor;
-using Akka.Configuration;
-using ActorMta.Configuration;
 using ActorMta.Destinations;
 using ActorMta.Outbound;
 using ActorMta.Routing;
-using ActorMta.Smtp;
 using ActorMta.Spool;
-using Envelope = ActorMta.Spool.Envelope;
-using Microsoft.Data.Sqlite;
+using ActorMta.Tests.Shared;
 
 namespace ActorMta.Interop.Tests.Support;
 
 /// <summary>
-/// ActorMta's outbound half on its real parts, without the queue: a spool, the Destinations actor
-/// persisted in a SQLite file, and a <see cref="DeliveryAgent"/>. A test spools a message and hands
-/// the job to the agent, as the queue manager will once it routes remote recipients.
+/// ActorMta's outbound half on its real parts (<see cref="StandaloneOutbound"/>), without the queue.
+/// A test spools a message and hands the job to the agent, as the queue manager does once it routes
+/// remote recipients.
 /// </summary>
 public sealed class OutboundRig : IAsyncDisposable
 {
     public const string HeloName = "actormta.test";
 
-    private readonly TempDir _dir;
-    private readonly ActorSystem _system;
-    private readonly IActorRef _destinations;
-    private readonly IActorRef _agent;
+    private readonly StandaloneOutbound _outbound;
 
-    private OutboundRig(TempDir dir, ActorSystem system, MessageSpool spool, IActorRef destinations, IActorRef agent)
-    {
-        _dir = dir;
-        _system = system;
-        Spool = spool;
-        _destinations = destinations;
-        _agent = agent;
-    }
+    private OutboundRig(StandaloneOutbound outbound) => _outbound = outbound;
 
-    public MessageSpool Spool { get; }
+    public MessageSpool Spool => _outbound.Spool;
 
     /// <param name="pipeConnect">hosts-pipe-connect = * (true) or unset (false).</param>
     public static Task<OutboundRig> StartAsync(bool pipeConnect)
     {
-        var dir = new TempDir("actormta-rig-");
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING")
-            .WithFallback(DestinationPersistence.Config(dir.Combine("destinations.db")));
-        var system = ActorSystem.Create("rig", config);
-        var spool = new MessageSpool(new SpoolSettings(dir.Combine("spool"), Fsync: false));
-        var destinations = system.ActorOf(ActorMta.Destinations.Destinations.Props(DestinationSettings.Default), "destinations");
-        var settings = OutboundSettings.Default(HeloName) with
-        {
-            HostsPipeConnect = pipeConnect ? HostList.Parse(["*"]) : HostList.Empty,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            CommandTimeout = TimeSpan.FromSeconds(30),
-            // The tests here need one connection per message (learn, then early): no idle reuse.
-            IdleConnectionTimeout = TimeSpan.Zero,
-        };
-        var agent = system.ActorOf(DeliveryAgent.Props(settings, spool, destinations), "delivery");
-        return Task.FromResult(new OutboundRig(dir, system, spool, destinations, agent));
+        // The tests here need one connection per message (learn, then early): the shared settings reuse no idle connection.
+        var settings = OutboundParts.Settings(HeloName, pipeConnect, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+        return Task.FromResult(new OutboundRig(StandaloneOutbound.Start("rig", settings, DestinationSettings.Default)));
     }
 
     /// <summary>Spools <paramref name="data"/> (exactly these bytes) for the recipients; the job has no hops yet.</summary>
-    public async Task<OutboundJob> SpoolAsync(string sender, IReadOnlyList<string> recipients, string data)
-    {
-        var bytes = Encoding.UTF8.GetBytes(data);
-        var envelope = new Envelope(Spool.NewMessageId(), sender,
-            recipients.Select(r => new EnvelopeRecipient(r, null, null)).ToArray(),
-            DateTimeOffset.Now, "client.test", "127.0.0.1", 40000, "esmtp", null, false, null, null, null, bytes.Length);
-        await Spool.StoreAsync(envelope, [bytes]);
-        return new OutboundJob(envelope, Enumerable.Range(0, recipients.Count).ToArray(), new RemoteRoute("smarthost", []));
-    }
+    public Task<OutboundJob> SpoolAsync(string sender, IReadOnlyList<string> recipients, string data) =>
+        OutboundParts.SpoolJobAsync(Spool, sender, recipients, Encoding.UTF8.GetBytes(data), new RemoteRoute("smarthost", []));
 
     /// <summary>The spooled data of a message, read back from the spool.</summary>
     public byte[] SpooledData(string messageId)
@@ -80,33 +46,12 @@ public sealed class OutboundRig : IAsyncDisposable
     }
 
     /// <summary>Delivers the job to <paramref name="server"/> (a smarthost route with one hop) and waits for the result.</summary>
-    public Task<RemoteDeliveryResult> DeliverAsync(OutboundJob job, IPEndPoint server, TimeSpan timeout)
-    {
-        var hop = new NextHop("peer.test", server.Address, server.Port, 0);
-        var routed = job with { Route = new RemoteRoute("smarthost", [hop]) };
-        return _agent.Ask<RemoteDeliveryResult>(new DeliverRemote(routed), timeout);
-    }
-
-    /// <summary>The destination's early-pipelining record (null: none).</summary>
-    public async Task<EarlyPipeRecord?> RecordAsync(IPEndPoint server) =>
-        (await _destinations.Ask<DestinationState>(
-            new GetDestinationState(new DestinationKey(server.Address, server.Port)), TimeSpan.FromSeconds(5))).Record;
+    public Task<RemoteDeliveryResult> DeliverAsync(OutboundJob job, IPEndPoint server, TimeSpan timeout) =>
+        _outbound.Agent.Ask<RemoteDeliveryResult>(new DeliverRemote(job with { Route = OutboundParts.Route("peer.test", server) }), timeout);
 
     /// <summary>Waits until the destination holds a record (the session reports it asynchronously).</summary>
-    public async Task WaitForRecordAsync(IPEndPoint server, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (await RecordAsync(server) is null)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no early-pipelining record for {server} after {timeout}");
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitForRecordAsync(IPEndPoint server, TimeSpan timeout) =>
+        OutboundParts.WaitForRecordAsync(_outbound.Destinations, server, record => record is not null, timeout);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _system.Terminate();
-        SqliteConnection.ClearAllPools();
-        _dir.Dispose();
-    }
+    public ValueTask DisposeAsync() => _outbound.DisposeAsync();
 }
