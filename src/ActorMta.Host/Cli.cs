@@ -144,6 +144,15 @@ public static class Cli
             }));
         }
 
+        // SIGHUP re-reads the TLS certificate files (a renewed certificate); during start-up there is
+        // nothing to re-read yet, so it is consumed and the files are read by the start itself.
+        MtaNode? started = null;
+        registrations.Add(HangupSignal.Register(context =>
+        {
+            context.Cancel = true;
+            Volatile.Read(ref started)?.ReloadTls(mainLog);
+        }, out bool hangupWasIgnored));
+
         using CancellationTokenRegistration onCancel = ct.Register(() => stop.TrySetResult("cancellation"));
         try
         {
@@ -160,16 +169,11 @@ public static class Cli
                 return ExitCodes.RuntimeFailure;
             }
 
-            // SIGHUP re-reads the TLS certificate files (a renewed certificate).
-            registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true;
-                node.ReloadTls(mainLog);
-            }));
-
+            Volatile.Write(ref started, node);
             string listening = string.Join(" ", node.BoundEndPoints.Select(EximAddress));
             mainLog.Write($"actormta {Version} daemon started: pid={pid}, listening for SMTP on {listening}");
             foreach (string note in node.Tls?.StartupNotes ?? []) mainLog.Write(note);
+            if (hangupWasIgnored) mainLog.Write("SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files");
             logger.Information("ActorMta {Version} listening on {EndPoints}, data in {DataDirectory}",
                 Version, node.BoundEndPoints.Select(e => e.ToString()).ToArray(), settings.DataDirectory);
             if (node.MetricsEndPoint is { } metricsEndPoint)

@@ -211,10 +211,15 @@ public sealed class ProgramTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The daemon is started with SIGHUP ignored, as under nohup or a supervisor that ignores it: the
+    /// harder case, because the runtime leaves an inherited ignore alone unless the daemon takes the
+    /// signal back. The reload must happen all the same, whatever the test runner itself inherited.
+    /// </summary>
     [Fact]
     public async Task RunMakesASelfSignedCertificateOnAFreshInstallAndRereadsItOnSighup()
     {
-        using var process = Process.Start(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]"))!;
+        using var process = Process.Start(WithHangupIgnored(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]")))!;
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         string mainLogPath = Path.Combine(_folder, "data", "log", "mainlog");
         try
@@ -241,11 +246,27 @@ public sealed class ProgramTests : IDisposable
             Assert.Contains("daemon started: pid=", mainLog[0], StringComparison.Ordinal);
             Assert.EndsWith($"TLS: no certificate configured (actormta.tls.certificate): generated a self-signed certificate for {Dns.GetHostName()} in {certificate}", mainLog[1], StringComparison.Ordinal);
             Assert.Contains(mainLog, l => l.Contains($"TLS: certificate reloaded: \"CN={Dns.GetHostName()}\" valid until ", StringComparison.Ordinal));
+            Assert.Contains(mainLog, l => l.EndsWith(" SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files", StringComparison.Ordinal));
         }
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
+    }
+
+    /// <summary>The same command run through a shell that ignores SIGHUP first; exec keeps the ignore (and the pid).</summary>
+    private static ProcessStartInfo WithHangupIgnored(ProcessStartInfo psi)
+    {
+        var shell = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardOutput = psi.RedirectStandardOutput,
+            RedirectStandardError = psi.RedirectStandardError,
+            UseShellExecute = false,
+            WorkingDirectory = psi.WorkingDirectory,
+        };
+        foreach (string a in new[] { "-c", "trap '' HUP; exec \"$@\"", "sh", psi.FileName }.Concat(psi.ArgumentList)) shell.ArgumentList.Add(a);
+        foreach (var (key, value) in psi.Environment) shell.Environment[key] = value;
+        return shell;
     }
 
     private static string ReadShared(string path)
