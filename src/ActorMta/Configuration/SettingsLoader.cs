@@ -313,7 +313,7 @@ public static partial class SettingsLoader
 
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {
-            Outbound = ReadIdleConnections(r, outbound),
+            Outbound = ReadBacklog(r, ReadIdleConnections(r, outbound)),
             Routing = routing,
             Destinations = destinations,
             Persistence = persistence,

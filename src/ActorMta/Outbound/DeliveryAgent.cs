@@ -52,14 +52,6 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private readonly Dictionary<DestinationKey, int> _connections = new();
     private long _leaseCounter;
 
-    /// <summary>
-    /// Connections to one destination grow with its backlog, not with every job: a job waits for a
-    /// connection already open (or opening) to that destination while fewer than this many jobs per
-    /// connection wait; beyond that a new connection is asked for (up to the destination's budget).
-    /// Fewer connections each carrying more messages cost less on both ends than one per job, and
-    /// a message on an open connection costs one round trip, a new connection three.
-    /// </summary>
-    internal const int JobsPerConnectionBeforeAnother = 4;
 
     public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations)
     {
@@ -146,8 +138,9 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         }
         if (TryHandToIdle(pending)) return;
         var key = pending.Key;
+        // Connections grow with the backlog (backlog-per-connection), not with every job.
         var connections = _connections.GetValueOrDefault(key);
-        if (connections > 0 && WaitingFor(key) < connections * JobsPerConnectionBeforeAnother)
+        if (connections > 0 && WaitingFor(key) < connections * _settings.BacklogPerConnection)
         {
             Enqueue(key, pending);
             return;
@@ -314,7 +307,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         {
             var next = queue.Dequeue();
             if (!TryHandToIdle(next)) RequestLease(next);
-            if (queue.Count <= _connections.GetValueOrDefault(key) * JobsPerConnectionBeforeAnother) break;
+            if (queue.Count <= _connections.GetValueOrDefault(key) * _settings.BacklogPerConnection) break;
         }
         if (queue.Count == 0) _waiting.Remove(key);
     }

@@ -96,6 +96,7 @@ public sealed class ConfigurationCompletenessTests
         ["OutboundSettings.Port"] = "actormta.outbound.port",
         ["OutboundSettings.IdleConnectionTimeout"] = "actormta.outbound.idle-connection-timeout",
         ["OutboundSettings.MaxIdleConnections"] = "actormta.outbound.max-idle-connections",
+        ["OutboundSettings.BacklogPerConnection"] = "actormta.outbound.backlog-per-connection",
         ["OutboundSettings.Tls"] = "actormta.outbound",
         ["OutboundTlsSettings.HostsAvoidTls"] = "actormta.outbound.hosts-avoid-tls",
         ["OutboundTlsSettings.HostsRequireTls"] = "actormta.outbound.hosts-require-tls",

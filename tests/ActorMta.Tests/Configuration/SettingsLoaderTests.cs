@@ -232,6 +232,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("smtp.max-recipents = 5", "actormta.smtp.max-recipents", "unknown key (did you mean \"max-recipients\"?)")]
     [InlineData("smtp = 5", "actormta.smtp", "expected a section")]
     [InlineData("outbound.port = 0", "actormta.outbound.port", "expected a TCP port")]
+    [InlineData("outbound.backlog-per-connection = 0", "actormta.outbound.backlog-per-connection", "expected a positive integer, got \"0\"")]
     [InlineData("smtp.tcp-fastopen = -1", "actormta.smtp.tcp-fastopen", "expected a whole number (0 or more), got \"-1\"")]
     [InlineData("metrics.enabled = maybe", "actormta.metrics.enabled", "expected on or off")]
     [InlineData("metrics.address = \"localhost:9464\"", "actormta.metrics.address", "expected \"ip:port\"")]
