@@ -24,7 +24,8 @@ public sealed record EhloLearned(
     EhloLimits Limits,
     bool EarlyConnection) : IDestinationMessage;
 
-/// <summary>The banner or EHLO reply of an early attempt failed: the record is deleted (spec rule 12).</summary>
+/// <summary>The banner or EHLO reply of an early attempt failed (spec rule 12), or an AUTH sent early on the
+/// record's word was refused as not offered: the record is deleted.</summary>
 public sealed record EarlyAttemptFailed(DestinationKey Key, string Reason) : IDestinationMessage;
 
 /// <summary>

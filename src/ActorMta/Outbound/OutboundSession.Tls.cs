@@ -98,8 +98,16 @@ public sealed partial class OutboundSession
             const EhloFeatures early = EhloFeatures.PipeConnect | EhloFeatures.Pipelining;
             if (_early && record is not null && (record.Tls & early) == early)
             {
-                await AppendTransactionAsync(job, FromRecord(record, tlsPhase: true), quitWithIt: QuitWith(more, 1), ct).ConfigureAwait(false);
-                _firstAppended = true;
+                if (LogsIn)
+                {
+                    // EHLO+AUTH when the TLS-phase record shows the mechanism; else EHLO alone, AUTH after its reply.
+                    if (EarlyAuthMechanism(record, tlsPhase: true) is { } mechanism) AppendAuthStart(mechanism);
+                }
+                else
+                {
+                    await AppendTransactionAsync(job, FromRecord(record, tlsPhase: true), quitWithIt: QuitWith(more, 1), ct).ConfigureAwait(false);
+                    _firstAppended = true;
+                }
             }
             SmtpReply ehlo;
             try

@@ -136,9 +136,8 @@ public sealed partial class OutboundSession : UntypedActor
 
             var record = owner._record;
             DecideTls();
-            // A route that logs in must send AUTH before any transaction: no early transaction flight for it
-            // (the EHLO+AUTH early flight of spec Part A is not built yet).
-            var early = record is not null && MayLearn && CanTalkEarly(record) && owner._firstJob.Route.Auth is null;
+            // A route that logs in sends AUTH before any transaction: its early flight is EHLO+AUTH (or EHLO+STARTTLS).
+            var early = record is not null && MayLearn && CanTalkEarly(record) && AuthAllowsEarly(record);
             _preloaded = (owner._firstJob.MessageId, await LoadAsync(owner._firstJob, stop).ConfigureAwait(false));
             if (early) MtaMetrics.EarlyPipeRecordHit();
             else if (MayLearn) MtaMetrics.EarlyPipeRecordMiss();
@@ -281,6 +280,7 @@ public sealed partial class OutboundSession : UntypedActor
         private async Task<EhloResponse> OpenAsync(bool early, EarlyPipeRecord? record, OutboundJob job, bool more, CancellationToken ct)
         {
             _early = early;
+            _authSentEarly = null;
             _quitSent = false;
             _firstAppended = false;
             _tls = null;
@@ -297,10 +297,15 @@ public sealed partial class OutboundSession : UntypedActor
             {
                 // Rule 10: the whole first flight before the banner, built from the cached features; with
                 // STARTTLS in the record the cleartext flight is EHLO, STARTTLS and the transaction waits for TLS.
+                // A route that logs in sends EHLO, AUTH and the transaction waits for the 235.
                 var startTls = !_tlsOnConnect && _tryStartTls && record!.Cleartext.HasFlag(EhloFeatures.StartTls);
                 if (startTls)
                 {
                     pipeline.Append("STARTTLS", Expect.StartTls);
+                }
+                else if (LogsIn)
+                {
+                    AppendAuthStart(EarlyAuthMechanism(record!, tlsPhase: _tlsOnConnect)!);
                 }
                 else
                 {

@@ -76,13 +76,15 @@ public sealed class FakeSmtpServer : IAsyncDisposable
     }
 
     /// <summary>The command loop of <see cref="SinkAsync"/>, for scripts that send their own banner.</summary>
+    /// <param name="handle">Sees each command line first; true when it answered the line itself (the script's own EHLO, AUTH, ...).</param>
     public static async Task ServeAsync(FakeConnection c, string[] keywords, Func<string, string>? rcptReply = null,
-        X509Certificate2? certificate = null, string[]? tlsKeywords = null)
+        X509Certificate2? certificate = null, string[]? tlsKeywords = null, Func<string, Task<bool>>? handle = null)
     {
         while (true)
         {
             var line = await c.ReadLineAsync();
             if (line is null) return;
+            if (handle is not null && await handle(line)) continue;
             var verb = line.Split(' ')[0].ToUpperInvariant();
             switch (verb)
             {
