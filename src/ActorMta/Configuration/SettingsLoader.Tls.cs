@@ -10,7 +10,7 @@ public static partial class SettingsLoader
     private static IReadOnlyList<ListenerSettings> ReadTlsListeners(Reader r, IReadOnlyList<ListenerSettings> others)
     {
         const string path = "actormta.listen-tls-on-connect";
-        var secure = r.Listeners(path, ListenerKind.TlsOnConnect, required: false);
+        var secure = r.Listeners(path, ListenerKind.TlsOnConnect);
         foreach (var listener in secure)
         {
             // One port speaks one way: a client could not know whether to start TLS or wait for a banner.

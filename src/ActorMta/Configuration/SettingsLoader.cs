@@ -184,8 +184,9 @@ public static partial class SettingsLoader
         string dataDirectory = r.Path("actormta.data-directory", emptyMeans: null) ?? Path.GetFullPath("./data");
 
         var listeners = r.Listeners("actormta.listen")
-            .Concat(r.Listeners("actormta.listen-submission", ListenerKind.Submission, required: false)).ToList();
+            .Concat(r.Listeners("actormta.listen-submission", ListenerKind.Submission)).ToList();
         listeners = [.. listeners, .. ReadTlsListeners(r, listeners)];
+        if (listeners.Count == 0) r.NoListener();
 
         var smtp = new SmtpServerSettings(
             Banner: r.String("actormta.smtp.banner", allowEmpty: false),
@@ -929,15 +930,23 @@ public static partial class SettingsLoader
             return items;
         }
 
-        public IReadOnlyList<ListenerSettings> Listeners(string path, ListenerKind kind = ListenerKind.Smtp, bool required = true)
+        /// <summary>
+        /// Any one of the three lists may be empty (a submission-only or TLS-on-connect-only node),
+        /// not all of them: a daemon that listens nowhere is a mistake. Reported on actormta.listen
+        /// unless one of the lists already has an error (its bad entry is the cause).
+        /// </summary>
+        public void NoListener()
+        {
+            string[] paths = ["actormta.listen", "actormta.listen-submission", "actormta.listen-tls-on-connect"];
+            if (errors.Any(e => paths.Contains(e.Path))) return;
+            Fail(paths[0], "at least one address to listen on is required, here or in actormta.listen-submission or "
+                + "actormta.listen-tls-on-connect, e.g. [\"127.0.0.1:2525\"]");
+        }
+
+        public IReadOnlyList<ListenerSettings> Listeners(string path, ListenerKind kind = ListenerKind.Smtp)
         {
             var items = StringList(path);
             var result = new List<ListenerSettings>();
-            if (required && items.Count == 0 && !errors.Any(e => e.Path == path))
-            {
-                Fail(path, "at least one address to listen on is required, e.g. [\"127.0.0.1:2525\"]");
-            }
-
             foreach (string item in items)
             {
                 IPEndPoint? endPoint = ParseEndPoint(item.Trim());
