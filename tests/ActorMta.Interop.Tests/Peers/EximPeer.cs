@@ -191,13 +191,15 @@ public sealed class EximServer : EximPeer, ISmtpTarget
     /// <param name="localParts">Mailboxes that exist (Exim 4.96 refuses tainted paths, so they are listed).</param>
     /// <param name="bannerDelay">Hold the banner this long (whole seconds), e.g. <see cref="EarlyTalkerBannerDelay"/>.</param>
     /// <param name="tls">A certificate (with its chain) and key as PEM files: STARTTLS is offered to everyone with them.</param>
+    /// <param name="auth">One user for plaintext authenticators <c>plain</c> (PLAIN) and <c>login</c> (LOGIN), offered
+    /// only under TLS; every recipient then needs an authenticated client.</param>
     public static async Task<EximServer> StartAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay = null,
-        (string CertificatePath, string KeyPath)? tls = null)
+        (string CertificatePath, string KeyPath)? tls = null, (string User, string Password)? auth = null)
     {
         var server = new EximServer();
         try
         {
-            await server.StartCoreAsync(domain, localParts, bannerDelay, tls);
+            await server.StartCoreAsync(domain, localParts, bannerDelay, tls, auth);
             return server;
         }
         catch
@@ -208,7 +210,7 @@ public sealed class EximServer : EximPeer, ISmtpTarget
     }
 
     private async Task StartCoreAsync(string domain, IReadOnlyList<string> localParts, TimeSpan? bannerDelay,
-        (string CertificatePath, string KeyPath)? tls)
+        (string CertificatePath, string KeyPath)? tls, (string User, string Password)? auth)
     {
         var tlsOptions = "tls_advertise_hosts =";
         if (tls is { } files)
@@ -224,6 +226,26 @@ public sealed class EximServer : EximPeer, ISmtpTarget
         var connectAcl = bannerDelay is { } delay
             ? ("acl_smtp_connect = acl_connect", $"acl_connect:\n  accept delay = {(int)delay.TotalSeconds}s")
             : ("", "");
+        // $auth2/$auth3 are PLAIN's user and password, $auth1/$auth2 LOGIN's answers to its two prompts.
+        var (requireAuth, authenticators) = auth is { } user
+            ? ("deny   message = authentication required\n         !authenticated = *",
+               string.Join('\n',
+                   "begin authenticators",
+                   "plain:",
+                   "  driver = plaintext",
+                   "  public_name = PLAIN",
+                   "  server_prompts = :",
+                   $"  server_condition = ${{if eq{{$auth2:$auth3}}{{{user.User}:{user.Password}}}}}",
+                   "  server_set_id = $auth2",
+                   "  server_advertise_condition = ${if def:tls_in_cipher}",
+                   "login:",
+                   "  driver = plaintext",
+                   "  public_name = LOGIN",
+                   "  server_prompts = Username:: : Password::",
+                   $"  server_condition = ${{if eq{{$auth1:$auth2}}{{{user.User}:{user.Password}}}}}",
+                   "  server_set_id = $auth1",
+                   "  server_advertise_condition = ${if def:tls_in_cipher}"))
+            : ("", "");
         await WriteConfigAsync(CommonConfig(Hostname, tlsOptions) + $"""
             domainlist local_domains = {domain}
             acl_smtp_rcpt = acl_rcpt
@@ -234,6 +256,7 @@ public sealed class EximServer : EximPeer, ISmtpTarget
             begin acl
             {connectAcl.Item2}
             acl_rcpt:
+              {requireAuth}
               accept domains = +local_domains
                      local_parts = {string.Join(" : ", localParts)}
               deny   message = relay not permitted
@@ -257,6 +280,8 @@ public sealed class EximServer : EximPeer, ISmtpTarget
 
             begin retry
             * * F,1h,5m
+
+            {authenticators}
 
             """);
 
