@@ -76,11 +76,12 @@ public sealed record MtaSettings(
 }
 
 /// <summary>
-/// <c>actormta.metrics</c>: the Prometheus endpoint (<c>GET /metrics</c>) and <c>GET /health</c> on one
-/// HTTP address, and how many destinations <c>actormta_destination_connections</c> names.
+/// <c>actormta.metrics</c>: the Prometheus endpoint (<c>GET /metrics</c>, OpenTelemetry's exporter) and
+/// <c>GET /health</c> on one HTTP address, and how many destinations <c>actormta_destination_connections</c> names.
 /// </summary>
 /// <param name="Enabled">Start the endpoint (and the actor telemetry bridge).</param>
-/// <param name="Address">Where it listens; no authentication, so loopback unless a firewall protects it. Port 0 picks a free port.</param>
+/// <param name="Address">Where it listens; no authentication, so loopback unless a firewall protects it. Port 0 picks a free port.
+/// IPv4, or the IPv6 any-address: HttpListener cannot listen on one IPv6 address.</param>
 /// <param name="TopDestinations">Destinations shown by name (the busiest); the rest are summed as destination="other".</param>
 public sealed record MetricsSettings(bool Enabled, IPEndPoint Address, int TopDestinations)
 {

@@ -34,7 +34,7 @@ public static partial class SettingsLoader
     private const string Root = "actormta";
 
     /// <summary>Top N plus "other" stays within the exporter's series cap per instrument.</summary>
-    private const int MaxTopDestinations = Metrics.MetricsCollector.DefaultMaxSeriesPerInstrument - 1;
+    private const int MaxTopDestinations = Metrics.MetricsEndpoint.DefaultMaxSeriesPerInstrument - 1;
 
     /// <summary>Far above any useful TFO queue; the kernel caps it at net.core.somaxconn anyway.</summary>
     private const int MaxTcpFastOpenQueue = 1_000_000;
@@ -307,10 +307,7 @@ public static partial class SettingsLoader
             ConnectionString: r.String("actormta.persistence.connection-string", allowEmpty: true),
             ProviderName: r.String("actormta.persistence.provider-name", allowEmpty: false));
 
-        var metrics = new MetricsSettings(
-            Enabled: r.Bool("actormta.metrics.enabled"),
-            Address: r.EndPoint("actormta.metrics.address", MetricsSettings.Default.Address),
-            TopDestinations: r.NonNegativeInt("actormta.metrics.top-destinations", maximum: MaxTopDestinations));
+        var metrics = ReadMetrics(r);
 
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {

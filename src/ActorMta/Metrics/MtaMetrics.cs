@@ -57,7 +57,7 @@ public enum TlsSide
 /// <para>
 /// Cost when nothing listens (metrics off): every method is a field load and a branch (the
 /// instruments' <c>Enabled</c> is false), no clock read and no allocation. When the exporter
-/// listens, a call is one short lock in the exporter; nothing here allocates either, because
+/// listens, a call is the OpenTelemetry SDK updating one series in place; nothing allocates, because
 /// label values come from fixed sets (enum name tables, listener names from configuration, actor
 /// kinds named in code).
 /// </para>
@@ -65,7 +65,7 @@ public enum TlsSide
 /// Cardinality: no method takes a domain, an address or a message id. Per-destination numbers go
 /// through <see cref="DestinationLeaseAcquired"/>, which the exporter shows as the top N
 /// destinations and one <c>destination="other"</c> series (see <see cref="DestinationConnectionTracker"/>).
-/// The exporter also caps every instrument's series (<see cref="MetricsCollector.DefaultMaxSeriesPerInstrument"/>).
+/// The exporter also caps every instrument's series (<see cref="MetricsEndpoint.DefaultMaxSeriesPerInstrument"/>).
 /// </para>
 /// </summary>
 public static class MtaMetrics

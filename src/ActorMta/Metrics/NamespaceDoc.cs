@@ -5,12 +5,12 @@ namespace ActorMta.Metrics;
 /// </summary>
 /// <remarks>
 /// <para><b>Shape.</b> One <see cref="System.Diagnostics.Metrics.Meter"/> named "ActorMta"
-/// (<see cref="MtaMetrics"/>). The engine calls small methods on <see cref="MtaMetrics"/>; a
-/// <see cref="MetricsCollector"/> (a <see cref="System.Diagnostics.Metrics.MeterListener"/>)
-/// aggregates and writes the Prometheus text format 0.0.4; <see cref="MetricsEndpoint"/> serves it
-/// at <c>GET /metrics</c> next to <c>GET /health</c> on one <see cref="System.Net.HttpListener"/>
-/// (default 127.0.0.1:9464). No package beyond the framework; any other Meter consumer
-/// (dotnet-counters, OpenTelemetry) can subscribe to "ActorMta" as well.</para>
+/// (<see cref="MtaMetrics"/>). The engine calls small methods on <see cref="MtaMetrics"/>;
+/// OpenTelemetry's SDK aggregates and its Prometheus exporter (package
+/// OpenTelemetry.Exporter.Prometheus.HttpListener, pre-release only) serves the text format at
+/// <c>GET /metrics</c>; <see cref="HealthListener"/> serves <c>GET /health</c> on the same IP and
+/// port (default 127.0.0.1:9464). <see cref="MetricsEndpoint"/> starts and stops both. Any other
+/// Meter consumer (dotnet-counters) can subscribe to "ActorMta" as well.</para>
 ///
 /// <para><b>Families</b> (counters end in <c>_total</c>; labels in braces; every label takes values
 /// from a small fixed set):</para>
@@ -34,13 +34,13 @@ namespace ActorMta.Metrics;
 /// </list>
 ///
 /// <para><b>Cardinality.</b> No method takes a domain, an address or a message id; per-destination
-/// numbers are a capped top N; and the collector caps every instrument at
-/// <see cref="MetricsCollector.DefaultMaxSeriesPerInstrument"/> series, beyond which measurements
-/// land in one <c>overflow="true"</c> series.</para>
+/// numbers are a capped top N; and the exporter caps every instrument at
+/// <see cref="MetricsEndpoint.DefaultMaxSeriesPerInstrument"/> series, beyond which measurements
+/// land in one <c>otel_metric_overflow="true"</c> series.</para>
 ///
 /// <para><b>Cost.</b> With metrics off nothing listens: each call is a branch on the instrument's
-/// <c>Enabled</c>, with no clock read and no allocation. With metrics on, a call takes one short
-/// lock in the collector and allocates nothing once its series exists.</para>
+/// <c>Enabled</c>, with no clock read and no allocation. With metrics on, the OpenTelemetry SDK
+/// updates one series in place and allocates nothing once the series exists (a test checks).</para>
 ///
 /// <para><b>Process-wide.</b> The Meter and the queue and destination figures are static: two MTA
 /// nodes in one process (tests) share them.</para>

@@ -237,6 +237,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("metrics.enabled = maybe", "actormta.metrics.enabled", "expected on or off")]
     [InlineData("metrics.address = \"localhost:9464\"", "actormta.metrics.address", "expected \"ip:port\"")]
     [InlineData("metrics.address = \"127.0.0.1\"", "actormta.metrics.address", "expected \"ip:port\"")]
+    [InlineData("metrics.address = \"[::1]:9464\"", "actormta.metrics.address", "HttpListener cannot listen on the IPv6 address ::1; use an IPv4 address, or \"[::]:9464\" for every address")]
     [InlineData("metrics.top-destinations = 500", "actormta.metrics.top-destinations", "must be at most 199, got 500")]
     [InlineData("routing.use-ipv6 = sometimes", "actormta.routing.use-ipv6", "expected auto or on or off")]
     [InlineData("routing.dns-cache-min-ttl = 2d", "actormta.routing.dns-cache-min-ttl", "is longer than actormta.routing.dns-cache-max-ttl")]

@@ -261,7 +261,7 @@ public sealed class EarlyPipeRecordTests(ITestOutputHelper output) : PersistentD
     [Fact]
     public async Task DeletedRecordsAreCountedAsInvalidations()
     {
-        using var collector = new ActorMta.Metrics.MetricsCollector();
+        using var collector = new ActorMta.Tests.Metrics.Scraper();
         double Invalidations() => ActorMta.Tests.Metrics.Scrapes.Value(collector.Scrape(), "actormta_early_pipe_record_invalidations_total") ?? 0;
         var s = NormalConnection();
         await SendAsync(Ehlo(Clear), s.Probe);

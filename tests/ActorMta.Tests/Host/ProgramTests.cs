@@ -173,6 +173,23 @@ public sealed class ProgramTests : IDisposable
     }
 
     [Fact]
+    public async Task RunWithTheMetricsPortInUseFailsWithOneLineNamingTheKey()
+    {
+        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        blocker.Listen();
+        int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+
+        var r = await RunAsync("run", "--set", "actormta.listen=[\"127.0.0.1:0\"]", "--set", "actormta.log.console=off",
+            "--set", "actormta.metrics.enabled=on", "--set", $"actormta.metrics.address=\"127.0.0.1:{port}\"");
+
+        Assert.Equal(1, r.ExitCode);
+        string line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"actormta: cannot serve metrics on 127.0.0.1:{port}: Address already in use (actormta.metrics.address)", line);
+        AssertNoStackTrace(r.Stderr);
+    }
+
+    [Fact]
     public async Task RunListensAndStopsCleanlyOnSigterm()
     {
         using var process = Process.Start(StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]"))!;

@@ -33,7 +33,7 @@ public sealed class ActorTelemetryBridgeTests : TestKit, IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private readonly MetricsCollector _collector = new();
+    private readonly Scraper _scraper = new();
 
     public ActorTelemetryBridgeTests(ITestOutputHelper output)
         : base(ActorTelemetryBridge.Hocon + "\nakka.loglevel = WARNING", output: output)
@@ -42,14 +42,14 @@ public sealed class ActorTelemetryBridgeTests : TestKit, IDisposable
 
     void IDisposable.Dispose()
     {
-        _collector.Dispose();
+        _scraper.Dispose();
         Dispose();
     }
 
     private const string Kind = nameof(TelemetryProbeWorker);
 
     private double Value(string family) =>
-        Scrapes.Value(_collector.Scrape(), $"{family}{{kind=\"{Kind}\"}}") ?? 0;
+        Scrapes.Value(_scraper.Scrape(), $"{family}{{kind=\"{Kind}\"}}") ?? 0;
 
     [Fact]
     public async Task Started_stopped_restarted_and_live_actors_are_counted_per_kind()
@@ -102,12 +102,12 @@ public sealed class ActorTelemetryBridgeTests : TestKit, IDisposable
 
         for (var i = 0; i < 6; i++) probe.Tell(i);
         // The first message is being processed (blocked); five wait behind it.
-        await AwaitAssertAsync(() => Assert.Equal(5, Scrapes.Value(_collector.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}")), Patience);
+        await AwaitAssertAsync(() => Assert.Equal(5, Scrapes.Value(_scraper.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}")), Patience);
 
         release.Set();
-        await AwaitAssertAsync(() => Assert.Equal(0, Scrapes.Value(_collector.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}")), Patience);
+        await AwaitAssertAsync(() => Assert.Equal(0, Scrapes.Value(_scraper.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}")), Patience);
 
         registration.Dispose();
-        Assert.Null(Scrapes.Value(_collector.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}"));
+        Assert.Null(Scrapes.Value(_scraper.Scrape(), "actormta_actor_mailbox_depth{kind=\"MailboxProbe\"}"));
     }
 }

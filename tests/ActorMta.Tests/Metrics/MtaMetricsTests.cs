@@ -4,19 +4,19 @@ using ActorMta.Metrics;
 namespace ActorMta.Tests.Metrics;
 
 /// <summary>
-/// ActorMta's own instruments through a collector over the real Meter. Labels unique to these
+/// ActorMta's own instruments, scraped over HTTP from an endpoint over the real Meter. Labels unique to these
 /// tests (listener names) keep the assertions exact even if engine tests record at the same time;
 /// unlabelled counters are asserted by how much they moved.
 /// </summary>
 [Collection(MtaMeterCollection.Name)]
 public sealed class MtaMetricsTests : IDisposable
 {
-    private readonly MetricsCollector _collector = new();
+    private readonly Scraper _scraper = new();
     private readonly string _listener = "metrics-test-" + Guid.NewGuid().ToString("N")[..8];
 
-    public void Dispose() => _collector.Dispose();
+    public void Dispose() => _scraper.Dispose();
 
-    private string Scrape() => _collector.Scrape();
+    private string Scrape() => _scraper.Scrape();
 
     [Fact]
     public void Connections_accepted_open_and_refused_per_listener()

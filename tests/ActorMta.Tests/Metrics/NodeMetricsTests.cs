@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using ActorMta.Configuration;
 using ActorMta.Tests.Support;
 
@@ -75,8 +76,8 @@ public sealed class NodeMetricsTests
         {
             Assert.True(Value(after, series) >= Value(before, series) + 1, $"{series}: {Value(before, series)} -> {Value(after, series)}");
         }
-        Assert.Matches(@"\nactormta_queue_messages \d+\n", after);
-        Assert.Matches(@"\nactormta_queue_oldest_message_age_seconds [\d.e+-]+\n", after);
+        Assert.Matches(@"\nactormta_queue_messages\{\} \d+\n", after);
+        Assert.Matches(@"\nactormta_queue_oldest_message_age_seconds\{\} [\d.eE+-]+\n", after);
         Assert.Matches(@"\nactormta_actor_messages_processed_total\{kind=""QueueManager""\} [1-9]\d*\n", after);
     }
 
@@ -85,5 +86,22 @@ public sealed class NodeMetricsTests
     {
         await using var mta = await StartAsync();
         Assert.Equal("{\"status\":\"ok\"}", await ScrapeAsync(mta, "/health"));
+    }
+
+    [Fact]
+    public async Task WithMetricsOffNothingListensOnTheMetricsAddress()
+    {
+        int port;
+        using (var free = new TcpListener(IPAddress.Loopback, 0))
+        {
+            free.Start();
+            port = ((IPEndPoint)free.LocalEndpoint).Port;
+        }
+        await using var mta = await TestMta.StartAsync(s => s with { Metrics = new MetricsSettings(false, new IPEndPoint(IPAddress.Loopback, port), 10) });
+
+        Assert.Null(mta.Node.MetricsEndPoint);
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var refused = await Assert.ThrowsAsync<SocketException>(() => probe.ConnectAsync(IPAddress.Loopback, port));
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
     }
 }

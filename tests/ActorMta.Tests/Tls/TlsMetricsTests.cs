@@ -8,9 +8,9 @@ namespace ActorMta.Tests.Tls;
 [Collection(MtaMeterCollection.Name)]
 public sealed class TlsMetricsTests(TlsFixture tls) : IClassFixture<TlsFixture>, IDisposable
 {
-    private readonly MetricsCollector _collector = new();
+    private readonly Scraper _scraper = new();
 
-    public void Dispose() => _collector.Dispose();
+    public void Dispose() => _scraper.Dispose();
 
     private static double Moved(string before, string after, string series) =>
         (Scrapes.Value(after, series) ?? 0) - (Scrapes.Value(before, series) ?? 0);
@@ -19,7 +19,7 @@ public sealed class TlsMetricsTests(TlsFixture tls) : IClassFixture<TlsFixture>,
     public async Task ServerHandshakesAreCountedAsOkOrFailed()
     {
         await using var mta = await TestMta.StartAsync(tls.Settings());
-        var before = _collector.Scrape();
+        var before = _scraper.Scrape();
 
         await using (var good = await TlsSmtpClient.ConnectTlsAsync(mta.EndPoint, viaStartTls: true))
         {
@@ -36,7 +36,7 @@ public sealed class TlsMetricsTests(TlsFixture tls) : IClassFixture<TlsFixture>,
         }
         await mta.WaitForLogLineAsync("TLS error on connection from");
 
-        var after = _collector.Scrape();
+        var after = _scraper.Scrape();
         Assert.True(Moved(before, after, "actormta_tls_handshakes_total{result=\"ok\",side=\"inbound\"}") >= 1, after);
         Assert.True(Moved(before, after, "actormta_tls_handshakes_total{result=\"failed\",side=\"inbound\"}") >= 1, after);
         Assert.True(Moved(before, after, "actormta_tls_handshake_duration_seconds_count{side=\"inbound\"}") >= 1, after);
