@@ -159,7 +159,7 @@ public sealed record SpoolSettings(string Directory, bool Fsync);
 public sealed record LocalDeliverySettings(string MaildirRoot);
 
 /// <summary><c>actormta.queue</c>: retry schedule for messages that cannot be delivered now.</summary>
-public sealed record QueueSettings(TimeSpan RetryInterval, TimeSpan MaxRetryTime, int LocalDeliveryParallelism)
+public sealed partial record QueueSettings(TimeSpan RetryInterval, TimeSpan MaxRetryTime, int LocalDeliveryParallelism)
 {
     /// <summary><c>queue.retry</c> (Exim's retry rules) and <c>queue.parallel-attempts</c>.</summary>
     public ActorMta.Queue.QueueTuning Tuning { get; init; } = ActorMta.Queue.QueueTuning.Default;

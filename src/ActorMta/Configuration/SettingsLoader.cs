@@ -266,6 +266,7 @@ public static partial class SettingsLoader
                 RetryRules: r.RetryRules("actormta.queue.retry"),
                 ParallelAttempts: r.PositiveInt("actormta.queue.parallel-attempts")),
         };
+        queue = ReadQueueOnly(r, queue);
 
         var log = new LogSettings(
             MainLogPath: r.OptionalPath("actormta.log.main-log", emptyMeans: System.IO.Path.Combine(dataDirectory, "log", "mainlog")),

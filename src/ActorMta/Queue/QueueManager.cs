@@ -77,9 +77,19 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
 
         /// <summary>The operator asked for this message now (<see cref="DeliverNow"/>): attempt it even if frozen.</summary>
         public bool Forced { get; set; }
+
+        /// <summary>Received in queue-only mode: no attempt before the next queue run (or an operator's deliver).</summary>
+        public bool AwaitingQueueRun { get; set; }
     }
 
     private const string RetryTimer = "retry";
+    private const string QueueRunTimer = "queue-run";
+
+    /// <summary>Tick of the periodic queue run (queue-only mode).</summary>
+    private sealed record QueueRunDue
+    {
+        public static readonly QueueRunDue Instance = new();
+    }
 
     private readonly MtaSettings _settings;
     private readonly MessageSpool _spool;
@@ -111,7 +121,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
             settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog, _remote);
         _parallelism = Math.Max(1, tuning.ParallelAttempts);
 
-        Receive<Enqueue>(m => OnEnqueue(m.Envelope));
+        Receive<Enqueue>(m => OnEnqueue(m.Envelope, arrival: true));
         Receive<RouterActor.Routed>(m => _remote.Complete(m));
         Receive<RemoteDeliveryResult>(m => _remote.Complete(m));
         Receive<RouteTimedOut>(m => _remote.TimeOut(m.RequestId));
@@ -121,6 +131,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         Receive<RetryDue>(_ => OnRetryDue());
         Receive<GetQueue>(_ => Sender.Tell(Snapshot()));
         Receive<RunQueue>(_ => OnRunQueue());
+        Receive<QueueRunDue>(_ => OnQueueRunDue());
         ReceiveControl();
     }
 
@@ -145,6 +156,8 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     {
         _remote.Bind(Self, Context.System.Scheduler);
         _mailbox = MtaMetrics.SampleMailbox(nameof(QueueManager), Self);
+        if (_settings.Queue.QueueOnly)
+            Timers.StartPeriodicTimer(QueueRunTimer, QueueRunDue.Instance, _settings.Queue.QueueRunInterval);
         var now = DateTimeOffset.UtcNow;
         foreach (var message in _spool.Recover(_mainLog.Write))
         {
@@ -157,13 +170,15 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         Dispatch();
     }
 
-    private void OnEnqueue(Envelope envelope)
+    private void OnEnqueue(Envelope envelope, bool arrival = false)
     {
         // Already known: recovered at start while the session was storing it.
         if (_entries.ContainsKey(envelope.MessageId)) return;
         var entry = new Entry(envelope, RecipientBook.New(envelope.Recipients.Count), recovered: false);
         Add(envelope.MessageId, entry);
-        MakeReady(envelope.MessageId, entry);
+        // queue-only: an arrival waits for the next queue run (Exim's queue_only); bounces do not.
+        if (arrival && _settings.Queue.QueueOnly) entry.AwaitingQueueRun = true;
+        else MakeReady(envelope.MessageId, entry);
         QueueChanged();
         Dispatch();
     }
@@ -223,6 +238,19 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         Dispatch();
     }
 
+    /// <summary>
+    /// The periodic queue run of queue-only mode: every message waiting for it is attempted, in
+    /// arrival order; messages waiting for a retry time keep waiting (Exim's -q, not -qf).
+    /// </summary>
+    private void OnQueueRunDue()
+    {
+        foreach (var (id, entry) in _entries.OrderBy(static e => e.Key, StringComparer.Ordinal))
+        {
+            if (entry.AwaitingQueueRun && !entry.InFlight) MakeReady(id, entry);
+        }
+        Dispatch();
+    }
+
     private void OnRunQueue()
     {
         foreach (var (id, entry) in _entries.OrderBy(static e => e.Key, StringComparer.Ordinal))
@@ -234,6 +262,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
 
     private void MakeReady(string id, Entry entry)
     {
+        entry.AwaitingQueueRun = false;
         entry.NextAttempt = null;
         if (entry.Ready) return;
         entry.Ready = true;

@@ -17,15 +17,20 @@ public sealed class ActorMtaServer : IBenchServer
     private readonly StringBuilder _output;
     private readonly string _dir;
 
-    private ActorMtaServer(Process process, StringBuilder output, string dir, IPEndPoint endPoint)
+    private ActorMtaServer(Process process, StringBuilder output, string dir, IPEndPoint endPoint, bool queueOnly)
     {
+        Delivers = !queueOnly;
         _process = process;
         _output = output;
         _dir = dir;
         EndPoint = endPoint;
     }
 
-    public string Name => "ActorMta";
+    public string Name => Delivers ? "ActorMta" : "ActorMta queue-only";
+
+    /// <summary>False with <c>actormta.queue.queue-only=on</c>: like Exim's queue_only, nothing is
+    /// delivered during the load (the queue run interval is left at its default, minutes away).</summary>
+    public bool Delivers { get; }
 
     public IPEndPoint EndPoint { get; }
 
@@ -46,12 +51,14 @@ public sealed class ActorMtaServer : IBenchServer
             "actormta.spool.fsync=on",
             "actormta.log.console=off",
             "actormta.smtp.max-connections-per-ip=1000",
+            "actormta.smtp.max-messages-per-connection=1000000",
             .. extraSets,
         ];
         var output = new StringBuilder();
         var dotnet = Environment.ProcessPath is { } host && Path.GetFileName(host) == "dotnet" ? host : "dotnet";
         var process = Proc.Start(dotnet, [program, "run", .. sets.SelectMany(s => new[] { "--set", s })], output);
-        var server = new ActorMtaServer(process, output, dir, new IPEndPoint(IPAddress.Loopback, port));
+        var server = new ActorMtaServer(process, output, dir, new IPEndPoint(IPAddress.Loopback, port),
+            queueOnly: extraSets.Contains("actormta.queue.queue-only=on"));
         try
         {
             await SmtpProbe.WaitForBannerAsync(server.EndPoint, TimeSpan.FromSeconds(60), () => process.HasExited,

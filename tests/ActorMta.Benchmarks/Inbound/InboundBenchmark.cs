@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using ActorMta.Benchmarks.Support;
 
 namespace ActorMta.Benchmarks.Inbound;
 
@@ -18,6 +19,9 @@ public static class InboundBenchmark
 
         /// <summary>Let Exim deliver after each row's load (its queue runners are slow: minutes per row).</summary>
         public bool EximDelivers { get; init; }
+
+        /// <summary>ActorMta configuration overrides (<c>--set path=value</c>), for experiments.</summary>
+        public IReadOnlyList<string> Sets { get; init; } = [];
     }
 
     private sealed record Row(int Sessions, double Accepted, double? Delivered);
@@ -33,7 +37,7 @@ public static class InboundBenchmark
         for (int round = 1; round <= o.Rounds; round++)
         {
             if (o.Rounds > 1) Console.WriteLine($"round {round} of {o.Rounds}, load average {LoadAverage()}");
-            if (o.ActorMta) actor.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync()));
+            if (o.ActorMta) actor.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync([.. o.Sets])));
             if (o.Exim) exim.AddRange(await MeasureAsync(o, async () => await EximServer.StartAsync(o.EximDelivers)));
         }
 
@@ -71,6 +75,7 @@ public static class InboundBenchmark
         foreach (var sessions in o.Sessions)
         {
             var before = server.DeliveredCount();
+            var cpuBefore = ProcessCpu.Of(server.ProcessId);
             var sw = Stopwatch.StartNew();
             var accepted = await SmtpSource.RunAsync(server.EndPoint, sessions, o.Messages, o.Size);
             double? deliveredRate = null;
@@ -83,10 +88,11 @@ public static class InboundBenchmark
                 deliveredRate = o.Messages / delivered.TotalSeconds;
                 deliveredText = $"{deliveredRate:F0}/s ({delivered.TotalSeconds:F2} s)";
             }
+            var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
             var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate);
             rows.Add(row);
             Console.WriteLine($"{server.Name}: {sessions,3} sessions: accepted {row.Accepted:F0}/s ({accepted.TotalSeconds:F2} s), "
-                + $"delivered {deliveredText}");
+                + $"delivered {deliveredText}, server CPU {cpu.Cpu.TotalMilliseconds * 1000 / o.Messages:F0} us and {(double)cpu.Switches / o.Messages:F1} context switches per message");
         }
         return rows;
     }

@@ -73,6 +73,8 @@ public sealed class ConfigurationCompletenessTests
         ["QueueSettings.RetryInterval"] = "actormta.queue.retry-interval",
         ["QueueSettings.MaxRetryTime"] = "actormta.queue.max-retry-time",
         ["QueueSettings.LocalDeliveryParallelism"] = "actormta.queue.local-delivery-parallelism",
+        ["QueueSettings.QueueOnly"] = "actormta.queue.queue-only",
+        ["QueueSettings.QueueRunInterval"] = "actormta.queue.queue-run-interval",
         ["QueueSettings.Tuning"] = "actormta.queue",
         ["QueueTuning.RetryRules"] = "actormta.queue.retry",
         ["QueueTuning.ParallelAttempts"] = "actormta.queue.parallel-attempts",
