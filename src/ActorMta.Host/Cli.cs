@@ -144,13 +144,13 @@ public static class Cli
             }));
         }
 
-        // SIGHUP re-reads the TLS certificate files (a renewed certificate); during start-up there is
-        // nothing to re-read yet, so it is consumed and the files are read by the start itself.
+        // SIGHUP re-reads the TLS certificate files (a renewed certificate) and the users file; during
+        // start-up there is nothing to re-read yet, so it is consumed and the files are read by the start itself.
         MtaNode? started = null;
         registrations.Add(HangupSignal.Register(context =>
         {
             context.Cancel = true;
-            Volatile.Read(ref started)?.ReloadTls(mainLog);
+            Volatile.Read(ref started)?.Reload(mainLog);
         }, out bool hangupWasIgnored));
 
         using CancellationTokenRegistration onCancel = ct.Register(() => stop.TrySetResult("cancellation"));
@@ -173,7 +173,7 @@ public static class Cli
             string listening = string.Join(" ", node.BoundEndPoints.Select(EximAddress));
             mainLog.Write($"actormta {Version} daemon started: pid={pid}, listening for SMTP on {listening}");
             foreach (string note in node.Tls?.StartupNotes ?? []) mainLog.Write(note);
-            if (hangupWasIgnored) mainLog.Write("SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files");
+            if (hangupWasIgnored) mainLog.Write("SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files and the users file");
             logger.Information("ActorMta {Version} listening on {EndPoints}, data in {DataDirectory}",
                 Version, node.BoundEndPoints.Select(e => e.ToString()).ToArray(), settings.DataDirectory);
             if (node.MetricsEndPoint is { } metricsEndPoint)

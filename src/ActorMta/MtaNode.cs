@@ -28,9 +28,10 @@ public sealed class MtaNode : IAsyncDisposable
     private bool _stopped;
 
     private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls,
-        ControlServer? control)
+        ControlServer? control, UserStore users)
     {
         Tls = tls;
+        Users = users;
         _control = control;
         _system = system;
         Root = root;
@@ -53,6 +54,9 @@ public sealed class MtaNode : IAsyncDisposable
 
     /// <summary>Server TLS (null when STARTTLS is offered to nobody and no listener is TLS-on-connect).</summary>
     public ServerTls? Tls { get; }
+
+    /// <summary>The users that may authenticate (SMTP AUTH).</summary>
+    public UserStore Users { get; }
     public IActorRef Root { get; }
     public IActorRef Queue { get; }
     public MessageSpool Spool { get; }
@@ -149,7 +153,7 @@ public sealed class MtaNode : IAsyncDisposable
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
-            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users);
         }
         catch (Exception e)
         {
@@ -211,6 +215,17 @@ public sealed class MtaNode : IAsyncDisposable
         var ok = Tls.Reload(out var message);
         mainLog.Write(message);
         return ok;
+    }
+
+    /// <summary>
+    /// SIGHUP: the certificate files (<see cref="ReloadTls"/>) and the users file, read again whatever
+    /// their time stamps say (a file replaced within the same second keeps its stamp). Each outcome
+    /// goes to the main log; a users file that no longer reads keeps the previous users.
+    /// </summary>
+    public void Reload(MainLog mainLog)
+    {
+        ReloadTls(mainLog);
+        Users.Reload();
     }
 
     /// <summary>Stop accepting, let the actors finish, terminate the ActorSystem. Spooled messages stay spooled.</summary>

@@ -248,9 +248,13 @@ public sealed class ProgramTests : IDisposable
 
             string certificate = Path.Combine(_folder, "data", "tls", "selfsigned.crt");
             Assert.True(File.Exists(certificate));
-            Assert.Equal(0, Kill(process.Id, 1)); // SIGHUP: re-read the certificate files, keep running
+            // A user added while running: nothing authenticates meanwhile, so only the SIGHUP reads the file.
+            string usersFile = Path.Combine(_folder, "data", "users");
+            ActorMta.Auth.UsersFile.Set(usersFile, "alice", ActorMta.Auth.PasswordHash.Create("wonderland", ActorMta.Auth.PasswordHash.MinimumIterations));
+            Assert.Equal(0, Kill(process.Id, 1)); // SIGHUP: re-read the certificate files and the users file, keep running
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!ReadShared(mainLogPath).Contains("TLS: certificate reloaded", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            while (!(ReadShared(mainLogPath) is var log && log.Contains("TLS: certificate reloaded", StringComparison.Ordinal) && log.Contains(" loaded: 1 user", StringComparison.Ordinal))
+                   && DateTime.UtcNow < deadline)
                 await Task.Delay(50);
             Assert.False(process.HasExited);
             Assert.Equal(0, Kill(process.Id, 15));
@@ -263,7 +267,8 @@ public sealed class ProgramTests : IDisposable
             Assert.Contains("daemon started: pid=", mainLog[0], StringComparison.Ordinal);
             Assert.EndsWith($"TLS: no certificate configured (actormta.tls.certificate): generated a self-signed certificate for {Dns.GetHostName()} in {certificate}", mainLog[1], StringComparison.Ordinal);
             Assert.Contains(mainLog, l => l.Contains($"TLS: certificate reloaded: \"CN={Dns.GetHostName()}\" valid until ", StringComparison.Ordinal));
-            Assert.Contains(mainLog, l => l.EndsWith(" SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files", StringComparison.Ordinal));
+            Assert.Contains(mainLog, l => l.Contains(" users file ", StringComparison.Ordinal) && l.EndsWith("/users loaded: 1 user", StringComparison.Ordinal));
+            Assert.Contains(mainLog, l => l.EndsWith(" SIGHUP was inherited as ignored (nohup?): handling it anyway, to re-read the TLS certificate files and the users file", StringComparison.Ordinal));
         }
         finally
         {
