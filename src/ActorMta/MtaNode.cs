@@ -146,7 +146,7 @@ public sealed class MtaNode : IAsyncDisposable
                 metrics = StartMetrics(settings, sockets);
                 MtaMetrics.TopDestinations = settings.Metrics.TopDestinations;
                 // Before /user/mta, so it sees every actor of the tree start.
-                system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
+                ActorTelemetry.StartBridge(system);
             }
             var endPoints = sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
             var root = system.ActorOf(MtaGuardian.Props(settings, spool, mainLog, logger, sockets, auth, tls), "mta");

@@ -35,15 +35,14 @@ public sealed class ActorTelemetryBridge : ReceiveActor
     public static Config Config => ConfigurationFactory.ParseString(Hocon);
 
     /// <summary>
-    /// The name to start it under: <c>system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name)</c>
-    /// right after creating the ActorSystem (with <see cref="Hocon"/> in its config), before the MTA's actors.
+    /// The name it runs under: <see cref="ActorTelemetry.StartBridge"/> right after creating the ActorSystem (with
+    /// <see cref="Hocon"/> in its config), before the MTA's actors.
     /// </summary>
     public const string Name = "actor-telemetry";
 
     private readonly Dictionary<Type, string> _kinds = [];
 
-    /// <summary>Props for the bridge.</summary>
-    public static Props Props() => Akka.Actor.Props.Create(() => new ActorTelemetryBridge());
+    internal static Props Props() => Akka.Actor.Props.Create(() => new ActorTelemetryBridge());
 
     /// <summary>Maps an actor class to its kind label.</summary>
     public static string KindOf(Type actorType)
@@ -83,15 +82,29 @@ public sealed class ActorTelemetryBridge : ReceiveActor
         return new KeyValuePair<string, object?>("kind", kind);
     }
 
-    /// <inheritdoc />
-    protected override void PreStart()
-    {
-        Context.System.EventStream.Subscribe(Self, typeof(IActorTelemetryEvent));
-    }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
         Context.System.EventStream.Unsubscribe(Self);
+    }
+}
+
+/// <summary>Starting the <see cref="ActorTelemetryBridge"/> (outside any actor, hence its own class).</summary>
+public static class ActorTelemetry
+{
+    /// <summary>
+    /// Starts the bridge as <see cref="ActorTelemetryBridge.Name"/> and subscribes it before
+    /// returning. Subscribing in the actor's PreStart would happen later, on a dispatcher thread:
+    /// actors started meanwhile (the queue manager, under load) would never be counted live, and
+    /// their stops would push the live count below the truth. Events published before the bridge
+    /// runs wait in its mailbox.
+    /// </summary>
+    public static IActorRef StartBridge(ActorSystem system)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        var bridge = system.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
+        system.EventStream.Subscribe(bridge, typeof(IActorTelemetryEvent));
+        return bridge;
     }
 }

@@ -54,9 +54,8 @@ public sealed class ActorTelemetryBridgeTests : TestKit, IDisposable
     [Fact]
     public async Task Started_stopped_restarted_and_live_actors_are_counted_per_kind()
     {
-        var bridge = Sys.ActorOf(ActorTelemetryBridge.Props(), ActorTelemetryBridge.Name);
-        // The bridge subscribes in PreStart; a round trip through it proves that happened.
-        await bridge.Ask<ActorIdentity>(new Identify(1), Patience);
+        // Subscribed when Start returns: the workers' starts below cannot be missed.
+        ActorTelemetry.StartBridge(Sys);
 
         var workers = Enumerable.Range(0, 3).Select(_ => Sys.ActorOf(Props.Create<TelemetryProbeWorker>())).ToArray();
         await AwaitAssertAsync(() => Assert.Equal(3, Value("actormta_actors_started_total")), Patience);
