@@ -82,15 +82,24 @@ public sealed class MetricsEndpoint : IDisposable, IAsyncDisposable
             {
                 continue;
             }
+            HealthListener health;
             try
             {
-                return new MetricsEndpoint(exporter, HealthListener.Start(origin, checks), new IPEndPoint(endPoint.Address, port));
+                health = HealthListener.Start(origin, checks);
+            }
+            catch (HttpListenerException) when (endPoint.Port == 0 && attempt < 10)
+            {
+                // The picked port can be taken between the two binds as well (another test's
+                // endpoint closing or opening there): try another one, as for the exporter.
+                exporter.Dispose();
+                continue;
             }
             catch
             {
                 exporter.Dispose();
                 throw;
             }
+            return new MetricsEndpoint(exporter, health, new IPEndPoint(endPoint.Address, port));
         }
     }
 
