@@ -75,6 +75,25 @@ public sealed class TlsServerInteropTests
     }
 
     [PeerFact(PeerBinaries.Swaks)]
+    public async Task Swaks_verifying_the_self_signed_certificate_refuses_it_and_the_main_log_says_so()
+    {
+        await using var target = await ActorMtaTarget.StartAsync([TestTargets.Domain]);
+        var t = await SwaksPeer.SendAsync(target.EndPoint, Sender, TestTargets.Recipient, "swaks tls-verify", "never sent", "--tls", "--tls-verify");
+
+        Assert.True(t.ExitCode != 0, $"swaks should have refused the self-signed certificate:\n{t.Raw}");
+        Assert.True(t.IndexOf(" -> MAIL FROM") < 0, t.Raw);
+        // OpenSSL's client sends its alert during the handshake: the server names it.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        string? line;
+        while ((line = target.MainLogLines().FirstOrDefault(l => l.Contains(" TLS error on connection from ", StringComparison.Ordinal))) is null
+               && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(line is not null, string.Join('\n', target.MainLogLines()));
+        Assert.Matches(@" TLS error on connection from H=\(swaks\.test\) \[127\.0\.0\.1\]:\d+ \(STARTTLS\): the client rejected our certificate \((tls|ssl)v\d+ alert [a-z ]+\)$", line);
+        Assert.Empty(target.ReceptionLines());
+    }
+
+    [PeerFact(PeerBinaries.Swaks)]
     public async Task Swaks_with_tls_on_connect_is_served_on_a_tls_on_connect_listener()
     {
         var (target, authority, _, files) = await StartWithCertificateAsync("actormta.listen-tls-on-connect=[\"127.0.0.1:0\"]");

@@ -21,6 +21,9 @@ public sealed partial class InboundSession
     /// <summary>Set once the handshake is done: the session is encrypted from then on.</summary>
     private TlsSessionInfo? _tls;
 
+    /// <summary>The handshake is done and the client has sent nothing since.</summary>
+    private bool _silentSinceHandshake;
+
     private bool IsTlsOnConnect => _context.Kind == ListenerKind.TlsOnConnect;
 
     /// <summary>STARTTLS is in the EHLO reply and will be executed: not encrypted yet, a certificate, and a listed client.</summary>
@@ -101,6 +104,7 @@ public sealed partial class InboundSession
     {
         if (_mode == Mode.Closed) return;
         _tls = ready.Info;
+        _silentSinceHandshake = true;
         _mode = Mode.Command;
 
         // RFC 3207 section 4.2: forget everything learned before TLS; the client must EHLO again.
@@ -124,6 +128,22 @@ public sealed partial class InboundSession
         // Nothing can be said to the client: its stream is neither clear text nor a TLS session.
         _mode = Mode.Closed;
         Context.Stop(Self);
+    }
+
+    /// <summary>
+    /// The connection ended before the client said anything over the TLS session it just set up. A
+    /// client that checks certificates in its own code after the handshake (.NET's SslStream, for one)
+    /// rejects ours that way: no alert, the handshake succeeded on our side, then a close. Without this
+    /// line the main log would show nothing at all for it; with an alert the handshake fails instead
+    /// and <see cref="OnTlsFailed"/> says so.
+    /// </summary>
+    private void LogClosedRightAfterHandshake(string? why)
+    {
+        var rejected = why is null ? null : CertificateAlert.Find(why);
+        var detail = rejected is not null ? $"the client rejected our certificate ({rejected}) right after the handshake"
+            // Closed or reset (it closes with our session tickets unread): the same for the operator.
+            : "the client closed the connection right after the handshake, before any command; it may have rejected our certificate";
+        _context.MainLog.Write($"TLS error on connection from {HostField()} ({(IsTlsOnConnect ? "TLS on connect" : "STARTTLS")}): {detail}");
     }
 
     /// <summary>

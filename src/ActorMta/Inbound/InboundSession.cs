@@ -148,6 +148,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             ConnectionLost(_mode is Mode.Data or Mode.Chunk ? "connection closed while reading message data" : null);
             return;
         }
+        _silentSinceHandshake = false;
         _inputEnd += ready.Count;
         Pump();
     }
@@ -430,7 +431,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     private void ConnectionLost(string? why)
     {
-        if (_mode != Mode.Closed && (_transaction.Sender is not null || _mode is Mode.Data or Mode.Chunk or Mode.Busy || why is not null))
+        if (_mode != Mode.Closed && _silentSinceHandshake) LogClosedRightAfterHandshake(why);
+        else if (_mode != Mode.Closed && (_transaction.Sender is not null || _mode is Mode.Data or Mode.Chunk or Mode.Busy || why is not null))
             _context.MainLog.Write($"SMTP connection from {HostField()} lost{(why is null ? "" : $" ({why})")}");
         _mode = Mode.Closed;
         _readPending = false;

@@ -148,7 +148,8 @@ public sealed class ServerTls
         var text = e.Message;
         for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
             if (!text.Contains(inner.Message, StringComparison.Ordinal)) text += ": " + inner.Message;
-        return text;
+        // The most common failure an operator must act on (an expired or self-signed certificate), in words.
+        return CertificateAlert.Find(text) is { } alert ? $"the client rejected our certificate ({alert})" : text;
     }
 
     private static Loaded Load(string certificatePath, string? keyPath)
