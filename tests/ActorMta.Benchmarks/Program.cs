@@ -58,6 +58,7 @@ return args.FirstOrDefault() switch
     {
         Rounds = IntOption("--rounds", 1),
         EximDelivers = args.Contains("--exim-deliver"),
+        ActorMtaQueueOnly = !args.Contains("--no-queue-only"),
         Sets = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList(),
     }),
     "outbound" => await OutboundBenchmark.RunAsync(new OutboundBenchmark.Options(
@@ -109,7 +110,7 @@ static int RunMicro(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver] [--set path=value]...");
+    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
