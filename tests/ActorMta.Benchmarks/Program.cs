@@ -72,7 +72,10 @@ return args.FirstOrDefault() switch
         TimeoutMinutes: IntOption("--timeout-minutes", 30),
         Sets: args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList())),
     "inbound-metrics" => await MetricsCostBenchmark.RunAsync(new MetricsCostBenchmark.Options(
-        IntOption("--messages", 2000), IntOption("--size", 300), IntOption("--sessions", 50), IntOption("--rounds", 3))),
+        IntOption("--messages", 2000), IntOption("--size", 300), IntOption("--sessions", 50), IntOption("--rounds", 3))
+    {
+        WarmUp = IntOption("--warm-up", 2500),
+    }),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
     "tls" => await ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.RunAsync(new ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.Options(
         Concurrency: IntOption("--concurrency", 8),
@@ -104,7 +107,7 @@ int IntOption(string name, int fallback) => Option(name) is { } v ? int.Parse(v)
 
 static int RunMicro(string[] rest)
 {
-    BenchmarkSwitcher.FromTypes([typeof(CommandParsingBenchmarks), typeof(DataDecodingBenchmarks)]).Run(rest);
+    BenchmarkSwitcher.FromTypes([typeof(CommandParsingBenchmarks), typeof(DataDecodingBenchmarks), typeof(MetricsRecordingBenchmarks)]).Run(rest);
     return 0;
 }
 
@@ -112,7 +115,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
-    Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N] [--warm-up N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks tls [--concurrency N] [--seconds S] [--only actormta|exim]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");

@@ -109,6 +109,7 @@ public sealed class EximServer : IBenchServer
             smtp_accept_max = 1000
             smtp_connect_backlog = 1024
             smtp_accept_queue_per_connection = 0
+            smtp_accept_max_per_connection = 0
             domainlist local_domains = {IBenchServer.Domain}
             acl_smtp_rcpt = acl_rcpt
 
