@@ -25,6 +25,7 @@
 //       The cost of metrics: the same inbound load into ActorMta with actormta.metrics off and
 //       on (scraped every second), alternating, --rounds N times each (default 3); prints both
 //       rates and the cost. Options: --messages N (2000), --size BYTES (300), --sessions N (50).
+//       --paired: both servers at once under the same load, the ratio per round (see MetricsCostPaired).
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- tls [--concurrency 8] [--seconds 10] [--only actormta|exim]
 //       STARTTLS handshakes per second on the server, ActorMta then Exim 4.96 with the same
@@ -71,6 +72,11 @@ return args.FirstOrDefault() switch
         Exim: Option("--only") is null or "exim",
         TimeoutMinutes: IntOption("--timeout-minutes", 30),
         Sets: args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList())),
+    "inbound-metrics" when args.Contains("--paired") => await MetricsCostPaired.RunAsync(new MetricsCostBenchmark.Options(
+        IntOption("--messages", 4000), IntOption("--size", 300), IntOption("--sessions", 25), IntOption("--rounds", 7))
+    {
+        WarmUp = IntOption("--warm-up", 5000),
+    }),
     "inbound-metrics" => await MetricsCostBenchmark.RunAsync(new MetricsCostBenchmark.Options(
         IntOption("--messages", 2000), IntOption("--size", 300), IntOption("--sessions", 50), IntOption("--rounds", 3))
     {
@@ -115,7 +121,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
-    Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--messages N] [--size B] [--sessions N] [--rounds N] [--warm-up N]");
+    Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--paired] [--messages N] [--size B] [--sessions N] [--rounds N] [--warm-up N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks tls [--concurrency N] [--seconds S] [--only actormta|exim]");
     Console.Error.WriteLine("       ActorMta.Benchmarks micro [BenchmarkDotNet arguments]");
