@@ -114,7 +114,7 @@ public sealed class ActorMtaToActorMtaTests : OutboundTestKit
     }
 
     /// <summary>Sends one message for user@test.example into <paramref name="mta"/>; returns its spool id.</summary>
-    private static async Task<string> SubmitAsync(TestMta mta, string subject)
+    internal static async Task<string> SubmitAsync(TestMta mta, string subject)
     {
         using var client = await mta.ConnectAsync();
         await client.ReadRepliesAsync(1);
