@@ -32,11 +32,11 @@ public static class MetricsCostPaired
         {
             await SmtpSource.RunAsync(server.EndPoint, 5, lockStep, o.Size, maxProcesses: 5);
             await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.WarmUp - lockStep, o.Size, maxProcesses: 5);
-            await WaitForDeliveriesAsync(server, o.WarmUp);
+            await MetricsCostBenchmark.WaitForDeliveriesAsync(server, o.WarmUp);
         }
 
         using var stopScraping = new CancellationTokenSource();
-        var scraping = ScrapeAsync(metricsPort, stopScraping.Token);
+        var scraping = MetricsCostBenchmark.ScrapeAsync(metricsPort, stopScraping.Token);
         var ratios = new List<(double Accepted, double Delivered, double Cpu)>();
         for (int round = 1; round <= o.Rounds; round++)
         {
@@ -70,40 +70,10 @@ public static class MetricsCostPaired
             var cpuBefore = ProcessCpu.Of(server.ProcessId);
             var sw = Stopwatch.StartNew();
             var accepted = await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.Messages, o.Size, maxProcesses: 5);
-            await WaitForDeliveriesAsync(server, before + o.Messages);
+            await MetricsCostBenchmark.WaitForDeliveriesAsync(server, before + o.Messages);
             var delivered = sw.Elapsed;
             var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
             return new Side(o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds, cpu.Cpu.TotalMilliseconds * 1000 / o.Messages);
-        }
-    }
-
-    private static async Task<int> ScrapeAsync(int port, CancellationToken stop)
-    {
-        using var http = new HttpClient();
-        int count = 0;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", stop);
-                if (text.Contains("actormta_messages_received_total", StringComparison.Ordinal)) count++;
-                await Task.Delay(1000, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-        return count;
-    }
-
-    private static async Task WaitForDeliveriesAsync(ActorMtaServer server, int total)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-        while (server.DeliveredCount() < total)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{server.DeliveredCount()} of {total} delivered after 10 minutes");
-            await Task.Delay(20);
         }
     }
 
