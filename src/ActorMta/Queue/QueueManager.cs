@@ -242,20 +242,17 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     /// The periodic queue run of queue-only mode: every message waiting for it is attempted, in
     /// arrival order; messages waiting for a retry time keep waiting (Exim's -q, not -qf).
     /// </summary>
-    private void OnQueueRunDue()
-    {
-        foreach (var (id, entry) in _entries.OrderBy(static e => e.Key, StringComparer.Ordinal))
-        {
-            if (entry.AwaitingQueueRun && !entry.InFlight) MakeReady(id, entry);
-        }
-        Dispatch();
-    }
+    private void OnQueueRunDue() => MakeReadyInArrivalOrder(static entry => entry.AwaitingQueueRun);
 
-    private void OnRunQueue()
+    /// <summary>The operator's forced run (<c>queue deliver --all</c>, Exim's -qf): every message not in flight.</summary>
+    private void OnRunQueue() => MakeReadyInArrivalOrder(static _ => true);
+
+    /// <summary>Makes ready, in id (= arrival) order, each message not in flight that <paramref name="selects"/>, then dispatches.</summary>
+    private void MakeReadyInArrivalOrder(Func<Entry, bool> selects)
     {
         foreach (var (id, entry) in _entries.OrderBy(static e => e.Key, StringComparer.Ordinal))
         {
-            if (!entry.InFlight) MakeReady(id, entry);
+            if (!entry.InFlight && selects(entry)) MakeReady(id, entry);
         }
         Dispatch();
     }
