@@ -85,7 +85,7 @@ public static class InboundBenchmark
         if (server.Delivers)
         {
             server.LoadFinished();
-            await WaitForDeliveriesAsync(server, warm, TimeSpan.FromMinutes(10));
+            await WaitForDeliveriesAsync(server, warm);
         }
 
         foreach (var sessions in o.Sessions)
@@ -99,16 +99,16 @@ public static class InboundBenchmark
             if (server.Delivers)
             {
                 server.LoadFinished();
-                await WaitForDeliveriesAsync(server, before + o.Messages, TimeSpan.FromMinutes(10));
+                await WaitForDeliveriesAsync(server, before + o.Messages);
                 var delivered = sw.Elapsed;
                 deliveredRate = o.Messages / delivered.TotalSeconds;
                 deliveredText = $"{deliveredRate:F0}/s ({delivered.TotalSeconds:F2} s)";
             }
             var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
-            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate, cpu.Cpu.TotalMilliseconds * 1000 / o.Messages);
+            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate, cpu.MicrosecondsPer(o.Messages));
             rows.Add(row);
             Console.WriteLine($"{server.Name}: {sessions,3} sessions: accepted {row.Accepted:F0}/s ({accepted.TotalSeconds:F2} s), "
-                + $"delivered {deliveredText}, server CPU {cpu.Cpu.TotalMilliseconds * 1000 / o.Messages:F0} us and {(double)cpu.Switches / o.Messages:F1} context switches per message");
+                + $"delivered {deliveredText}, server CPU {row.CpuPerMessage:F0} us and {(double)cpu.Switches / o.Messages:F1} context switches per message");
         }
         return rows;
     }
@@ -137,14 +137,16 @@ public static class InboundBenchmark
         }
     }
 
-    private static async Task WaitForDeliveriesAsync(IBenchServer server, int total, TimeSpan timeout)
+    /// <summary>Waits until <paramref name="total"/> messages are in the server's maildir (at most <paramref name="timeout"/>, default 10 minutes).</summary>
+    internal static async Task WaitForDeliveriesAsync(IBenchServer server, int total, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var limit = timeout ?? TimeSpan.FromMinutes(10);
+        var deadline = DateTime.UtcNow + limit;
         while (server.DeliveredCount() < total)
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"{server.Name}: {server.DeliveredCount()} of {total} delivered after {timeout}");
+                throw new TimeoutException($"{server.Name}: {server.DeliveredCount()} of {total} delivered after {limit}");
             }
             await Task.Delay(20);
         }

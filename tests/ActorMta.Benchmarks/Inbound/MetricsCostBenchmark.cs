@@ -74,7 +74,7 @@ public static class MetricsCostBenchmark
         await SmtpSource.RunAsync(server.EndPoint, 5, lockStep, o.Size);
         await SmtpSource.RunAsync(server.EndPoint, 50, o.WarmUp - lockStep, o.Size);
         int warm = o.WarmUp;
-        await WaitForDeliveriesAsync(server, warm);
+        await InboundBenchmark.WaitForDeliveriesAsync(server, warm);
 
         using var stopScraping = new CancellationTokenSource();
         var scraping = metrics ? ScrapeAsync(metricsPort, stopScraping.Token) : Task.FromResult(0);
@@ -82,13 +82,13 @@ public static class MetricsCostBenchmark
         var cpuBefore = ProcessCpu.Of(server.ProcessId);
         var sw = Stopwatch.StartNew();
         var accepted = await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.Messages, o.Size);
-        await WaitForDeliveriesAsync(server, before + o.Messages);
+        await InboundBenchmark.WaitForDeliveriesAsync(server, before + o.Messages);
         var delivered = sw.Elapsed;
         var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
         await stopScraping.CancelAsync();
         int scrapes = await scraping;
         return new Run(metrics, o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds, scrapes,
-            cpu.Cpu.TotalMilliseconds * 1000 / o.Messages);
+            cpu.MicrosecondsPer(o.Messages));
     }
 
     /// <summary>GETs /metrics every second until stopped; the number of scrapes that saw the MTA's counters.</summary>
@@ -110,16 +110,6 @@ public static class MetricsCostBenchmark
             }
         }
         return count;
-    }
-
-    internal static async Task WaitForDeliveriesAsync(ActorMtaServer server, int total)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-        while (server.DeliveredCount() < total)
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{server.DeliveredCount()} of {total} delivered after 10 minutes");
-            await Task.Delay(20);
-        }
     }
 
     private static string LoadAverage()

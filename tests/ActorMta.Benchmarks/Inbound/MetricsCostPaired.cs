@@ -32,7 +32,7 @@ public static class MetricsCostPaired
         {
             await SmtpSource.RunAsync(server.EndPoint, 5, lockStep, o.Size, maxProcesses: 5);
             await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.WarmUp - lockStep, o.Size, maxProcesses: 5);
-            await MetricsCostBenchmark.WaitForDeliveriesAsync(server, o.WarmUp);
+            await InboundBenchmark.WaitForDeliveriesAsync(server, o.WarmUp);
         }
 
         using var stopScraping = new CancellationTokenSource();
@@ -70,10 +70,10 @@ public static class MetricsCostPaired
             var cpuBefore = ProcessCpu.Of(server.ProcessId);
             var sw = Stopwatch.StartNew();
             var accepted = await SmtpSource.RunAsync(server.EndPoint, o.Sessions, o.Messages, o.Size, maxProcesses: 5);
-            await MetricsCostBenchmark.WaitForDeliveriesAsync(server, before + o.Messages);
+            await InboundBenchmark.WaitForDeliveriesAsync(server, before + o.Messages);
             var delivered = sw.Elapsed;
             var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
-            return new Side(o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds, cpu.Cpu.TotalMilliseconds * 1000 / o.Messages);
+            return new Side(o.Messages / accepted.TotalSeconds, o.Messages / delivered.TotalSeconds, cpu.MicrosecondsPer(o.Messages));
         }
     }
 

@@ -46,5 +46,8 @@ public readonly record struct ProcessCpu(TimeSpan Cpu, long Switches)
         }
     }
 
+    /// <summary>CPU time per message in microseconds, for a difference of two readings taken around <paramref name="messages"/> messages.</summary>
+    public double MicrosecondsPer(int messages) => Cpu.TotalMilliseconds * 1000 / messages;
+
     public static ProcessCpu operator -(ProcessCpu a, ProcessCpu b) => new(a.Cpu - b.Cpu, a.Switches - b.Switches);
 }
