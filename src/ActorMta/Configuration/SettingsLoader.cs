@@ -253,6 +253,7 @@ public static partial class SettingsLoader
         var spool = new SpoolSettings(
             Directory: r.Path("actormta.spool.directory", emptyMeans: System.IO.Path.Combine(dataDirectory, "spool"))!,
             Fsync: r.Bool("actormta.spool.fsync"));
+        spool = ReadSpoolLog(r, spool);
 
         var localDelivery = new LocalDeliverySettings(
             MaildirRoot: r.Path("actormta.local-delivery.maildir-root", emptyMeans: System.IO.Path.Combine(dataDirectory, "maildir"))!);

@@ -169,7 +169,7 @@ internal sealed class MessageAttempt
                 MtaMetrics.MessageBounced(IsLocal(owner._settings.Policy, envelope.Recipients[i].Address) ? DeliveryKind.Local : DeliveryKind.Smtp);
             }
             await BounceAsync().ConfigureAwait(false);
-            return Finish();
+            return await FinishAsync().ConfigureAwait(false);
         }
 
         public RecipientBook Book { get; } = book;
@@ -207,7 +207,7 @@ internal sealed class MessageAttempt
             }
 
             await BounceAsync().ConfigureAwait(false);
-            if (Book.AllDone) return Finish();
+            if (Book.AllDone) return await FinishAsync().ConfigureAwait(false);
 
             var next = _retries.Count > 0 ? _retries.Min() : DateTimeOffset.UtcNow + owner._settings.Queue.RetryInterval;
             await owner._spool.SetNextAttemptAsync(_id, next).ConfigureAwait(false);
@@ -215,9 +215,9 @@ internal sealed class MessageAttempt
         }
 
         /// <summary>Every recipient is done: the message goes.</summary>
-        private AttemptOutcome Finish()
+        private async Task<AttemptOutcome> FinishAsync()
         {
-            if (!_removed) owner._spool.Remove(_id);
+            if (!_removed) await owner._spool.RemoveAsync(_id).ConfigureAwait(false);
             owner._log.Write($"{_id} Completed");
             return new AttemptOutcome(_id, Book, null, Completed: true, Bounces: Bounces);
         }

@@ -57,7 +57,9 @@ public sealed partial class QueueManager
         if (Idle(m.MessageId) is null) return;
         try
         {
-            _spool.Remove(m.MessageId);
+            // An operator's command, rare: waiting here for the log's next flush (about a
+            // millisecond) keeps the actor's order of events simple.
+            _spool.RemoveAsync(m.MessageId).GetAwaiter().GetResult();
         }
         catch (SpoolException e)
         {

@@ -159,6 +159,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         if (_settings.Queue.QueueOnly)
             Timers.StartPeriodicTimer(QueueRunTimer, QueueRunDue.Instance, _settings.Queue.QueueRunInterval);
         var now = DateTimeOffset.UtcNow;
+        _spool.Report = _mainLog.Write;
         foreach (var message in _spool.Recover(_mainLog.Write))
         {
             var entry = new Entry(message.Envelope, RecipientBook.From(message), recovered: true) { Frozen = message.Frozen };

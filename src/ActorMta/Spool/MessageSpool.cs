@@ -24,6 +24,12 @@ namespace ActorMta.Spool;
 /// at recovery) or, before the directory fsync, a complete file under its final name (delivered
 /// normally: a duplicate at worst, the direction SMTP prefers over a loss). A failing step deletes
 /// what it wrote and throws <see cref="SpoolException"/>, so the session can answer 451 cleanly.</para>
+/// <para><b>With the write-ahead log</b> (<see cref="SpoolSettings.WriteAheadLog"/>, the default),
+/// steps 2 and 4 are replaced: the file is written and renamed without fsync, and its bytes are
+/// appended to <see cref="SpoolLog"/>, whose group commit (one fdatasync for every message accepted
+/// meanwhile) completes the task; the files themselves reach the disk at the log's next checkpoint.
+/// Removals then go through the log too. What follows describes the store without the log, which
+/// is still how a message larger than <see cref="SpoolLog.MaxRecordPayload"/> is stored.</para>
 /// <para><b>Cost, and why it is affordable.</b> Steps 2 and 4 wait for the disk (~1 ms each). The
 /// file fsyncs run on dedicated I/O threads (<see cref="DurableIo"/>), many at once, which the file
 /// system commits together; the directory fsync is group-committed (<see cref="DirectorySync"/>): all
@@ -64,6 +70,8 @@ public sealed class MessageSpool
     private readonly bool _fsync;
     private readonly string _input;
     private readonly string _corrupt;
+    private readonly SpoolLog? _log;
+    private readonly IReadOnlyList<string> _replayReport = [];
 
     /// <summary>Opens (creating if missing) the spool directory tree.</summary>
     /// <exception cref="SpoolException">The directories cannot be created.</exception>
@@ -80,6 +88,19 @@ public sealed class MessageSpool
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new SpoolException($"cannot create spool directory {_input}: {e.Message}", e);
+        }
+        if (_fsync && settings.WriteAheadLog)
+            _log = SpoolLog.For(Directory, _input, _fsync, settings.LogSegmentSize, settings.LogCheckpointInterval);
+        else
+            _replayReport = SpoolLog.ReplayAndRetire(Directory, _input);
+    }
+
+    /// <summary>Where problems found while running go (a failed log write or checkpoint): the main log.</summary>
+    public Action<string>? Report
+    {
+        set
+        {
+            if (_log is not null) _log.Report = value;
         }
     }
 
@@ -121,6 +142,13 @@ public sealed class MessageSpool
         parts.AddRange(data);
         parts.Add(SpoolFile.Trailer);
 
+        long fileLength = length + parts[0].Length + SpoolFile.Trailer.Length;
+        if (_log is not null && fileLength <= SpoolLog.MaxRecordPayload)
+        {
+            await StoreLoggedAsync(_log, id, final, temp, parts, (int)fileLength, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             // The directory fsync is requested from the I/O thread right after the rename, so the
@@ -156,6 +184,45 @@ public sealed class MessageSpool
         }
     }
 
+    /// <summary>
+    /// The store with the write-ahead log: the file written and renamed without fsync (on the
+    /// caller's thread: without the flush these are a few quick system calls), then its bytes
+    /// appended to the log, whose group commit makes the message durable (see <see cref="SpoolLog"/>).
+    /// </summary>
+    private static async Task StoreLoggedAsync(SpoolLog log, string id, string final, string temp, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
+    {
+        if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+        if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
+        try
+        {
+            DurableIo.WriteNewFile(temp, parts, fsync: false);
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Move(temp, final, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is OperationCanceledException) throw;
+            throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
+        }
+        finally
+        {
+            Writing.TryRemove(temp, out _);
+        }
+
+        try
+        {
+            await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not acknowledged, so not kept. If the record reached the disk after all, a restart
+            // restores the message: a duplicate at worst, never a loss.
+            TryDelete(final);
+            throw e as SpoolException ?? new SpoolException($"cannot store {id} in the spool log: {e.Message}", e);
+        }
+    }
+
     /// <summary>Everything in the spool at start, with per-recipient state from each journal.</summary>
     public IEnumerable<SpooledMessage> Recover() => Recover(null);
 
@@ -165,6 +232,7 @@ public sealed class MessageSpool
     /// </summary>
     public IReadOnlyList<SpooledMessage> Recover(Action<string>? report)
     {
+        foreach (string line in _log?.TakeReplayReport() ?? _replayReport) report?.Invoke(line);
         var found = new List<SpooledMessage>();
         foreach (string path in System.IO.Directory.EnumerateFiles(_input).Order(StringComparer.Ordinal).ToList())
         {
@@ -325,34 +393,56 @@ public sealed class MessageSpool
     public Task SetNextAttemptAsync(string messageId, DateTimeOffset nextAttempt, CancellationToken cancellationToken = default)
         => AppendAsync(messageId, SpoolFile.RetryRecord(nextAttempt), false, cancellationToken);
 
-    /// <summary>Removes a message from the spool (every recipient done). No-op if already gone.</summary>
-    public void Remove(string messageId)
+    /// <summary>
+    /// Removes a message from the spool (every recipient done). No-op if already gone. Not made
+    /// durable by itself: if a crash undoes it, recovery finds every recipient done and removes the
+    /// message again. With the write-ahead log the unlink waits for a <c>gone</c> record, or a replay
+    /// of the message's <c>store</c> record could bring it back without its journal.
+    /// </summary>
+    public Task RemoveAsync(string messageId)
     {
         string path = PathOf(messageId);
+        if (_log is not null) return _log.AppendGoneAsync(messageId, path);
         try
         {
             File.Delete(path);
+            return Task.CompletedTask;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SpoolException($"cannot remove {path}: {e.Message}", e);
+            return Task.FromException(new SpoolException($"cannot remove {path}: {e.Message}", e));
         }
     }
 
     /// <summary>
     /// Removes a message whose last recipient just got its final outcome, durably and without a
-    /// journal record for it: the unlink is made to survive a crash by an fsync of the spool
-    /// directory that is group-committed with other removals and stores. Under load one directory
-    /// fsync then covers many messages, where a journal record costs one file fsync per message.
-    /// Either way a restart cannot deliver the message again.
+    /// journal record for it. Either a <c>gone</c> record in the write-ahead log, group-committed
+    /// with the stores, or (without the log) an fsync of the spool directory group-committed with
+    /// other removals. Under load one flush then covers many messages, where a journal record costs
+    /// one file fsync per message. Either way a restart cannot deliver the message again.
     /// </summary>
-    public Task RemoveDurablyAsync(string messageId)
+    public async Task RemoveDurablyAsync(string messageId)
     {
-        Remove(messageId);
-        return _fsync ? DirectorySync.For(_input).SyncAsync() : Task.CompletedTask;
+        await RemoveAsync(messageId).ConfigureAwait(false);
+        if (_log is null && _fsync) await DirectorySync.For(_input).SyncAsync().ConfigureAwait(false);
     }
 
     private Task AppendAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
+    {
+        var appended = AppendToFileAsync(messageId, record, fsync, cancellationToken);
+        // With the log the file's NAME may not be on disk yet (it was never fsynced: the log covers
+        // the message until the next checkpoint). A crash would then bring the message back from its
+        // store record, without this journal record; so the directory goes to disk too.
+        return _log is not null && fsync ? ThenSyncDirectory(appended) : appended;
+    }
+
+    private async Task ThenSyncDirectory(Task appended)
+    {
+        await appended.ConfigureAwait(false);
+        await DirectorySync.For(_input).SyncAsync().ConfigureAwait(false);
+    }
+
+    private Task AppendToFileAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
     {
         string path = PathOf(messageId);
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(record);

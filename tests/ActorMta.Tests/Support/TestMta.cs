@@ -127,9 +127,11 @@ public sealed class TestMta : IAsyncDisposable
         }
     }
 
+    /// <summary>Files under the spool directory but the write-ahead log's segments (always there).</summary>
     public int SpooledFileCount() =>
         System.IO.Directory.Exists(Settings.Spool.Directory)
-            ? System.IO.Directory.GetFiles(Settings.Spool.Directory, "*", SearchOption.AllDirectories).Length
+            ? System.IO.Directory.GetFiles(Settings.Spool.Directory, "*", SearchOption.AllDirectories)
+                .Count(f => Path.GetFileName(Path.GetDirectoryName(f)) != "log")
             : 0;
 
     public async ValueTask DisposeAsync()

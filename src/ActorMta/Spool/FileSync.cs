@@ -1,0 +1,75 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace ActorMta.Spool;
+
+/// <summary>The flushes .NET does not expose: fdatasync(2) and syncfs(2).</summary>
+internal static class FileSync
+{
+    /// <summary>
+    /// fdatasync(2): the file's data (and its size, if it changed) on disk, without the timestamps
+    /// fsync(2) would also write. For a log overwritten in place that is one write, not two.
+    /// </summary>
+    public static void DataSync(SafeFileHandle handle, string path)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            int fd = (int)handle.DangerousGetHandle();
+            if ((OperatingSystem.IsLinux() ? fdatasync(fd) : fsync(fd)) != 0)
+                throw new IOException($"fdatasync of {path} failed: {LastError()}");
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// syncfs(2) of the file system holding <paramref name="directory"/>: every dirty file, name and
+    /// unlink on it reaches the disk before this returns. Elsewhere than Linux, sync(2).
+    /// </summary>
+    public static void FileSystem(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            sync();
+            return;
+        }
+        int fd = open(directory, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open {directory} to sync its file system: {LastError()}");
+        try
+        {
+            if (syncfs(fd) != 0) throw new IOException($"syncfs of {directory} failed: {LastError()}");
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000; // same value on Linux x86-64 and arm64
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fdatasync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fsync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int syncfs(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern void sync();
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int open(string path, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+
+    private static string LastError() => new Win32Exception(Marshal.GetLastPInvokeError()).Message;
+}
