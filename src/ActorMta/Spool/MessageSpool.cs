@@ -63,8 +63,9 @@ public sealed class MessageSpool
 {
     private const string TempSuffix = ".tmp";
 
-    /// <summary>Temporary files being written right now by this process (full paths): recovery
-    /// must not take them for leftovers of a crash when it runs while sessions already store.</summary>
+    /// <summary>Files being written right now by this process (full paths; temporary ones, or final
+    /// ones with the log): recovery must not take them for leftovers of a crash when it runs while
+    /// sessions already store.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Writing = new(StringComparer.Ordinal);
 
     private readonly bool _fsync;
@@ -145,7 +146,7 @@ public sealed class MessageSpool
         long fileLength = length + parts[0].Length + SpoolFile.Trailer.Length;
         if (_log is not null && fileLength <= SpoolLog.MaxRecordPayload)
         {
-            await StoreLoggedAsync(_log, id, final, temp, parts, (int)fileLength, cancellationToken).ConfigureAwait(false);
+            await StoreLoggedAsync(_log, id, final, parts, (int)fileLength, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -185,29 +186,43 @@ public sealed class MessageSpool
     }
 
     /// <summary>
-    /// The store with the write-ahead log: the file written and renamed without fsync (on the
-    /// caller's thread: without the flush these are a few quick system calls), then its bytes
-    /// appended to the log, whose group commit makes the message durable (see <see cref="SpoolLog"/>).
+    /// The store with the write-ahead log: the file written under its final name without fsync (on
+    /// the caller's thread: without the flush this is three quick system calls, open with O_EXCL,
+    /// one pwritev, close), then its bytes appended to the log, whose group commit makes the message
+    /// durable (see <see cref="SpoolLog"/>).
     /// </summary>
-    private static async Task StoreLoggedAsync(SpoolLog log, string id, string final, string temp, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
+    /// <remarks>No temporary name and rename here: the rename is what makes a file complete under its
+    /// final name in the fsync path, and with the log the record does that job. A crash in the middle
+    /// of the write leaves a torn file, which replay rewrites if the record made it to disk; if it did
+    /// not, the client never got its 250, and recovery moves the torn file to <c>corrupt/</c>.</remarks>
+    private static async Task StoreLoggedAsync(SpoolLog log, string id, string final, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
     {
-        if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
-        if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
+        if (!Writing.TryAdd(final, true)) throw new SpoolException($"{id} is being stored already");
+        Microsoft.Win32.SafeHandles.SafeFileHandle file;
         try
         {
-            DurableIo.WriteNewFile(temp, parts, fsync: false);
+            file = File.OpenHandle(final, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Writing.TryRemove(final, out _);
+            if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+            throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
+        }
+        try
+        {
+            using (file) RandomAccess.Write(file, parts, 0);
             cancellationToken.ThrowIfCancellationRequested();
-            File.Move(temp, final, overwrite: true);
         }
         catch (Exception e)
         {
-            TryDelete(temp);
+            TryDelete(final);
             if (e is OperationCanceledException) throw;
             throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
         }
         finally
         {
-            Writing.TryRemove(temp, out _);
+            Writing.TryRemove(final, out _);
         }
 
         try
@@ -236,10 +251,11 @@ public sealed class MessageSpool
         var found = new List<SpooledMessage>();
         foreach (string path in System.IO.Directory.EnumerateFiles(_input).Order(StringComparer.Ordinal).ToList())
         {
+            if (Writing.ContainsKey(path)) continue; // being stored by a session right now
             string name = Path.GetFileName(path);
             if (name.EndsWith(TempSuffix, StringComparison.Ordinal))
             {
-                if (!Writing.ContainsKey(path)) TryDelete(path);
+                TryDelete(path);
                 continue;
             }
             if (!MessageIds.IsValid(name))
