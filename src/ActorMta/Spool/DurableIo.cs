@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
-using System.Runtime.InteropServices;
 
 namespace ActorMta.Spool;
 
@@ -108,47 +106,12 @@ internal static class DurableIo
     /// <summary>Queues a long-running loop (a group-commit batch loop) on an I/O thread.</summary>
     public static void Post(Action work) => Work.Add(work);
 
-    /// <summary>fsync(2) of a directory, so that renames and creations in it survive a crash.
-    /// .NET cannot open a directory as a file on Unix, hence the direct libc calls.</summary>
-    public static void FsyncDirectory(string path)
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
-            return; // Windows: NTFS metadata is journaled and directory handles cannot be flushed this way.
-        int fd = Native.open(path, Native.O_RDONLY | Native.O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open directory {path} to fsync it: {Native.LastError()}");
-        try
-        {
-            if (Native.fsync(fd) != 0) throw new IOException($"fsync of directory {path} failed: {Native.LastError()}");
-        }
-        finally
-        {
-            _ = Native.close(fd);
-        }
-    }
-
     /// <summary>Writes <paramref name="parts"/> to a new file and (if asked) fsyncs it before closing.</summary>
     public static void WriteNewFile(string path, IEnumerable<ReadOnlyMemory<byte>> parts, bool fsync)
     {
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
         foreach (var part in parts) file.Write(part.Span);
         if (fsync) file.Flush(flushToDisk: true);
-    }
-
-    private static class Native
-    {
-        public const int O_RDONLY = 0;
-        public const int O_CLOEXEC = 0x80000; // same value on Linux x86-64 and arm64
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open(string path, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-
-        public static string LastError() => new Win32Exception(Marshal.GetLastPInvokeError()).Message;
     }
 }
 
@@ -207,7 +170,7 @@ internal sealed class DirectorySync
             Exception? error = null;
             try
             {
-                DurableIo.FsyncDirectory(_path);
+                FileSync.Directory(_path);
                 Interlocked.Increment(ref Batches);
             }
             catch (Exception e)

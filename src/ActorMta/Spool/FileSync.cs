@@ -4,9 +4,27 @@ using Microsoft.Win32.SafeHandles;
 
 namespace ActorMta.Spool;
 
-/// <summary>The flushes .NET does not expose: fdatasync(2) and syncfs(2).</summary>
+/// <summary>The flushes .NET does not expose: fsync(2) of a directory, fdatasync(2) and syncfs(2).</summary>
 internal static class FileSync
 {
+    /// <summary>fsync(2) of a directory, so that renames and creations in it survive a crash.
+    /// .NET cannot open a directory as a file on Unix, hence the direct libc calls.</summary>
+    public static void Directory(string path)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
+            return; // Windows: NTFS metadata is journaled and directory handles cannot be flushed this way.
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open directory {path} to fsync it: {LastError()}");
+        try
+        {
+            if (fsync(fd) != 0) throw new IOException($"fsync of directory {path} failed: {LastError()}");
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
     /// <summary>
     /// fdatasync(2): the file's data (and its size, if it changed) on disk, without the timestamps
     /// fsync(2) would also write. For a log overwritten in place that is one write, not two.

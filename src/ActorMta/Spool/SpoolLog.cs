@@ -131,7 +131,7 @@ internal sealed class SpoolLog
             Replay(segments, input, report);
             SyncFileSystem(spoolDirectory);
             System.IO.Directory.Delete(dir, recursive: true);
-            DurableIo.FsyncDirectory(spoolDirectory);
+            FileSync.Directory(spoolDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -421,8 +421,8 @@ internal sealed class SpoolLog
             WriteHeader(opened[1], last + 2);
             if (created && _fsync)
             {
-                DurableIo.FsyncDirectory(dir);
-                DurableIo.FsyncDirectory(_spoolDirectory);
+                FileSync.Directory(dir);
+                FileSync.Directory(_spoolDirectory);
             }
             return (opened[0], opened[1]);
         }

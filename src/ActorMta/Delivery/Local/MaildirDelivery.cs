@@ -166,8 +166,8 @@ public sealed class MaildirDelivery
         }
         if (created && _fsync)
         {
-            DurableIo.FsyncDirectory(maildir);
-            DurableIo.FsyncDirectory(_root);
+            FileSync.Directory(maildir);
+            FileSync.Directory(_root);
         }
         _knownMaildirs.TryAdd(maildir, true);
     }
