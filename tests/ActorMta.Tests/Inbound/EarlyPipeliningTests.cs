@@ -158,12 +158,21 @@ public sealed class EarlyPipeliningTests
     public async Task OnlyEhloSentEarlyIsLoggedAsEarlyButNotPipelined()
     {
         await using var mta = await TestMta.StartAsync();
-        var (client, first) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\n");
-        using var _ = client;
-        Assert.StartsWith("220 mx.test.example ESMTP ActorMta\r\n250-mx.test.example Hello", first);
-        Assert.EndsWith("250 HELP\r\n", first);
-        await SendLockStepAsync(client);
-        Assert.Contains(" P=esmtp L*- S=", await mta.WaitForLogLineAsync("<= a@client.test"));
+        for (var attempt = 0; ; attempt++)
+        {
+            var (client, first) = await SendBeforeBannerAsync(mta, "EHLO client.test\r\n");
+            using var _ = client;
+            Assert.StartsWith("220 mx.test.example ESMTP ActorMta\r\n250-mx.test.example Hello", first);
+            Assert.EndsWith("250 HELP\r\n", first);
+            string id = await SendLockStepAsync(client);
+            string line = await mta.WaitForLogLineAsync($"{id} <= a@client.test");
+            // The client cannot always tell that it spoke first: on a loaded machine it may read
+            // the banner and the EHLO reply together although the banner left alone, before the
+            // EHLO arrived. The server's L field is the judge; a lost race is tried again.
+            if (line.Contains(" L.- ", StringComparison.Ordinal) && attempt < 9) continue;
+            Assert.Contains(" P=esmtp L*- S=", line);
+            return;
+        }
     }
 
     [Fact]
@@ -247,7 +256,8 @@ public sealed class EarlyPipeliningTests
         Assert.Equal(0, mta.SpooledFileCount());
     }
 
-    private static async Task SendLockStepAsync(RawSmtpClient client)
+    /// <summary>One transaction, a command at a time; returns the message's id from the final 250.</summary>
+    private static async Task<string> SendLockStepAsync(RawSmtpClient client)
     {
         await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
         await client.ReadRepliesAsync(1);
@@ -256,6 +266,8 @@ public sealed class EarlyPipeliningTests
         await client.SendAsync("DATA\r\n");
         await client.ReadRepliesAsync(1);
         await client.SendAsync(Message + ".\r\n");
-        Assert.StartsWith("250 ", await client.ReadRepliesAsync(1));
+        string accepted = await client.ReadRepliesAsync(1);
+        Assert.StartsWith("250 ", accepted);
+        return System.Text.RegularExpressions.Regex.Match(accepted, @"id=(\S+)").Groups[1].Value;
     }
 }
