@@ -97,12 +97,6 @@ public sealed class ActorMtaServer : IBenchServer
     {
         await Proc.StopAsync(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        DeferredCleanup.Add(_dir); // not now: see DeferredCleanup
     }
 }

@@ -172,13 +172,7 @@ public sealed class EximServer : IBenchServer
             runner.Dispose();
         }
         KillStragglers();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        DeferredCleanup.Add(_dir); // not now: see DeferredCleanup
     }
 
     /// <summary>
