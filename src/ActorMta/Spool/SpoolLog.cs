@@ -69,7 +69,9 @@ internal sealed class SpoolLog
     // Owned by whichever thread runs the commit loop (one at a time, handed over under _gate).
     private Segment _current;
     private Segment? _spare;          // null while the previous segment is being checkpointed
-    private byte[] _buffer = new byte[64 * 1024];
+    private const int InitialBuffer = 64 * 1024;
+    private const int MaxKeptBuffer = 4 * 1024 * 1024;
+    private byte[] _buffer = new byte[InitialBuffer];
     private string? _failure;
 
     /// <summary>Log flushes done (for measurements and tests).</summary>
@@ -236,10 +238,12 @@ internal sealed class SpoolLog
             RandomAccess.Write(_current.Handle, _buffer.AsSpan(0, at), _current.Position);
             if (_fsync) FileSync.DataSync(_current.Handle, _current.Path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            // The segment's tail is now unknown: nothing may be appended after it, or replay would
-            // stop before it. Refuse until a restart (the session answers 451, the queue retries).
+            // Any exception, not only I/O ones: this runs on a spool I/O thread, where an escaping
+            // one would end the process. The segment's tail is now unknown: nothing may be appended
+            // after it, or replay would stop before it. Refuse until a restart (the session answers
+            // 451, the queue retries).
             _failure = $"the spool log {_current.Path} failed: {e.Message}";
             Report?.Invoke(_failure);
             foreach (var item in batch) item.Done.TrySetException(new SpoolException(_failure, e));
@@ -248,6 +252,8 @@ internal sealed class SpoolLog
         if (!_current.HasRecords) _current.FirstRecordAt = DateTime.UtcNow;
         _current.Position += at;
         Interlocked.Increment(ref Commits);
+        // A burst of large messages may have grown the buffer to tens of megabytes: not kept.
+        if (_buffer.Length > MaxKeptBuffer) _buffer = new byte[InitialBuffer];
 
         foreach (var item in batch)
         {
@@ -329,8 +335,9 @@ internal sealed class SpoolLog
             }
             Interlocked.Increment(ref Checkpoints);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
+            // Any exception: this runs on a spool I/O thread, where an escaping one would end the process.
             Report?.Invoke($"spool log checkpoint of {old.Path} failed, trying again in {_interval.TotalSeconds:0.#}s: {e.Message}");
             _ = Task.Delay(_interval).ContinueWith(_ => DurableIo.Post(() => Checkpoint(old)), TaskScheduler.Default);
         }
