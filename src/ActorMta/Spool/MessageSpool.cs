@@ -25,8 +25,8 @@ namespace ActorMta.Spool;
 /// normally: a duplicate at worst, the direction SMTP prefers over a loss). A failing step deletes
 /// what it wrote and throws <see cref="SpoolException"/>, so the session can answer 451 cleanly.</para>
 /// <para><b>With the write-ahead log</b> (<see cref="SpoolSettings.WriteAheadLog"/>, the default),
-/// steps 2 and 4 are replaced: the file is written and renamed without fsync, and its bytes are
-/// appended to <see cref="SpoolLog"/>, whose group commit (one fdatasync for every message accepted
+/// steps 1 to 4 are replaced: the file is written under its final name without fsync, and its bytes
+/// are appended to <see cref="SpoolLog"/>, whose group commit (one fdatasync for every message accepted
 /// meanwhile) completes the task; the files themselves reach the disk at the log's next checkpoint.
 /// Removals then go through the log too. What follows describes the store without the log, which
 /// is still how a message larger than <see cref="SpoolLog.MaxRecordPayload"/> is stored.</para>
