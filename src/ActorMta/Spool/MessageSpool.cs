@@ -144,7 +144,7 @@ public sealed class MessageSpool
         parts.Add(SpoolFile.Trailer);
 
         long fileLength = length + parts[0].Length + SpoolFile.Trailer.Length;
-        if (_log is not null && fileLength <= SpoolLog.MaxRecordPayload)
+        if (_log is not null && fileLength <= SpoolLog.MaxRecordPayload && !_log.Full)
         {
             await StoreLoggedAsync(_log, id, final, parts, (int)fileLength, cancellationToken).ConfigureAwait(false);
             return;
@@ -198,43 +198,38 @@ public sealed class MessageSpool
     private static async Task StoreLoggedAsync(SpoolLog log, string id, string final, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
     {
         if (!Writing.TryAdd(final, true)) throw new SpoolException($"{id} is being stored already");
-        Microsoft.Win32.SafeHandles.SafeFileHandle file;
+        // Until the record is on disk the file stays in Writing: a recovery running meanwhile must
+        // not queue a message whose store may still fail.
         try
         {
-            file = File.OpenHandle(final, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Writing.TryRemove(final, out _);
-            if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
-            throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
-        }
-        try
-        {
-            using (file) RandomAccess.Write(file, parts, 0);
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        catch (Exception e)
-        {
-            TryDelete(final);
-            if (e is OperationCanceledException) throw;
-            throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
+            Microsoft.Win32.SafeHandles.SafeFileHandle file;
+            try
+            {
+                file = File.OpenHandle(final, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+                throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
+            }
+            try
+            {
+                using (file) RandomAccess.Write(file, parts, 0);
+                cancellationToken.ThrowIfCancellationRequested();
+                await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Not acknowledged, so not kept. If the record reached the disk after all, a restart
+                // restores the message: a duplicate at worst, never a loss.
+                TryDelete(final);
+                if (e is OperationCanceledException or SpoolException) throw;
+                throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
+            }
         }
         finally
         {
             Writing.TryRemove(final, out _);
-        }
-
-        try
-        {
-            await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            // Not acknowledged, so not kept. If the record reached the disk after all, a restart
-            // restores the message: a duplicate at worst, never a loss.
-            TryDelete(final);
-            throw e as SpoolException ?? new SpoolException($"cannot store {id} in the spool log: {e.Message}", e);
         }
     }
 

@@ -56,6 +56,7 @@ internal sealed class SpoolLog
     private readonly bool _fsync;
     private readonly long _segmentSize;
     private readonly TimeSpan _interval;
+    private readonly long _hardLimit;
     private readonly Timer _timer;
     private readonly object _gate = new();
     private readonly List<string> _replayReport = [];
@@ -72,7 +73,14 @@ internal sealed class SpoolLog
     private const int InitialBuffer = 64 * 1024;
     private const int MaxKeptBuffer = 4 * 1024 * 1024;
     private byte[] _buffer = new byte[InitialBuffer];
-    private string? _failure;
+    private volatile string? _failure;
+
+    /// <summary>
+    /// True when the current segment has grown past its hard limit (checkpoints too slow for the
+    /// arrivals): stores then take the per-file fsync path until a checkpoint catches up, so that a
+    /// segment never grows too large to replay.
+    /// </summary>
+    public bool Full => _current.Position >= _hardLimit;
 
     /// <summary>Log flushes done (for measurements and tests).</summary>
     public long Commits;
@@ -94,6 +102,7 @@ internal sealed class SpoolLog
         _fsync = fsync;
         _segmentSize = segmentSize;
         _interval = interval;
+        _hardLimit = Math.Clamp(8 * segmentSize, 64L * 1024 * 1024, 1L << 30);
         _timer = new Timer(_ => OnTimer());
         (_current, _spare) = OpenSegments();
     }
@@ -129,9 +138,15 @@ internal sealed class SpoolLog
         var report = new List<string>();
         try
         {
-            var segments = SegmentPaths(dir).Where(File.Exists).Select(p => File.ReadAllBytes(p)).ToList();
-            Replay(segments, input, report);
+            var segments = SegmentPaths(dir).Where(File.Exists).Select(p => (Path: p, Image: File.ReadAllBytes(p))).ToList();
+            Replay(segments.Select(s => s.Image).ToList(), input, report);
             SyncFileSystem(spoolDirectory);
+            // The older segment goes first, for the reason given in OpenSegments.
+            foreach (var (path, _) in segments.OrderBy(s => ReadHeader(s.Image) ?? -1))
+            {
+                File.Delete(path);
+                FileSync.Directory(dir);
+            }
             System.IO.Directory.Delete(dir, recursive: true);
             FileSync.Directory(spoolDirectory);
         }
@@ -214,10 +229,36 @@ internal sealed class SpoolLog
                 rotate = _rotateRequested;
                 _rotateRequested = false;
             }
-            if (batch.Count > 0) Commit(batch);
-            batch.Clear();
-            MaybeRotate(rotate);
+            try
+            {
+                if (batch.Count > 0) Commit(batch);
+                MaybeRotate(rotate);
+            }
+            catch (Exception e)
+            {
+                // Nothing may escape onto the I/O thread (it would end the process), and the loop
+                // must go on answering: every waiter gets the failure, later ones too.
+                Fail($"the spool log failed: {e.Message}", e, batch);
+            }
+            finally
+            {
+                batch.Clear();
+            }
         }
+    }
+
+    /// <summary>From now on the log refuses (stores get 451 and removals fail until a restart):
+    /// going on could void records whose files are not on disk, or append after an unknown tail.</summary>
+    private void Fail(string why, Exception? cause, List<Item>? batch = null)
+    {
+        if (_failure is null)
+        {
+            _failure = why;
+            Report?.Invoke(why);
+        }
+        if (batch is null) return;
+        foreach (var item in batch)
+            item.Done.TrySetException(cause is null ? new SpoolException(_failure) : new SpoolException(_failure, cause));
     }
 
     private void Commit(List<Item> batch)
@@ -240,13 +281,9 @@ internal sealed class SpoolLog
         }
         catch (Exception e)
         {
-            // Any exception, not only I/O ones: this runs on a spool I/O thread, where an escaping
-            // one would end the process. The segment's tail is now unknown: nothing may be appended
-            // after it, or replay would stop before it. Refuse until a restart (the session answers
-            // 451, the queue retries).
-            _failure = $"the spool log {_current.Path} failed: {e.Message}";
-            Report?.Invoke(_failure);
-            foreach (var item in batch) item.Done.TrySetException(new SpoolException(_failure, e));
+            // The segment's tail is now unknown: nothing may be appended after it, or replay would
+            // stop before it. Refuse until a restart (the session answers 451, the queue retries).
+            Fail($"the spool log {_current.Path} failed: {e.Message}", e, batch);
             return;
         }
         if (!_current.HasRecords) _current.FirstRecordAt = DateTime.UtcNow;
@@ -298,7 +335,7 @@ internal sealed class SpoolLog
 
     private void MaybeRotate(bool timerFired)
     {
-        if (!_current.HasRecords) return;
+        if (!_current.HasRecords || _failure is not null) return;
         bool due = _current.Position >= _segmentSize || DateTime.UtcNow - _current.FirstRecordAt >= _interval;
         if (!due || _spare is null)
         {
@@ -319,7 +356,10 @@ internal sealed class SpoolLog
     {
         if (!System.IO.Directory.Exists(_spoolDirectory))
         {
-            Forget(); // the spool was deleted under us (a test's temporary directory): nothing to keep
+            // The spool was taken away under us (a test's temporary directory, or worse): refuse,
+            // and leave the handles alone, the loop may still hold them.
+            Logs.TryRemove(_spoolDirectory, out _);
+            Fail($"the spool directory {_spoolDirectory} is gone", null);
             return;
         }
         try
@@ -337,9 +377,10 @@ internal sealed class SpoolLog
         }
         catch (Exception e)
         {
-            // Any exception: this runs on a spool I/O thread, where an escaping one would end the process.
-            Report?.Invoke($"spool log checkpoint of {old.Path} failed, trying again in {_interval.TotalSeconds:0.#}s: {e.Message}");
-            _ = Task.Delay(_interval).ContinueWith(_ => DurableIo.Post(() => Checkpoint(old)), TaskScheduler.Default);
+            // Not tried again: after a failed syncfs the kernel may have dropped the dirty pages,
+            // and a later syncfs (on a new descriptor) would not say so, so voiding the records
+            // then could lose messages they alone still hold. Refuse instead; a restart replays.
+            Fail($"spool log checkpoint of {old.Path} failed, refusing messages until a restart: {e.Message}", e);
         }
     }
 
@@ -364,14 +405,6 @@ internal sealed class SpoolLog
             _running = true;
         }
         if (start) DurableIo.Post(RunLoop);
-    }
-
-    private void Forget()
-    {
-        Logs.TryRemove(_spoolDirectory, out _);
-        _timer.Dispose();
-        _current.Handle.Dispose();
-        _spare?.Handle.Dispose();
     }
 
     private void WriteHeader(Segment segment, long sequence)
@@ -422,16 +455,21 @@ internal sealed class SpoolLog
             }
             long last = Replay(images, _input, _replayReport);
 
-            // Everything replayed must be durable by itself before the records that restored it are voided.
+            // Everything replayed must be durable by itself before the records that restored it are
+            // voided; and the OLDER segment is voided first. A crash between the two leaves the
+            // newer one, whose replay is harmless again; the other way round it could leave a store
+            // record whose gone record was voided, and bring back a delivered message.
             if (_fsync) SyncFileSystem(_spoolDirectory);
-            WriteHeader(opened[0], last + 1);
-            WriteHeader(opened[1], last + 2);
+            bool firstIsOlder = (ReadHeader(images[0]) ?? -1) <= (ReadHeader(images[1]) ?? -1);
+            var (current, spare) = firstIsOlder ? (opened[0], opened[1]) : (opened[1], opened[0]);
+            WriteHeader(current, last + 1);
+            WriteHeader(spare, last + 2);
             if (created && _fsync)
             {
                 FileSync.Directory(dir);
                 FileSync.Directory(_spoolDirectory);
             }
-            return (opened[0], opened[1]);
+            return (current, spare);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
