@@ -13,16 +13,7 @@ internal static class FileSync
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS() && !OperatingSystem.IsFreeBSD())
             return; // Windows: NTFS metadata is journaled and directory handles cannot be flushed this way.
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open directory {path} to fsync it: {LastError()}");
-        try
-        {
-            if (fsync(fd) != 0) throw new IOException($"fsync of directory {path} failed: {LastError()}");
-        }
-        finally
-        {
-            _ = close(fd);
-        }
+        OnDirectory(path, fsync, "fsync of directory");
     }
 
     /// <summary>
@@ -56,11 +47,17 @@ internal static class FileSync
             sync();
             return;
         }
-        int fd = open(directory, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open {directory} to sync its file system: {LastError()}");
+        OnDirectory(directory, syncfs, "syncfs of");
+    }
+
+    /// <summary>Opens a directory (which .NET cannot do on Unix), runs <paramref name="call"/> on it, closes it.</summary>
+    private static void OnDirectory(string path, Func<int, int> call, string what)
+    {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open {path} for {what}: {LastError()}");
         try
         {
-            if (syncfs(fd) != 0) throw new IOException($"syncfs of {directory} failed: {LastError()}");
+            if (call(fd) != 0) throw new IOException($"{what} {path} failed: {LastError()}");
         }
         finally
         {
