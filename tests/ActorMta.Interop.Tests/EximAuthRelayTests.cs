@@ -1,8 +1,5 @@
-using System.Net;
 using ActorMta.Interop.Tests.Peers;
 using ActorMta.Interop.Tests.Support;
-using ActorMta.Interop.Tests.Targets;
-using ActorMta.Tests.Shared;
 
 namespace ActorMta.Interop.Tests;
 
@@ -20,37 +17,7 @@ public sealed class EximAuthRelayTests(Xunit.Abstractions.ITestOutputHelper outp
     [PeerFact(PeerBinaries.Exim)]
     public async Task Relay_logs_in_to_Exim_then_sends_EHLO_and_AUTH_in_the_early_flight()
     {
-        using var ca = TestCertificates.CreateAuthority();
-        using var scratch = new TempDir("actormta-auth-relay-");
-        using var certificate = ca.IssueServer([EximServer.Hostname], [IPAddress.Loopback]);
-        var files = ca.WritePem(certificate, scratch.Combine("pem"));
-
-        await using var exim = await EximServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox], EximServer.EarlyTalkerBannerDelay,
-            files, auth: ("alice", "wonderland"));
-        await using var relay = await ActorMtaTarget.StartAsync(["local.actormta.test"],
-            "actormta.primary-hostname=\"relay.actormta.test\"",
-            $"actormta.routing.smarthosts=[{{ name = \"exim\", domains = [\"{TestTargets.Domain}\"], hosts = [\"{exim.EndPoint}\"], "
-            + "auth = { user = \"alice\", password = \"wonderland\" } }]",
-            "actormta.outbound.hosts-pipe-connect=[\"*\"]",
-            "actormta.outbound.idle-connection-timeout=0");
-
-        for (var i = 0; i < 2; i++)
-        {
-            await EximServerEndToEndTests.SubmitAsync(relay.EndPoint, "sender@client.test", TestTargets.Recipient,
-                $"Subject: AUTH relay {i}\r\nFrom: sender@client.test\r\n\r\nlogged in {i}\r\n");
-            await exim.WaitForDeliveriesAsync(TestTargets.Mailbox, i + 1, TimeSpan.FromSeconds(60));
-        }
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        List<string> deliveries;
-        while ((deliveries = relay.MainLogLines().Where(l => l.Contains(" => ", StringComparison.Ordinal)).ToList()).Count < 2
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        var receptions = exim.ReceptionLines();
-        var both = "Exim main log:\n" + string.Join('\n', exim.MainLogLines()) + "\nActorMta main log:\n" + string.Join('\n', relay.MainLogLines());
-        output.WriteLine(both);
+        var (receptions, deliveries, relayLog, both) = await RelayToExim.RunAsync(output, "auth", messages: 2, auth: ("alice", "wonderland"));
 
         // Exim: authenticated over TLS both times; offered-not-used, then early pipelining used.
         Assert.True(receptions.Count == 2, both);
@@ -66,6 +33,6 @@ public sealed class EximAuthRelayTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.All(ours, f => Assert.Contains("A=plain:alice", f));
         Assert.All(ours, f => Assert.Contains(f, x => x.StartsWith("X=TLS1.3:TLS_", StringComparison.Ordinal)));
         Assert.True(ours[0].Contains("L") && !ours[0].Contains("L*") && ours[1].Contains("L*"), "expected L then L* from ActorMta. " + both);
-        Assert.DoesNotContain(relay.MainLogLines(), l => l.Contains("wonderland", StringComparison.Ordinal));
+        Assert.DoesNotContain(relayLog, l => l.Contains("wonderland", StringComparison.Ordinal));
     }
 }

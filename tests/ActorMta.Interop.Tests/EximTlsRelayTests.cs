@@ -1,8 +1,5 @@
-using System.Net;
 using ActorMta.Interop.Tests.Peers;
 using ActorMta.Interop.Tests.Support;
-using ActorMta.Interop.Tests.Targets;
-using ActorMta.Tests.Shared;
 
 namespace ActorMta.Interop.Tests;
 
@@ -19,38 +16,7 @@ public sealed class EximTlsRelayTests(Xunit.Abstractions.ITestOutputHelper outpu
     [PeerFact(PeerBinaries.Exim)]
     public async Task Relay_to_Exim_over_STARTTLS_learns_then_early_pipelines_with_X_and_CV()
     {
-        using var ca = TestCertificates.CreateAuthority();
-        using var scratch = new TempDir("actormta-tls-relay-");
-        using var certificate = ca.IssueServer([EximServer.Hostname], [IPAddress.Loopback]);
-        var files = ca.WritePem(certificate, scratch.Combine("pem"));
-        var caFile = ca.WriteAuthorityPem(scratch.Combine("pem"));
-
-        await using var exim = await EximServer.StartAsync(TestTargets.Domain, [TestTargets.Mailbox], EximServer.EarlyTalkerBannerDelay, files);
-        await using var relay = await ActorMtaTarget.StartAsync(["local.actormta.test"],
-            "actormta.primary-hostname=\"relay.actormta.test\"",
-            $"actormta.routing.smarthosts=[{{ name = \"exim\", domains = [\"{TestTargets.Domain}\"], hosts = [\"{exim.EndPoint}\"] }}]",
-            "actormta.outbound.hosts-pipe-connect=[\"*\"]",
-            "actormta.outbound.hosts-verify-tls=[\"*\"]",
-            $"actormta.outbound.tls-verify-certificates=\"{caFile}\"",
-            "actormta.outbound.idle-connection-timeout=0");
-
-        for (var i = 0; i < 3; i++)
-        {
-            await EximServerEndToEndTests.SubmitAsync(relay.EndPoint, "sender@client.test", TestTargets.Recipient,
-                $"Subject: TLS relay {i}\r\nFrom: sender@client.test\r\n\r\nover STARTTLS {i}\r\n");
-            await exim.WaitForDeliveriesAsync(TestTargets.Mailbox, i + 1, TimeSpan.FromSeconds(60));
-        }
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        List<string> deliveries;
-        while ((deliveries = relay.MainLogLines().Where(l => l.Contains(" => ", StringComparison.Ordinal)).ToList()).Count < 3
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        var receptions = exim.ReceptionLines();
-        var both = "Exim <= lines:\n" + string.Join('\n', receptions) + "\nActorMta main log:\n" + string.Join('\n', relay.MainLogLines());
-        output.WriteLine(both);
+        var (receptions, deliveries, _, both) = await RelayToExim.RunAsync(output, "tls", messages: 3, verifyCertificate: true);
 
         // Exim: L. (offered, not used) on the first connection, L* on the next ones; TLS every time.
         Assert.True(receptions.Count == 3, both);
