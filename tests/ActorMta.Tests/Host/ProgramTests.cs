@@ -155,13 +155,20 @@ public sealed class ProgramTests : IDisposable
         AssertNoStackTrace(r.Stderr);
     }
 
+    /// <summary>A loopback port taken by a listening socket of the test's own.</summary>
+    private static Socket ListenOnSomePort(out int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return socket;
+    }
+
     [Fact]
     public async Task RunWithThePortInUseFailsWithOneLine()
     {
-        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        blocker.Listen();
-        int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+        using var blocker = ListenOnSomePort(out int port);
 
         var r = await RunAsync("run", "--set", $"actormta.listen=[\"127.0.0.1:{port}\"]", "--set", "actormta.log.console=off");
 
@@ -175,10 +182,7 @@ public sealed class ProgramTests : IDisposable
     [Fact]
     public async Task RunWithTheMetricsPortInUseFailsWithOneLineNamingTheKey()
     {
-        using var blocker = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        blocker.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        blocker.Listen();
-        int port = ((IPEndPoint)blocker.LocalEndPoint!).Port;
+        using var blocker = ListenOnSomePort(out int port);
 
         var r = await RunAsync("run", "--set", "actormta.listen=[\"127.0.0.1:0\"]", "--set", "actormta.log.console=off",
             "--set", "actormta.metrics.enabled=on", "--set", $"actormta.metrics.address=\"127.0.0.1:{port}\"");
