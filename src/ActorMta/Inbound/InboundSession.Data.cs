@@ -202,7 +202,7 @@ public sealed partial class InboundSession
         var chunking = _transaction.UsedChunking ? " K" : "";
         var messageId = envelope.HeaderMessageId is null ? "" : $" id={envelope.HeaderMessageId}";
         var recipients = string.Join(' ', envelope.Recipients.Select(r => r.Address));
-        var fastOpen = _connection.FastOpenWithData ? " TFO*" : "";
+        var fastOpen = _fastOpen ? " TFO*" : "";
         return $"{envelope.MessageId} <= {sender} {HostField()}{fastOpen} P={envelope.Protocol}{PipeliningLogField()}{TlsLogField()}{chunking}{AuthLogField()} S={envelope.Size}{messageId} for {recipients}";
     }
 }

@@ -46,6 +46,9 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private readonly int _clientPort;
     /// <summary>The listener's name (<c>smtp-PORT</c>), the label of this session's metrics.</summary>
     private readonly string _listenerName;
+    /// <summary>Exim's <c>TFO*</c> on the <c>&lt;=</c> lines. The SYN is history by the time the
+    /// connection is accepted, so this is asked of the kernel once, not once per message.</summary>
+    private readonly bool _fastOpen;
 
     private byte[]? _input;
     private int _inputStart;
@@ -72,6 +75,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         _clientText = _clientAddress.ToString();
         _clientPort = connection.RemoteEndPoint.Port;
         _listenerName = Context.Parent.Path.Name;
+        _fastOpen = connection.FastOpenWithData;
     }
 
     public static Props Props(Connection connection, InboundContext context) =>

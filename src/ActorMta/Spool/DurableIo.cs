@@ -107,12 +107,8 @@ internal static class DurableIo
     public static void Post(Action work) => Work.Add(work);
 
     /// <summary>Writes <paramref name="parts"/> to a new file and (if asked) fsyncs it before closing.</summary>
-    public static void WriteNewFile(string path, IEnumerable<ReadOnlyMemory<byte>> parts, bool fsync)
-    {
-        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
-        foreach (var part in parts) file.Write(part.Span);
-        if (fsync) file.Flush(flushToDisk: true);
-    }
+    public static void WriteNewFile(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync) =>
+        NewFile.Write(path, parts, fsync);
 }
 
 /// <summary>

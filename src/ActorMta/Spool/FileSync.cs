@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace ActorMta.Spool;
 
-/// <summary>The flushes .NET does not expose: fsync(2) of a directory, fdatasync(2) and syncfs(2).</summary>
+/// <summary>The flushes .NET does not expose: fsync(2) of a directory or of a raw descriptor, fdatasync(2) and syncfs(2).</summary>
 internal static class FileSync
 {
     /// <summary>fsync(2) of a directory, so that renames and creations in it survive a crash.
@@ -34,6 +34,12 @@ internal static class FileSync
         {
             if (added) handle.DangerousRelease();
         }
+    }
+
+    /// <summary>fsync(2) of a file the caller opened itself (<see cref="NewFile"/>).</summary>
+    public static void File(int fd, string path)
+    {
+        if (fsync(fd) != 0) throw new IOException($"fsync of {path} failed: {LastError()}");
     }
 
     /// <summary>

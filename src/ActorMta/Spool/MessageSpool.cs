@@ -202,19 +202,17 @@ public sealed class MessageSpool
         // not queue a message whose store may still fail.
         try
         {
-            Microsoft.Win32.SafeHandles.SafeFileHandle file;
             try
             {
-                file = File.OpenHandle(final, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                NewFile.Write(final, parts, fsync: false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                if (File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+                if (NewFile.AlreadyExisted(e)) throw new SpoolException($"{id} is already in the spool");
                 throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
             }
             try
             {
-                using (file) RandomAccess.Write(file, parts, 0);
                 cancellationToken.ThrowIfCancellationRequested();
                 await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
             }
