@@ -168,7 +168,7 @@ public sealed partial class InboundSession
         if (!read.IsCompleted)
         {
             _readPending = true;
-            Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _smtp.IdleTimeout);
+            StartReadClock();
             read.AsTask().PipeTo(Self, success: n => new InputReady(buffer, n), failure: e => new InputFailed(e));
             Reply(Replies.Banner(BannerText()));
             Flush();

@@ -58,6 +58,11 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private Mode _mode = Mode.Command;
     private ServerState _state = ServerState.Connected;
     private bool _readPending;
+    private Reader _reader = null!;
+    /// <summary>When the pending read began (<see cref="Environment.TickCount64"/>): the idle and data timeouts count from here.</summary>
+    private long _readSince;
+    /// <summary>When the armed timeout timer fires, or 0 when none is armed.</summary>
+    private long _timerDue;
     private bool _writePending;
     private bool _closeAfterFlush;
     private bool _discardingLongLine;
@@ -81,7 +86,11 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     public static Props Props(Connection connection, InboundContext context) =>
         Akka.Actor.Props.Create(() => new InboundSession(connection, context));
 
-    protected override void PreStart() => Start();
+    protected override void PreStart()
+    {
+        _reader = new Reader(_connection, Self);
+        Start();
+    }
 
     protected override void PostStop()
     {
@@ -145,7 +154,6 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private void OnInput(InputReady ready)
     {
         _readPending = false;
-        Timers.Cancel(Timeout.Instance);
         _input = ready.Buffer;
         if (ready.Count == 0)
         {
@@ -380,21 +388,22 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     {
         if (_readPending || _connection.IsClosed) return;
         _readPending = true;
-        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _mode is Mode.Data or Mode.Chunk ? _smtp.DataTimeout : _smtp.IdleTimeout);
-
+        StartReadClock();
         byte[]? buffer = PrepareInputBuffer();
-        var start = _inputEnd;
-        ReadAsync(_connection, buffer, start).PipeTo(Self, failure: e => new InputFailed(e));
+        _reader.Start(buffer, _inputEnd);
     }
 
     /// <summary>
-    /// An idle session holds no input buffer (the read waits with a zero-byte read first); a
-    /// partly consumed buffer is compacted, and grown only when one line or chunk needs it.
+    /// A session between transactions holds no input buffer: its read waits with a zero-byte read
+    /// first, because such a client may stay silent for minutes and tens of thousands of them must
+    /// fit. Inside a transaction the next command or data is a round trip away, so the buffer is
+    /// kept and read into directly: one receive call per command instead of two. A partly consumed
+    /// buffer is compacted, and grown only when one line or chunk needs it.
     /// </summary>
     private byte[]? PrepareInputBuffer()
     {
         if (_input is null) return null;
-        if (Buffered == 0)
+        if (Buffered == 0 && !InTransaction)
         {
             ReleaseInput();
             return null;
@@ -403,15 +412,26 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         return _input;
     }
 
-    private static async Task<InputReady> ReadAsync(Connection connection, byte[]? buffer, int start)
+    private bool InTransaction => _mode is Mode.Data or Mode.Chunk || _transaction.Sender is not null;
+
+    private TimeSpan ReadTimeout => _mode is Mode.Data or Mode.Chunk ? _smtp.DataTimeout : _smtp.IdleTimeout;
+
+    /// <summary>
+    /// The idle or data timeout now counts from this read. The timer is not restarted per read (a
+    /// scheduler entry and a cancellation per command): one armed timer stays, and when it fires
+    /// early because input came meanwhile, <see cref="OnTimeout"/> arms it again for the rest.
+    /// </summary>
+    private void StartReadClock()
     {
-        if (buffer is null)
-        {
-            await connection.WaitForInputAsync().ConfigureAwait(false);
-            buffer = ArrayPool<byte>.Shared.Rent(InitialBufferSize);
-        }
-        var count = await connection.ReadAsync(buffer.AsMemory(start)).ConfigureAwait(false);
-        return new InputReady(buffer, count);
+        _readSince = Environment.TickCount64;
+        ArmTimeout(_readSince + (long)ReadTimeout.TotalMilliseconds);
+    }
+
+    private void ArmTimeout(long due)
+    {
+        if (_timerDue != 0 && _timerDue <= due) return; // the armed one fires first and re-arms for the rest
+        _timerDue = due;
+        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, TimeSpan.FromMilliseconds(Math.Max(0, due - Environment.TickCount64)));
     }
 
     private void ReleaseInput()
@@ -426,7 +446,14 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     private void OnTimeout()
     {
-        if (_mode == Mode.Closed) return;
+        _timerDue = 0;
+        if (_mode == Mode.Closed || !_readPending) return; // busy on our side: the next read arms it again
+        var due = _readSince + (long)ReadTimeout.TotalMilliseconds;
+        if (Environment.TickCount64 < due)
+        {
+            ArmTimeout(due);
+            return;
+        }
         var during = _mode is Mode.Data or Mode.Chunk ? "DATA" : "command";
         _context.MainLog.Write($"SMTP {during} timeout on connection from {HostField()}");
         Reply(Replies.Timeout(_hostname));

@@ -176,6 +176,46 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public async Task TheIdleTimeoutCountsFromTheLastCommandNotFromTheFirst()
+    {
+        var timeout = TimeSpan.FromMilliseconds(600);
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { IdleTimeout = timeout } });
+        using var client = await GreetedAsync(mta);
+
+        // Busy for three timeouts' worth, never silent for half of one: no 421 meanwhile.
+        var busyUntil = DateTime.UtcNow + 3 * timeout;
+        while (DateTime.UtcNow < busyUntil)
+        {
+            await Task.Delay(timeout / 3);
+            await client.SendAsync("NOOP\r\n");
+            Assert.StartsWith("250 ", await client.ReadRepliesAsync(1));
+        }
+
+        // Then silent: the 421 comes one timeout after the last command, not at once and not never.
+        var silentSince = DateTime.UtcNow;
+        Assert.Equal("421 4.4.2 mx.test.example SMTP command timeout - closing connection\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
+        Assert.InRange(DateTime.UtcNow - silentSince, timeout * 0.8, timeout * 4);
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task AStalledMessageGetsTheShorterDataTimeoutEvenWhileTheIdleOneIsLong()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with
+        {
+            Smtp = s.Smtp with { IdleTimeout = TimeSpan.FromMinutes(5), DataTimeout = TimeSpan.FromMilliseconds(400) },
+        });
+        using var client = await GreetedAsync(mta);
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        await client.SendAsync("Subject: stalled\r\n\r\nhalf a me");
+
+        Assert.Equal("421 4.4.2 mx.test.example SMTP command timeout - closing connection\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
+        await mta.WaitForLogLineAsync("SMTP DATA timeout on connection from");
+        Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
     public async Task TooManyConnectionsFromOneAddressGet421()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxConnectionsPerIp = 2 } });
