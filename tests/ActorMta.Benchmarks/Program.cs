@@ -9,6 +9,7 @@
 //       accepted/s and delivered/s for both and the ratio ActorMta/Exim per row.
 //       Options: --messages N (per row, default 2000), --size BYTES (300),
 //                --sessions 5,50,100, --only actormta|exim, --rounds N (interleaved, medians),
+//                --warm-up N (messages before the rows, per server, default 20000),
 //                --exim-deliver (Exim's queue runners deliver after each row; slow).
 //                Needs root and exim4-daemon-heavy.
 //
@@ -58,6 +59,7 @@ return args.FirstOrDefault() switch
         ActorMta: Option("--only") is null or "actormta")
     {
         Rounds = IntOption("--rounds", 1),
+        WarmUp = IntOption("--warm-up", 20_000),
         EximDelivers = args.Contains("--exim-deliver"),
         ActorMtaQueueOnly = !args.Contains("--no-queue-only"),
         Sets = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList(),
@@ -119,7 +121,7 @@ static int RunMicro(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
+    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--warm-up N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--paired] [--messages N] [--size B] [--sessions N] [--rounds N] [--warm-up N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");
