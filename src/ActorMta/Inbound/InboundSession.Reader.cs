@@ -58,7 +58,8 @@ public sealed partial class InboundSession
                 if (!read.IsCompleted)
                 {
                     _pending = read;
-                    read.GetAwaiter().UnsafeOnCompleted(_onCompleted);
+                    // No context to capture: the callback only hands the result to the session's mailbox.
+                    read.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onCompleted);
                     return;
                 }
                 if (!Complete(read)) return;
