@@ -120,8 +120,8 @@ public static class InboundBenchmark
 
     private static double? Median(List<Row> rows, int sessions, Func<Row, double?> value)
     {
-        var v = rows.Where(r => r.Sessions == sessions).Select(value).OfType<double>().Order().ToList();
-        return v.Count == 0 ? null : v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
+        var v = rows.Where(r => r.Sessions == sessions).Select(value).OfType<double>().ToList();
+        return v.Count == 0 ? null : Stats.Median(v);
     }
 
     private static string Spread(List<Row> rows, int sessions, Func<Row, double?> value)

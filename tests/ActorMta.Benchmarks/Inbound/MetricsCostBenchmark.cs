@@ -42,11 +42,7 @@ public static class MetricsCostBenchmark
             }
         }
 
-        double Median(bool metrics, Func<Run, double> value)
-        {
-            var v = runs.Where(r => r.Metrics == metrics).Select(value).Order().ToList();
-            return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
-        }
+        double Median(bool metrics, Func<Run, double> value) => Stats.Median(runs.Where(r => r.Metrics == metrics).Select(value));
         double offAccepted = Median(false, r => r.Accepted), onAccepted = Median(true, r => r.Accepted);
         double offDelivered = Median(false, r => r.Delivered), onDelivered = Median(true, r => r.Delivered);
         double offCpu = Median(false, r => r.CpuPerMessage), onCpu = Median(true, r => r.CpuPerMessage);

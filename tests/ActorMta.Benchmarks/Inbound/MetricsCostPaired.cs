@@ -50,18 +50,13 @@ public static class MetricsCostPaired
         await stopScraping.CancelAsync();
         int scrapes = await scraping;
 
-        static double Median(IEnumerable<double> values)
-        {
-            var v = values.Order().ToList();
-            return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
-        }
         Console.WriteLine();
         Console.WriteLine($"Medians of {o.Rounds} paired round(s); the metrics-on server was scraped {scrapes} times.");
         Console.WriteLine("| on/off | accepted/s | delivered/s | CPU per message |");
         Console.WriteLine("|---|---:|---:|---:|");
-        Console.WriteLine($"| ratio | {F3(Median(ratios.Select(r => r.Accepted)))} | {F3(Median(ratios.Select(r => r.Delivered)))} | {F3(Median(ratios.Select(r => r.Cpu)))} |");
+        Console.WriteLine($"| ratio | {F3(Stats.Median(ratios.Select(r => r.Accepted)))} | {F3(Stats.Median(ratios.Select(r => r.Delivered)))} | {F3(Stats.Median(ratios.Select(r => r.Cpu)))} |");
         Console.WriteLine($"| range | {Range(ratios.Select(r => r.Accepted))} | {Range(ratios.Select(r => r.Delivered))} | {Range(ratios.Select(r => r.Cpu))} |");
-        Console.WriteLine($"| cost | {Pct(1 - Median(ratios.Select(r => r.Accepted)))} | {Pct(1 - Median(ratios.Select(r => r.Delivered)))} | {Pct(Median(ratios.Select(r => r.Cpu)) - 1)} |");
+        Console.WriteLine($"| cost | {Pct(1 - Stats.Median(ratios.Select(r => r.Accepted)))} | {Pct(1 - Stats.Median(ratios.Select(r => r.Delivered)))} | {Pct(Stats.Median(ratios.Select(r => r.Cpu)) - 1)} |");
         return 0;
 
         async Task<Side> MeasureAsync(ActorMtaServer server)

@@ -123,7 +123,7 @@ public static class RoundTripBenchmark
             socket.Close(0);
             await Task.Delay(20);
         }
-        return Median(times);
+        return Stats.Median(times);
     }
 
     private static void Print(IReadOnlyList<Row> rows, double rtt, double nominal)
@@ -134,18 +134,12 @@ public static class RoundTripBenchmark
         Console.WriteLine($"{"scenario",-86} {"n",3} {"median ms",10} {"min ms",8} {"max ms",8} {"RTT",6} {"min RTT",8} {"DT ms",7} {"DT RTT",7} {"min DT RTT",10}");
         foreach (var row in rows)
         {
-            var median = Median(row.Milliseconds);
+            var median = Stats.Median(row.Milliseconds);
             var dts = row.DeliveryTimes?.Where(d => !double.IsNaN(d)).ToList();
-            var dt = dts is { Count: > 0 } ? Median(dts) : double.NaN;
+            var dt = dts is { Count: > 0 } ? Stats.Median(dts) : double.NaN;
             var minDt = dts is { Count: > 0 } ? dts.Min() : double.NaN;
             Console.WriteLine($"{row.Name,-86} {row.Milliseconds.Count,3} {median,10:F1} {row.Milliseconds.Min(),8:F1} {row.Milliseconds.Max(),8:F1} {median / rtt,6:F2} {row.Milliseconds.Min() / nominal,8:F2} {dt,7:F1} {dt / rtt,7:F2} {minDt / nominal,10:F2}");
         }
-    }
-
-    internal static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>Waits for a 220 banner; QUIT and close.</summary>
