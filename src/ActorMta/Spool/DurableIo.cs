@@ -105,10 +105,6 @@ internal static class DurableIo
 
     /// <summary>Queues a long-running loop (a group-commit batch loop) on an I/O thread.</summary>
     public static void Post(Action work) => Work.Add(work);
-
-    /// <summary>Writes <paramref name="parts"/> to a new file and (if asked) fsyncs it before closing.</summary>
-    public static void WriteNewFile(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync) =>
-        NewFile.Write(path, parts, fsync);
 }
 
 /// <summary>

@@ -160,7 +160,7 @@ public sealed class MessageSpool
                 if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
                 try
                 {
-                    DurableIo.WriteNewFile(temp, parts, _fsync);                  // 1, 2
+                    NewFile.Write(temp, parts, _fsync);                            // 1, 2
                     cancellationToken.ThrowIfCancellationRequested();
                     File.Move(temp, final, overwrite: true);                       // 3: rename(2)
                 }
