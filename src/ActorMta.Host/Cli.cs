@@ -118,6 +118,8 @@ public static class Cli
         LoadedConfiguration? loaded = Load(configFile, sets, stderr);
         if (loaded is null) return ExitCodes.BadUsage;
         MtaSettings settings = loaded.Settings;
+        // May re-exec this program under the configured policy; nothing has been started or written yet.
+        string? schedulingProblem = ThreadScheduling.Ensure(settings.SchedulingPolicy);
 
         Logger logger;
         try
@@ -132,6 +134,10 @@ public static class Cli
 
         LoggingSetup.UseForAkka(logger);
         var mainLog = new MainLog(logger);
+        if (schedulingProblem is not null)
+        {
+            mainLog.Write($"actormta.scheduling-policy = {settings.SchedulingPolicy.ToString().ToLowerInvariant()} not applied, the threads keep the policy they were started with: {schedulingProblem}");
+        }
         int pid = Environment.ProcessId;
         var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var registrations = new List<PosixSignalRegistration>();

@@ -65,6 +65,12 @@ public sealed record MtaSettings(
     /// </summary>
     public TlsSettings Tls { get; init; } = TlsSettings.Disabled;
 
+    /// <summary>
+    /// The CPU scheduling policy <c>actormta run</c> gives its threads (<c>actormta.scheduling-policy</c>).
+    /// Settings built in code leave the process alone; reference.conf says batch.
+    /// </summary>
+    public SchedulingPolicy SchedulingPolicy { get; init; } = SchedulingPolicy.Inherit;
+
     private readonly ControlSettings? _control;
 
     /// <summary>The control endpoint (<c>actormta.control</c>) for the queue and sendmail verbs; on, in the data directory, by default.</summary>

@@ -321,6 +321,7 @@ public static partial class SettingsLoader
             Auth = ReadAuth(r, dataDirectory),
             Tls = ReadTls(r),
             Control = ReadControl(r, dataDirectory),
+            SchedulingPolicy = r.Enum<SchedulingPolicy>("actormta.scheduling-policy"),
         };
     }
 

@@ -44,6 +44,7 @@ public sealed class ConfigurationCompletenessTests
         ["AuthSettings.FailureDelay"] = "actormta.auth.failure-delay",
         ["AuthSettings.MaxTrackedClients"] = "actormta.auth.max-tracked-clients",
         ["MtaSettings.Control"] = "actormta.control",
+        ["MtaSettings.SchedulingPolicy"] = "actormta.scheduling-policy",
         ["ListenerSettings.EndPoint"] = "actormta.listen",
         ["ListenerSettings.Kind"] = "actormta.listen",
         ["SmtpServerSettings.Banner"] = "actormta.smtp.banner",

@@ -220,6 +220,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("smtp.idle-timeout = 300", "actormta.smtp.idle-timeout", "expected a positive duration with a unit")]
     [InlineData("smtp.data-timeout = soon", "actormta.smtp.data-timeout", "got \"soon\"")]
     [InlineData("smtp.bare-line-endings = maybe", "actormta.smtp.bare-line-endings", "expected reject or normalize, got \"maybe\"")]
+    [InlineData("scheduling-policy = fast", "actormta.scheduling-policy", "expected batch or normal or inherit, got \"fast\"")]
     [InlineData("spool.fsync = sometimes", "actormta.spool.fsync", "expected on or off")]
     [InlineData("listen = [\"localhost:25\"]", "actormta.listen", "expected \"ip:port\"")]
     [InlineData("listen = [\"::1:25\"]", "actormta.listen", "expected \"ip:port\"")]

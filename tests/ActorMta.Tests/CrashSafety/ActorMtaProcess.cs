@@ -26,23 +26,32 @@ public sealed class ActorMtaProcess : IDisposable
 
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>The program's process id (a re-exec under another scheduling policy keeps it).</summary>
+    public int ProcessId => _process.Id;
+
     public string Output
     {
         get { lock (_output) return _output.ToString(); }
     }
 
     /// <summary>Starts actormta on a free loopback port and waits for its banner.</summary>
-    public static async Task<ActorMtaProcess> StartAsync(string dataDirectory, IReadOnlyList<string> sets)
+    /// <param name="launcher">A command that runs the program, such as <c>chrt --batch 0</c>; none by default.</param>
+    public static async Task<ActorMtaProcess> StartAsync(string dataDirectory, IReadOnlyList<string> sets, IReadOnlyList<string>? launcher = null)
     {
         var dll = FindProgram();
         var port = FreePort();
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
-        var psi = new ProcessStartInfo(host)
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : host)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(host);
+        }
         foreach (var a in new[] { dll, "run", "--set", $"actormta.listen=[\"127.0.0.1:{port}\"]",
                      "--set", $"actormta.data-directory=\"{dataDirectory}\"" })
         {

@@ -1,0 +1,100 @@
+using System.Collections;
+using System.Runtime.InteropServices;
+using System.Text;
+using ActorMta.Configuration;
+
+namespace ActorMta.Host;
+
+/// <summary>
+/// Runs <c>actormta run</c> under the configured Linux scheduling policy
+/// (<c>actormta.scheduling-policy</c>, SCHED_BATCH by default).
+/// </summary>
+/// <remarks>
+/// <para><b>Why batch.</b> Each SMTP round trip wakes several threads in turn: the socket engine's
+/// epoll thread, a thread-pool worker for the session actor, the spool log's I/O thread. Under the
+/// normal policy every one of those wake-ups preempts whatever runs on that core (often another
+/// worker in the middle of a session), and on a virtual machine each switch also pays the
+/// hypervisor. A SCHED_BATCH thread that wakes waits for the running thread to block or use up its
+/// slice instead. Measured with the inbound benchmark (README, Performance). The price is latency
+/// of the order of a scheduler slice when the machine is saturated, which SMTP does not notice.</para>
+/// <para><b>Why a re-exec.</b> The policy is per thread, and a new thread takes its creator's.
+/// Setting it on the threads that exist is not enough: the runtime creates later threads (spool
+/// I/O threads, new thread-pool workers) with the policy the C library remembered for the
+/// creating thread from before the change, so they came out SCHED_OTHER. So the main thread
+/// switches policy and execs the same command line again: the new image starts with the policy,
+/// exactly as under <c>chrt --batch 0</c>, and every thread it ever makes has it. The second image
+/// finds the policy already set and goes on. Lowering to SCHED_BATCH, or to SCHED_OTHER from it,
+/// needs no privilege.</para>
+/// </remarks>
+internal static class ThreadScheduling
+{
+    private const int SchedOther = 0;
+    private const int SchedBatch = 3;
+
+    /// <summary>
+    /// Ensures the process runs under <paramref name="policy"/>: returns at once when it already
+    /// does (or inherit, or not Linux); otherwise re-execs the program and does not return, unless
+    /// that fails.
+    /// </summary>
+    /// <returns>Null, or why the policy could not be applied (for the main log; the MTA runs on).</returns>
+    public static string? Ensure(SchedulingPolicy policy)
+    {
+        if (policy == SchedulingPolicy.Inherit || !OperatingSystem.IsLinux()) return null;
+        int wanted = policy == SchedulingPolicy.Batch ? SchedBatch : SchedOther;
+        int current = sched_getscheduler(0);
+        if (current == wanted) return null;
+        if (current is not (SchedOther or SchedBatch))
+        {
+            // A real-time or idle policy was chosen by whoever started us; leave it alone.
+            return $"the process runs under scheduling policy {current}, which is left as it is";
+        }
+
+        int priority = 0; // struct sched_param is one int; 0 is the only priority these policies take
+        if (sched_setscheduler(0, wanted, ref priority) != 0)
+            return $"sched_setscheduler failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}";
+
+        string?[] argv;
+        try
+        {
+            argv = [.. Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/cmdline")).TrimEnd('\0').Split('\0'), null];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Revert(current);
+            return $"cannot read /proc/self/cmdline to restart under the policy: {e.Message}";
+        }
+
+        // .NET keeps its own copy of the environment, so it is passed explicitly.
+        var environment = new List<string?>();
+        foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
+            environment.Add($"{variable.Key}={variable.Value}");
+        environment.Add(null);
+
+        Console.Out.Flush();
+        Console.Error.Flush();
+        // The real path, not /proc/self/exe: the process name (ps, top, pgrep) comes from it.
+        execve(Environment.ProcessPath ?? "/proc/self/exe", argv, [.. environment]);
+        // Only reached when the exec failed; this image goes on under its old policy.
+        string why = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
+        Revert(current);
+        return $"cannot restart under the policy (execve: {why})";
+    }
+
+    /// <summary>The SCHED_* number of the calling thread, for tests and the start-up log.</summary>
+    public static int Current() => OperatingSystem.IsLinux() ? sched_getscheduler(0) : -1;
+
+    private static void Revert(int policy)
+    {
+        int priority = 0;
+        sched_setscheduler(0, policy, ref priority);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sched_getscheduler(int pid);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sched_setscheduler(int pid, int policy, ref int param);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int execve(string path, string?[] argv, string?[] envp);
+}

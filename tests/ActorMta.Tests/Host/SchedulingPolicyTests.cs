@@ -1,0 +1,96 @@
+using ActorMta.Tests.CrashSafety;
+using Xunit;
+
+namespace ActorMta.Tests.HostProgram;
+
+/// <summary>
+/// <c>actormta.scheduling-policy</c> on the real program: the policy of every thread, as
+/// <c>ps -L -o cls</c> shows it, read from /proc. Linux only (the option does nothing elsewhere).
+/// </summary>
+public sealed class SchedulingPolicyTests : IDisposable
+{
+    private const int SchedOther = 0;
+    private const int SchedBatch = 3;
+
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("actormta-sched-").FullName;
+
+    public void Dispose() => Directory.Delete(_dataDirectory, recursive: true);
+
+    [Fact]
+    public async Task ByDefaultEveryThreadRunsUnderSchedBatchAlsoThoseCreatedForTheFirstMessage()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "scheduling policies are a Linux feature; this suite runs on Linux");
+        using var mta = await ActorMtaProcess.StartAsync(_dataDirectory, []);
+        await SendOneMessageAsync(mta);
+
+        var threads = Threads(mta.ProcessId);
+        // The spool's I/O threads are made for the first message, long after the start: they must
+        // have inherited the policy too (setting it on the threads of the moment did not do that).
+        Assert.Contains(threads, t => t.Name.StartsWith("spool-io-", StringComparison.Ordinal));
+        Assert.All(threads, t => Assert.True(t.Policy == SchedBatch, $"thread {t.Id} ({t.Name}) has policy {t.Policy}"));
+        // The restart under the policy keeps the process's name (not "exe").
+        Assert.Equal("dotnet", threads.Single(t => t.Id == mta.ProcessId).Name);
+    }
+
+    [Fact]
+    public async Task NormalTakesAProgramStartedUnderBatchBackToSchedOther()
+    {
+        using var mta = await ActorMtaProcess.StartAsync(_dataDirectory, ["actormta.scheduling-policy=normal"], ["chrt", "--batch", "0"]);
+        await SendOneMessageAsync(mta);
+
+        Assert.All(Threads(mta.ProcessId), t => Assert.True(t.Policy == SchedOther, $"thread {t.Id} ({t.Name}) has policy {t.Policy}"));
+    }
+
+    [Fact]
+    public async Task InheritLeavesThePolicyTheProgramWasStartedWith()
+    {
+        using (var normal = await ActorMtaProcess.StartAsync(_dataDirectory, ["actormta.scheduling-policy=inherit"]))
+        {
+            await SendOneMessageAsync(normal);
+            Assert.All(Threads(normal.ProcessId), t => Assert.True(t.Policy == SchedOther, $"thread {t.Id} ({t.Name}) has policy {t.Policy}"));
+        }
+        using var batch = await ActorMtaProcess.StartAsync(_dataDirectory, ["actormta.scheduling-policy=inherit"], ["chrt", "--batch", "0"]);
+        await SendOneMessageAsync(batch);
+        Assert.All(Threads(batch.ProcessId), t => Assert.True(t.Policy == SchedBatch, $"thread {t.Id} ({t.Name}) has policy {t.Policy}"));
+    }
+
+    private static async Task SendOneMessageAsync(ActorMtaProcess mta)
+    {
+        var client = new LoadClient(mta.EndPoint, "postmaster@localhost", "sched");
+        using var stop = new CancellationTokenSource();
+        var run = client.RunAsync(stop.Token);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (client.Acknowledged.Count == 0 && !run.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await stop.CancelAsync();
+        await run;
+        Assert.True(client.Acknowledged.Count > 0, "the message got no 250:\n" + mta.Output);
+    }
+
+    private sealed record ThreadInfo(int Id, string Name, int Policy);
+
+    /// <summary>Every thread of <paramref name="pid"/>: its name and its SCHED_* policy (field 41 of /proc/.../stat).</summary>
+    private static List<ThreadInfo> Threads(int pid)
+    {
+        var threads = new List<ThreadInfo>();
+        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(task, "stat"));
+            }
+            catch (IOException)
+            {
+                continue; // the thread ended meanwhile
+            }
+            // "tid (name) state ..." where the name may hold spaces and parentheses: split after the last ')'.
+            int open = stat.IndexOf('(');
+            int close = stat.LastIndexOf(')');
+            string[] fields = stat[(close + 2)..].Split(' ');
+            // fields[0] is field 3 (state); the policy is field 41.
+            threads.Add(new ThreadInfo(int.Parse(Path.GetFileName(task)), stat[(open + 1)..close], int.Parse(fields[41 - 3])));
+        }
+        Assert.NotEmpty(threads);
+        return threads;
+    }
+}
