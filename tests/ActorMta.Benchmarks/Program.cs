@@ -10,7 +10,8 @@
 //       Options: --messages N (per row, default 2000), --size BYTES (300),
 //                --sessions 5,50,100, --only actormta|exim, --rounds N (interleaved, medians),
 //                --warm-up N (messages before the rows, per server, default 20000),
-//                --exim-deliver (Exim's queue runners deliver after each row; slow).
+//                --exim-deliver (Exim's queue runners deliver after each row; slow),
+//                --exim-batch (Exim under SCHED_BATCH, the policy ActorMta gives itself by default).
 //                Needs root and exim4-daemon-heavy.
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- outbound
@@ -61,6 +62,7 @@ return args.FirstOrDefault() switch
         Rounds = IntOption("--rounds", 1),
         WarmUp = IntOption("--warm-up", 20_000),
         EximDelivers = args.Contains("--exim-deliver"),
+        EximBatch = args.Contains("--exim-batch"),
         ActorMtaQueueOnly = !args.Contains("--no-queue-only"),
         Sets = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList(),
     }),

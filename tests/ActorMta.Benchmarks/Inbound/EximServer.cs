@@ -39,16 +39,19 @@ public sealed class EximServer : IBenchServer
     private readonly StringBuilder _output;
     private readonly string _dir;
 
-    private EximServer(Process daemon, StringBuilder output, string dir, IPEndPoint endPoint, bool delivers)
+    private readonly bool _batch;
+
+    private EximServer(Process daemon, StringBuilder output, string dir, IPEndPoint endPoint, bool delivers, bool batch)
     {
         Delivers = delivers;
+        _batch = batch;
         _daemon = daemon;
         _output = output;
         _dir = dir;
         EndPoint = endPoint;
     }
 
-    public string Name => "Exim 4.96";
+    public string Name => _batch ? "Exim 4.96 (SCHED_BATCH)" : "Exim 4.96";
 
     public IPEndPoint EndPoint { get; }
 
@@ -84,7 +87,10 @@ public sealed class EximServer : IBenchServer
     /// <param name="deliver">Run queue runners after each load (<see cref="LoadFinished"/>); without,
     /// Exim only queues and the benchmark reports no delivered/s for it.</param>
     /// <param name="tls">Certificate and key (PEM) to offer STARTTLS to everyone with; none by default.</param>
-    public static async Task<EximServer> StartAsync(bool deliver, (string Certificate, string Key)? tls = null)
+    /// <param name="batch">Run the daemon (and so every process it forks) under SCHED_BATCH
+    /// (<c>chrt --batch 0</c>), the policy ActorMta gives itself by default: to see what the policy
+    /// alone is worth to Exim.</param>
+    public static async Task<EximServer> StartAsync(bool deliver, (string Certificate, string Key)? tls = null, bool batch = false)
     {
         var exim = FindBinary() ?? throw new InvalidOperationException("Exim is not installed (apt-get install exim4-daemon-heavy)");
         if (Environment.UserName != "root") throw new InvalidOperationException("the Exim benchmark needs root (private -C configuration)");
@@ -145,8 +151,9 @@ public sealed class EximServer : IBenchServer
 
         var port = SmtpProbe.FreeLoopbackPort();
         var output = new StringBuilder();
-        var daemon = Proc.Start(exim, ["-C", config, "-bdf", "-oX", $"<; 127.0.0.1.{port}", "-oP", Path.Combine(dir, "exim.pid")], output);
-        var server = new EximServer(daemon, output, dir, new IPEndPoint(IPAddress.Loopback, port), deliver);
+        string[] daemonArgs = ["-C", config, "-bdf", "-oX", $"<; 127.0.0.1.{port}", "-oP", Path.Combine(dir, "exim.pid")];
+        var daemon = batch ? Proc.Start("chrt", ["--batch", "0", exim, .. daemonArgs], output) : Proc.Start(exim, daemonArgs, output);
+        var server = new EximServer(daemon, output, dir, new IPEndPoint(IPAddress.Loopback, port), deliver, batch);
         try
         {
             await SmtpProbe.WaitForBannerAsync(server.EndPoint, TimeSpan.FromSeconds(15), () => daemon.HasExited,

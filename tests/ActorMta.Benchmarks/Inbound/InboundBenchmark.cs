@@ -24,6 +24,9 @@ public static class InboundBenchmark
         /// like-for-like comparison with Exim here; off with <c>--no-queue-only</c>.</summary>
         public bool ActorMtaQueueOnly { get; init; } = true;
 
+        /// <summary>Exim under SCHED_BATCH, ActorMta's default policy (<c>--exim-batch</c>).</summary>
+        public bool EximBatch { get; init; }
+
         /// <summary>Messages sent to each server before its rows are measured (<c>--warm-up</c>).</summary>
         public int WarmUp { get; init; } = 20_000;
 
@@ -48,11 +51,12 @@ public static class InboundBenchmark
             if (o.ActorMta) actor.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync([.. o.Sets])));
             if (o.ActorMta && o.ActorMtaQueueOnly)
                 queued.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync([.. o.Sets, "actormta.queue.queue-only=on"])));
-            if (o.Exim) exim.AddRange(await MeasureAsync(o, async () => await EximServer.StartAsync(o.EximDelivers)));
+            if (o.Exim) exim.AddRange(await MeasureAsync(o, async () => await EximServer.StartAsync(o.EximDelivers, batch: o.EximBatch)));
         }
 
         Console.WriteLine();
         if (o.Rounds > 1) Console.WriteLine($"Medians of {o.Rounds} rounds, (min-max) beside each.");
+        if (o.EximBatch) Console.WriteLine("Exim ran under SCHED_BATCH (--exim-batch).");
         Console.WriteLine("Accepted/s until the last 250; delivered/s until the last message is in the maildir; server CPU per message in microseconds.");
         Console.WriteLine("| sessions | ActorMta accepted/s | ActorMta queue-only accepted/s | Exim queue_only accepted/s | ratio | ratio queue-only | ActorMta delivered/s | Exim delivered/s | CPU/msg ActorMta | CPU/msg queue-only | CPU/msg Exim |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
