@@ -11,7 +11,8 @@
 //                --sessions 5,50,100, --only actormta|exim, --rounds N (interleaved, medians),
 //                --warm-up N (messages before the rows, per server, default 20000),
 //                --exim-deliver (Exim's queue runners deliver after each row; slow),
-//                --exim-batch (Exim under SCHED_BATCH, the policy ActorMta gives itself by default).
+//                --exim-batch (Exim under SCHED_BATCH, the policy ActorMta gives itself by default),
+//                --ceiling (adds Postfix's smtp-sink, which stores nothing: each server's share of it).
 //                Needs root and exim4-daemon-heavy.
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- outbound
@@ -63,6 +64,7 @@ return args.FirstOrDefault() switch
         WarmUp = IntOption("--warm-up", 20_000),
         EximDelivers = args.Contains("--exim-deliver"),
         EximBatch = args.Contains("--exim-batch"),
+        Ceiling = args.Contains("--ceiling"),
         ActorMtaQueueOnly = !args.Contains("--no-queue-only"),
         Sets = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList(),
     }),

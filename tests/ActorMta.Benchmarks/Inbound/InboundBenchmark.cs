@@ -24,6 +24,9 @@ public static class InboundBenchmark
         /// like-for-like comparison with Exim here; off with <c>--no-queue-only</c>.</summary>
         public bool ActorMtaQueueOnly { get; init; } = true;
 
+        /// <summary>Also run Postfix's smtp-sink, which stores nothing: the ceiling any server has here (<c>--ceiling</c>).</summary>
+        public bool Ceiling { get; init; }
+
         /// <summary>Exim under SCHED_BATCH, ActorMta's default policy (<c>--exim-batch</c>).</summary>
         public bool EximBatch { get; init; }
 
@@ -45,6 +48,7 @@ public static class InboundBenchmark
         var actor = new List<Row>();
         var exim = new List<Row>();
         var queued = new List<Row>();
+        var ceiling = new List<Row>();
         for (int round = 1; round <= o.Rounds; round++)
         {
             if (o.Rounds > 1) Console.WriteLine($"round {round} of {o.Rounds}, load average {LoadAverage()}");
@@ -52,6 +56,7 @@ public static class InboundBenchmark
             if (o.ActorMta && o.ActorMtaQueueOnly)
                 queued.AddRange(await MeasureAsync(o, async () => await ActorMtaServer.StartAsync([.. o.Sets, "actormta.queue.queue-only=on"])));
             if (o.Exim) exim.AddRange(await MeasureAsync(o, async () => await EximServer.StartAsync(o.EximDelivers, batch: o.EximBatch)));
+            if (o.Ceiling) ceiling.AddRange(await MeasureAsync(o, async () => await SinkServer.StartAsync()));
         }
 
         Console.WriteLine();
@@ -71,7 +76,26 @@ public static class InboundBenchmark
                 + $"| {Ratio(aa, ea)} | {Ratio(qa, ea)} | {F(ad)}{Spread(actor, s, r => r.Delivered)} | {F(ed)}{Spread(exim, s, r => r.Delivered)} "
                 + $"| {F(Median(actor, s, r => r.CpuPerMessage))} | {F(Median(queued, s, r => r.CpuPerMessage))} | {F(Median(exim, s, r => r.CpuPerMessage))} |");
         }
+        if (o.Ceiling) PrintCeiling(o, queued, exim, ceiling);
         return 0;
+    }
+
+    /// <summary>Each server's rate as a share of smtp-sink's, which stores nothing: how much of what
+    /// the machine and the client allow a server gets, and what a ratio to Exim can reach at most.</summary>
+    private static void PrintCeiling(Options o, List<Row> queued, List<Row> exim, List<Row> ceiling)
+    {
+        Console.WriteLine();
+        Console.WriteLine("Ceiling: Postfix's smtp-sink answers every command at once and stores nothing.");
+        Console.WriteLine("| sessions | smtp-sink accepted/s | CPU/msg smtp-sink | ActorMta queue-only share | Exim share | smtp-sink / Exim (the largest ratio any server could show) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in o.Sessions)
+        {
+            var ca = Median(ceiling, s, r => r.Accepted);
+            var qa = Median(queued, s, r => r.Accepted);
+            var ea = Median(exim, s, r => r.Accepted);
+            Console.WriteLine($"| {s} | {F(ca)}{Spread(ceiling, s, r => r.Accepted)} | {F(Median(ceiling, s, r => r.CpuPerMessage))} "
+                + $"| {Ratio(qa, ca)} | {Ratio(ea, ca)} | {Ratio(ca, ea)} |");
+        }
     }
 
     private static async Task<List<Row>> MeasureAsync(Options o, Func<Task<IBenchServer>> start)

@@ -27,6 +27,8 @@ public sealed class SmtpSink : IAsyncDisposable
 
     public int Port { get; }
 
+    public int ProcessId => _process.Id;
+
     public static string Binary => Path.Combine(SmtpSource.PostfixRoot, "usr", "sbin", "smtp-sink");
 
     /// <param name="maxConnections">smtp-sink's -m: connections it serves at once (the rest wait in the listen queue).</param>
