@@ -80,9 +80,6 @@ internal static class ThreadScheduling
         return $"cannot restart under the policy (execve: {why})";
     }
 
-    /// <summary>The SCHED_* number of the calling thread, for tests and the start-up log.</summary>
-    public static int Current() => OperatingSystem.IsLinux() ? sched_getscheduler(0) : -1;
-
     private static void Revert(int policy)
     {
         int priority = 0;
