@@ -70,10 +70,8 @@ public static class InboundBenchmark
             var aa = Median(actor, s, r => r.Accepted);
             var qa = Median(queued, s, r => r.Accepted);
             var ea = Median(exim, s, r => r.Accepted);
-            var ad = Median(actor, s, r => r.Delivered);
-            var ed = Median(exim, s, r => r.Delivered);
-            Console.WriteLine($"| {s} | {F(aa)}{Spread(actor, s, r => r.Accepted)} | {F(qa)}{Spread(queued, s, r => r.Accepted)} | {F(ea)}{Spread(exim, s, r => r.Accepted)} "
-                + $"| {Ratio(aa, ea)} | {Ratio(qa, ea)} | {F(ad)}{Spread(actor, s, r => r.Delivered)} | {F(ed)}{Spread(exim, s, r => r.Delivered)} "
+            Console.WriteLine($"| {s} | {Cell(actor, s, r => r.Accepted)} | {Cell(queued, s, r => r.Accepted)} | {Cell(exim, s, r => r.Accepted)} "
+                + $"| {Ratio(aa, ea)} | {Ratio(qa, ea)} | {Cell(actor, s, r => r.Delivered)} | {Cell(exim, s, r => r.Delivered)} "
                 + $"| {F(Median(actor, s, r => r.CpuPerMessage))} | {F(Median(queued, s, r => r.CpuPerMessage))} | {F(Median(exim, s, r => r.CpuPerMessage))} |");
         }
         if (o.Ceiling) PrintCeiling(o, queued, exim, ceiling);
@@ -93,7 +91,7 @@ public static class InboundBenchmark
             var ca = Median(ceiling, s, r => r.Accepted);
             var qa = Median(queued, s, r => r.Accepted);
             var ea = Median(exim, s, r => r.Accepted);
-            Console.WriteLine($"| {s} | {F(ca)}{Spread(ceiling, s, r => r.Accepted)} | {F(Median(ceiling, s, r => r.CpuPerMessage))} "
+            Console.WriteLine($"| {s} | {Cell(ceiling, s, r => r.Accepted)} | {F(Median(ceiling, s, r => r.CpuPerMessage))} "
                 + $"| {Ratio(qa, ca)} | {Ratio(ea, ca)} | {Ratio(ca, ea)} |");
         }
     }
@@ -151,6 +149,10 @@ public static class InboundBenchmark
         var v = rows.Where(r => r.Sessions == sessions).Select(value).OfType<double>().ToList();
         return v.Count == 0 ? null : Stats.Median(v);
     }
+
+    /// <summary>A table cell: the median of the rounds and, with more than one, their (min-max).</summary>
+    private static string Cell(List<Row> rows, int sessions, Func<Row, double?> value) =>
+        F(Median(rows, sessions, value)) + Spread(rows, sessions, value);
 
     private static string Spread(List<Row> rows, int sessions, Func<Row, double?> value)
     {
