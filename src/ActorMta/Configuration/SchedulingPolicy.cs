@@ -9,7 +9,7 @@ public enum SchedulingPolicy
     /// <summary>
     /// SCHED_BATCH: a thread the kernel wakes (a socket read, a finished fsync) waits for the running
     /// thread's time slice instead of preempting it. An MTA trades microseconds of latency for
-    /// throughput gladly; see ThreadScheduling in the host for what it measured.
+    /// throughput gladly; the README's Performance section has what it measured.
     /// </summary>
     Batch,
 
