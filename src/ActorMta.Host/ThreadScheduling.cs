@@ -20,8 +20,8 @@ namespace ActorMta.Host;
 /// <para><b>Why a re-exec.</b> The policy is per thread, and a new thread takes its creator's.
 /// Setting it on the threads that exist was not enough: threads created afterwards (the spool's
 /// I/O threads, new thread-pool workers) still came out SCHED_OTHER, by /proc, although their
-/// creators had SCHED_BATCH; presumably a policy remembered in user space from before the change
-/// is applied to them at creation. So the main thread
+/// creators had SCHED_BATCH. (A small program doing the same inherits the policy fine, whether its
+/// main thread had created threads before or not; the cause in the MTA was not found.) So the main thread
 /// switches policy and execs the same command line again: the new image starts with the policy,
 /// exactly as under <c>chrt --batch 0</c>, and every thread it ever makes has it. The second image
 /// finds the policy already set and goes on. Lowering to SCHED_BATCH, or to SCHED_OTHER from it,
