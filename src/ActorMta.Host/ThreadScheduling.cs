@@ -18,10 +18,10 @@ namespace ActorMta.Host;
 /// slice instead. Measured with the inbound benchmark (README, Performance). The price is latency
 /// of the order of a scheduler slice when the machine is saturated, which SMTP does not notice.</para>
 /// <para><b>Why a re-exec.</b> The policy is per thread, and a new thread takes its creator's.
-/// Setting it on the threads that exist was not enough: threads created afterwards (the spool's
-/// I/O threads, new thread-pool workers) still came out SCHED_OTHER, by /proc, although their
-/// creators had SCHED_BATCH. (A small program doing the same inherits the policy fine, whether its
-/// main thread had created threads before or not; the cause in the MTA was not found.) So the main thread
+/// Setting it on the threads that existed was not enough: the spool's I/O threads, made at the
+/// first message, came out SCHED_OTHER by /proc while every other thread showed SCHED_BATCH. (A
+/// small program doing the same inherits the policy fine; the cause in the MTA was not found.)
+/// So the main thread
 /// switches policy and execs the same command line again: the new image starts with the policy,
 /// exactly as under <c>chrt --batch 0</c>, and every thread it ever makes has it. The second image
 /// finds the policy already set and goes on. Lowering to SCHED_BATCH, or to SCHED_OTHER from it,
