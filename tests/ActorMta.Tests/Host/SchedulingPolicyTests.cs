@@ -19,7 +19,6 @@ public sealed class SchedulingPolicyTests : IDisposable
     [Fact]
     public async Task ByDefaultEveryThreadRunsUnderSchedBatchAlsoThoseCreatedForTheFirstMessage()
     {
-        Assert.True(OperatingSystem.IsLinux(), "scheduling policies are a Linux feature; this suite runs on Linux");
         using var mta = await ActorMtaProcess.StartAsync(_dataDirectory, []);
         await SendOneMessageAsync(mta);
 
@@ -71,6 +70,7 @@ public sealed class SchedulingPolicyTests : IDisposable
     /// <summary>Every thread of <paramref name="pid"/>: its name and its SCHED_* policy (field 41 of /proc/.../stat).</summary>
     private static List<ThreadInfo> Threads(int pid)
     {
+        Assert.True(OperatingSystem.IsLinux(), "scheduling policies are a Linux feature; this suite runs on Linux");
         var threads = new List<ThreadInfo>();
         foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
         {
