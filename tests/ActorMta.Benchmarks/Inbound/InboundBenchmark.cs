@@ -99,6 +99,7 @@ public static class InboundBenchmark
     private static async Task<List<Row>> MeasureAsync(Options o, Func<Task<IBenchServer>> start)
     {
         var rows = new List<Row>();
+        await FileSystemCache.SettleAsync();
         await using var server = await start();
         Console.WriteLine($"{server.Name}: listening on {server.EndPoint}, pid {server.ProcessId}");
 

@@ -62,6 +62,7 @@ public static class MetricsCostBenchmark
         string[] sets = metrics
             ? ["actormta.metrics.enabled=on", $"actormta.metrics.address=\"127.0.0.1:{metricsPort}\""]
             : ["actormta.metrics.enabled=off"];
+        await FileSystemCache.SettleAsync();
         await using var server = await ActorMtaServer.StartAsync(sets);
 
         // Warm-up, not measured (page cache, first maildir, the JIT's re-compilations): as in the

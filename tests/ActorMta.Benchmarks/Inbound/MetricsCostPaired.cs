@@ -23,6 +23,7 @@ public static class MetricsCostPaired
         Console.WriteLine($"inbound-metrics --paired: {o.Messages} messages of {o.Size} bytes into each server per round, {o.Sessions} sessions each, "
             + $"connection reuse, {Environment.ProcessorCount} cores, {o.Rounds} round(s); warm-up {o.WarmUp} messages each");
         int metricsPort = SmtpProbe.FreeLoopbackPort();
+        await FileSystemCache.SettleAsync();
         await using var off = await ActorMtaServer.StartAsync("actormta.metrics.enabled=off");
         await using var on = await ActorMtaServer.StartAsync("actormta.metrics.enabled=on", $"actormta.metrics.address=\"127.0.0.1:{metricsPort}\"");
 
