@@ -21,11 +21,10 @@ namespace ActorMta.Host;
 /// Setting it on the threads that existed was not enough: the spool's I/O threads, made at the
 /// first message, came out SCHED_OTHER by /proc while every other thread showed SCHED_BATCH. (A
 /// small program doing the same inherits the policy fine; the cause in the MTA was not found.)
-/// So the main thread
-/// switches policy and execs the same command line again: the new image starts with the policy,
-/// exactly as under <c>chrt --batch 0</c>, and every thread it ever makes has it. The second image
-/// finds the policy already set and goes on. Lowering to SCHED_BATCH, or to SCHED_OTHER from it,
-/// needs no privilege.</para>
+/// So the main thread switches policy and execs the same command line again: the new image starts
+/// with the policy, exactly as under <c>chrt --batch 0</c>, and every thread it ever makes has it.
+/// The second image finds the policy already set and goes on. Lowering to SCHED_BATCH, or to
+/// SCHED_OTHER from it, needs no privilege.</para>
 /// </remarks>
 internal static class ThreadScheduling
 {
