@@ -72,12 +72,42 @@ internal static class ThreadScheduling
 
         Console.Out.Flush();
         Console.Error.Flush();
+        bool diagnosticsRemoved = RemoveDiagnosticsSocket();
         // The real path, not /proc/self/exe: the process name (ps, top, pgrep) comes from it.
         execve(Environment.ProcessPath ?? "/proc/self/exe", argv, [.. environment]);
         // Only reached when the exec failed; this image goes on under its old policy.
         string why = Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
         Revert(current);
-        return $"cannot restart under the policy (execve: {why})";
+        return $"cannot restart under the policy (execve: {why})" +
+            (diagnosticsRemoved ? "; dotnet-counters, dotnet-trace and dotnet-dump cannot attach to this process" : "");
+    }
+
+    /// <summary>
+    /// Deletes this process's .NET diagnostics socket, which dotnet-counters, dotnet-trace and
+    /// dotnet-dump connect to: <c>dotnet-diagnostic-PID-STARTTIME-socket</c> in the temporary
+    /// folder, named by the runtime after the pid and the start time of /proc/self/stat (field 22).
+    /// An exec keeps both: left in place, the file stops the new image's runtime from listening
+    /// under that name, and every such tool then finds a socket that nobody answers. Returns
+    /// whether there was one.
+    /// </summary>
+    private static bool RemoveDiagnosticsSocket()
+    {
+        try
+        {
+            string stat = File.ReadAllText("/proc/self/stat");
+            // "pid (name) state ..." where the name may hold spaces: count fields after the last ')'.
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields.Length <= 22 - 3) return false;
+            string socket = Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-{fields[22 - 3]}-socket");
+            if (!File.Exists(socket)) return false; // diagnostics off (DOTNET_EnableDiagnostics=0)
+            File.Delete(socket);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable or not ours to delete: the restart goes on; only the tools are affected.
+            return false;
+        }
     }
 
     private static void Revert(int policy)

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
 using ActorMta.Tests.CrashSafety;
 using Xunit;
 
@@ -29,6 +31,39 @@ public sealed class SchedulingPolicyTests : IDisposable
         Assert.All(threads, t => Assert.True(t.Policy == SchedBatch, $"thread {t.Id} ({t.Name}) has policy {t.Policy}"));
         // The restart under the policy keeps the process's name (not "exe").
         Assert.Equal("dotnet", threads.Single(t => t.Id == mta.ProcessId).Name);
+    }
+
+    /// <summary>
+    /// The restart keeps the pid and the start time, from which the runtime names its diagnostics
+    /// socket: the tools (dotnet-counters, dotnet-trace, dotnet-dump) must find the new image
+    /// listening there, not the dead socket file of the first one.
+    /// </summary>
+    [Fact]
+    public async Task AfterTheRestartUnderBatchDotnetDiagnosticToolsCanStillAttach()
+    {
+        using var mta = await ActorMtaProcess.StartAsync(_dataDirectory, []);
+        Assert.Equal(SchedBatch, Threads(mta.ProcessId).Single(t => t.Id == mta.ProcessId).Policy);
+
+        string path = Assert.Single(Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{mta.ProcessId}-*-socket"));
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        // The diagnostics IPC protocol's ProcessInfo request: the header alone (magic, total size 20,
+        // command set 4 = process, command 0 = process info, reserved).
+        byte[] request = [.. "DOTNET_IPC_V1\0"u8, 20, 0, 0x04, 0x00, 0, 0];
+        await socket.SendAsync(request);
+        var reply = new byte[4096];
+        int received = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (received < 28)
+        {
+            int n = await socket.ReceiveAsync(reply.AsMemory(received), timeout.Token);
+            Assert.True(n > 0, $"the diagnostics server closed after {received} bytes");
+            received += n;
+        }
+        Assert.Equal("DOTNET_IPC_V1\0"u8.ToArray(), reply[..14]);
+        Assert.Equal(0xFF, reply[16]); // command set "server"
+        Assert.Equal(0x00, reply[17]); // OK
+        Assert.Equal((ulong)mta.ProcessId, BinaryPrimitives.ReadUInt64LittleEndian(reply.AsSpan(20, 8)));
     }
 
     [Fact]
