@@ -12,7 +12,9 @@
 //                --warm-up N (messages before the rows, per server, default 20000),
 //                --exim-deliver (Exim's queue runners deliver after each row; slow),
 //                --exim-batch (Exim under SCHED_BATCH, the policy ActorMta gives itself by default),
-//                --ceiling (adds Postfix's smtp-sink, which stores nothing: each server's share of it).
+//                --ceiling (adds Postfix's smtp-sink, which stores nothing: each server's share of it),
+//                --allocations (ActorMta's bytes allocated and collections per message, through its
+//                diagnostics socket; costs it a few percent of CPU).
 //                Needs root and exim4-daemon-heavy.
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- outbound
@@ -65,6 +67,7 @@ return args.FirstOrDefault() switch
         EximDelivers = args.Contains("--exim-deliver"),
         EximBatch = args.Contains("--exim-batch"),
         Ceiling = args.Contains("--ceiling"),
+        Allocations = args.Contains("--allocations"),
         ActorMtaQueueOnly = !args.Contains("--no-queue-only"),
         Sets = args.Select((a, i) => (a, i)).Where(x => x.a == "--set" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList(),
     }),
@@ -125,7 +128,7 @@ static int RunMicro(string[] rest)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--warm-up N] [--exim-deliver] [--no-queue-only] [--set path=value]...");
+    Console.Error.WriteLine("usage: ActorMta.Benchmarks inbound [--messages N] [--size B] [--sessions 5,50,100] [--only actormta|exim] [--rounds N] [--warm-up N] [--exim-deliver] [--no-queue-only] [--ceiling] [--allocations] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks outbound [--messages N] [--destinations D] [--size B] [--warm-up N] [--exim-runners R] [--only actormta|exim] [--timeout-minutes M] [--set path=value]...");
     Console.Error.WriteLine("       ActorMta.Benchmarks inbound-metrics [--paired] [--messages N] [--size B] [--sessions N] [--rounds N] [--warm-up N]");
     Console.Error.WriteLine("       ActorMta.Benchmarks rss [--connections N]");

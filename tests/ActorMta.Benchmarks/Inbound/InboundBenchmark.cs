@@ -35,9 +35,13 @@ public static class InboundBenchmark
 
         /// <summary>ActorMta configuration overrides (<c>--set path=value</c>), for experiments.</summary>
         public IReadOnlyList<string> Sets { get; init; } = [];
+
+        /// <summary>Also count what ActorMta allocates per message (<c>--allocations</c>): costs it a
+        /// few percent of CPU, so the rates of such a run are not the headline ones.</summary>
+        public bool Allocations { get; init; }
     }
 
-    private sealed record Row(int Sessions, double Accepted, double? Delivered, double CpuPerMessage);
+    private sealed record Row(int Sessions, double Accepted, double? Delivered, double CpuPerMessage, Allocations? Allocated = null);
 
     public static async Task<int> RunAsync(Options o)
     {
@@ -75,7 +79,30 @@ public static class InboundBenchmark
                 + $"| {F(Median(actor, s, r => r.CpuPerMessage))} | {F(Median(queued, s, r => r.CpuPerMessage))} | {F(Median(exim, s, r => r.CpuPerMessage))} |");
         }
         if (o.Ceiling) PrintCeiling(o, queued, exim, ceiling);
+        if (o.Allocations) PrintAllocations(o, actor, queued);
         return 0;
+    }
+
+    /// <summary>What ActorMta allocated per message, and its collections per 1,000 messages (<c>--allocations</c>).</summary>
+    private static void PrintAllocations(Options o, List<Row> actor, List<Row> queued)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"Allocations: bytes the server allocated per message, and its collections per 1,000 messages (gen0/gen1/gen2), medians of {o.Rounds} round(s).");
+        Console.WriteLine("| sessions | ActorMta bytes/msg | ActorMta collections | queue-only bytes/msg | queue-only collections |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        foreach (var s in o.Sessions)
+        {
+            Console.WriteLine($"| {s} | {Cell(actor, s, r => r.Allocated?.BytesPer(o.Messages))} | {Collections(actor, s, o.Messages)} "
+                + $"| {Cell(queued, s, r => r.Allocated?.BytesPer(o.Messages))} | {Collections(queued, s, o.Messages)} |");
+        }
+    }
+
+    private static string Collections(List<Row> rows, int sessions, int messages)
+    {
+        string Per(Func<Allocations, int> generation) =>
+            Median(rows, sessions, r => r.Allocated is { } a ? generation(a) * 1000.0 / messages : null) is { } v
+                ? v.ToString("F1", CultureInfo.InvariantCulture) : "-";
+        return $"{Per(a => a.Gen0)} / {Per(a => a.Gen1)} / {Per(a => a.Gen2)}";
     }
 
     /// <summary>Each server's rate as a share of smtp-sink's, which stores nothing: how much of what
@@ -123,6 +150,9 @@ public static class InboundBenchmark
         foreach (var sessions in o.Sessions)
         {
             var before = server.DeliveredCount();
+            // Only ActorMta is a .NET process to ask; the meter starts before the CPU count, so its
+            // own start-up is not in the row.
+            await using var meter = o.Allocations && server is ActorMtaServer ? await AllocationMeter.StartAsync(server.ProcessId) : null;
             var cpuBefore = ProcessCpu.Of(server.ProcessId);
             var sw = Stopwatch.StartNew();
             var accepted = await SmtpSource.RunAsync(server.EndPoint, sessions, o.Messages, o.Size);
@@ -137,10 +167,12 @@ public static class InboundBenchmark
                 deliveredText = $"{deliveredRate:F0}/s ({delivered.TotalSeconds:F2} s)";
             }
             var cpu = ProcessCpu.Of(server.ProcessId) - cpuBefore;
-            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate, cpu.MicrosecondsPer(o.Messages));
+            var allocated = meter is null ? null : await meter.StopAsync();
+            var row = new Row(sessions, o.Messages / accepted.TotalSeconds, deliveredRate, cpu.MicrosecondsPer(o.Messages), allocated);
             rows.Add(row);
             Console.WriteLine($"{server.Name}: {sessions,3} sessions: accepted {row.Accepted:F0}/s ({accepted.TotalSeconds:F2} s), "
-                + $"delivered {deliveredText}, server CPU {row.CpuPerMessage:F0} us and {(double)cpu.Switches / o.Messages:F1} context switches per message");
+                + $"delivered {deliveredText}, server CPU {row.CpuPerMessage:F0} us and {(double)cpu.Switches / o.Messages:F1} context switches per message"
+                + (allocated is null ? "" : $", {allocated.BytesPer(o.Messages):F0} bytes allocated per message, collections gen0 {allocated.Gen0}, gen1 {allocated.Gen1}, gen2 {allocated.Gen2}"));
         }
         return rows;
     }
