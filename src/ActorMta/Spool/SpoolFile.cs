@@ -224,17 +224,35 @@ internal static class SpoolFile
         }
     }
 
+    /// <summary>One header line, without its LF. Read a byte at a time (through the stream's buffer),
+    /// so that the stream stops exactly at the data; the line is gathered in a pooled buffer, since
+    /// every delivery reads a head.</summary>
     private static string ReadLine(Stream file, ref long offset)
     {
-        var bytes = new List<byte>(128);
-        while (true)
+        byte[] line = ArrayPool<byte>.Shared.Rent(1024);
+        try
         {
-            int b = file.ReadByte();
-            if (b < 0) throw new FormatException("file ends inside its header (truncated)");
-            offset++;
-            if (b == '\n') return Encoding.UTF8.GetString(bytes.ToArray());
-            if (bytes.Count == MaxHeaderLine) throw new FormatException("header line too long");
-            bytes.Add((byte)b);
+            int length = 0;
+            while (true)
+            {
+                int b = file.ReadByte();
+                if (b < 0) throw new FormatException("file ends inside its header (truncated)");
+                offset++;
+                if (b == '\n') return Encoding.UTF8.GetString(line, 0, length);
+                if (length == MaxHeaderLine) throw new FormatException("header line too long");
+                if (length == line.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(line.Length * 2);
+                    line.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(line);
+                    line = larger;
+                }
+                line[length++] = (byte)b;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(line);
         }
     }
 

@@ -55,6 +55,26 @@ public sealed class MessageSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task A_head_line_of_many_kilobytes_and_data_far_larger_than_the_read_buffer_read_back_exactly()
+    {
+        // 400 recipients make the envelope line about 20 KB (the line is gathered in a buffer that
+        // starts at 1 KB); 300 KB of data cross the 4 KiB file buffer and the log's record limit.
+        var recipients = Enumerable.Range(0, 400).Select(i => new EnvelopeRecipient($"recipient-{i:D4}@far-away.example", null, null)).ToArray();
+        var envelope = _f.NewEnvelope("bob@test.example") with { Recipients = recipients };
+        var data = new byte[300 * 1024];
+        new Random(5321).NextBytes(data);
+
+        await _f.Spool.StoreAsync(envelope, [data]);
+
+        var recovered = Assert.Single(_f.Reopen().Recover());
+        Assert.Equal(recipients, recovered.Envelope.Recipients);
+        using var stream = _f.Spool.OpenData(envelope.MessageId);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy, 1000); // reads smaller than the file buffer, through it
+        Assert.Equal(data, copy.ToArray());
+    }
+
+    [Fact]
     public async Task Many_concurrent_stores_are_all_durable_and_share_log_flushes()
     {
         var log = SpoolLog.Find(_f.Settings.Spool.Directory)!;
