@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ActorMta.Transport;
 
 namespace ActorMta.Spool;
 
@@ -242,10 +243,8 @@ internal static class SpoolFile
                 if (length == MaxHeaderLine) throw new FormatException("header line too long");
                 if (length == line.Length)
                 {
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(line.Length * 2);
-                    line.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(line);
-                    line = larger;
+                    int start = 0;
+                    line = ReceiveBuffer.MakeRoom(line, ref start, ref length);
                 }
                 line[length++] = (byte)b;
             }

@@ -6,6 +6,7 @@ namespace ActorMta.Transport;
 /// The one rule both SMTP directions use for their pooled receive buffers: bytes
 /// <c>[start, end)</c> are unconsumed; before the next read they move to the front, and the
 /// buffer doubles (from the shared pool) only when a single line, reply or chunk fills it.
+/// The spool's head reader gathers its lines by the same rule.
 /// </summary>
 internal static class ReceiveBuffer
 {
