@@ -349,11 +349,7 @@ public sealed class MessageSpool
         FileStream? file = null;
         try
         {
-            // A 4 KiB buffer: the head is read a byte at a time through it, and the data in the
-            // reader's chunks, which the FileStream serves directly when they are not smaller than
-            // its buffer. The buffer is allocated per stream, and at 64 KiB (the first choice) it was
-            // two thirds of all the bytes a delivering server allocated per message.
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
+            file = OpenForReading(path);
             var head = SpoolFile.ReadHead(file);
             if (file.Length < head.DataOffset + head.DataLength) throw new FormatException("file shorter than its data length (truncated)");
             return new SpoolDataStream(file, head.DataOffset, head.DataLength);
@@ -476,10 +472,20 @@ public sealed class MessageSpool
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// A spool file opened for reading while others may append to it or delete it. The 4 KiB buffer
+    /// serves the head, read a byte at a time; the data goes in the reader's chunks, which a
+    /// FileStream serves directly when they are not smaller than its buffer. The buffer is allocated
+    /// per stream: at 64 KiB (the first choice for message data) it was two thirds of all the bytes
+    /// a delivering server allocated per message.
+    /// </summary>
+    private static FileStream OpenForReading(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
+
     /// <param name="repair">Cuts a torn last journal record (path, complete length); null: leave the file alone.</param>
     private static SpooledMessage ReadMessage(string path, string name, Action<string, long>? repair)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
+        using var file = OpenForReading(path);
         var head = SpoolFile.ReadHead(file);
         if (head.Envelope.MessageId != name) throw new FormatException($"file holds message {head.Envelope.MessageId}");
         var journal = SpoolFile.ReadFullJournal(file, head);
