@@ -170,6 +170,13 @@ public sealed record SpoolSettings(string Directory, bool Fsync)
 
     /// <summary><c>spool.log-checkpoint-interval</c>: ... or once its oldest record is this old.</summary>
     public TimeSpan LogCheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary><c>spool.log-retention</c>: a message still queued this long after its log segment
+    /// was written gets its own file, and the segment is retired.</summary>
+    public TimeSpan LogRetention { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary><c>spool.log-size-limit</c>: ... or sooner, once the sealed segments hold this many bytes.</summary>
+    public long LogSizeLimit { get; init; } = 256L * 1024 * 1024;
 }
 
 /// <summary><c>actormta.local-delivery</c>: maildir delivery for local domains.</summary>

@@ -134,7 +134,7 @@ internal sealed class MessageAttempt
         {
             return await work.ConfigureAwait(false);
         }
-        catch (SpoolException e) when (!File.Exists(_spool.PathOf(id)))
+        catch (SpoolException e) when (!_spool.Contains(id))
         {
             _log.Write($"{id} spool file vanished ({e.Message}): dropped from the queue");
             return new AttemptOutcome(id, run.Book, null, Completed: false, Vanished: true, run.Bounces);

@@ -3,8 +3,9 @@ using ActorMta.Configuration;
 namespace ActorMta.Spool;
 
 /// <summary>
-/// The durable message spool: one file per message under <c>&lt;spool&gt;/input/</c>, holding the
-/// envelope, the data and, at its tail, the message's delivery journal.
+/// The durable message spool: each message in the spool's log (<see cref="SpoolLog"/>) or in a file
+/// of its own under <c>&lt;spool&gt;/input/</c>, holding the envelope, the data and, at its tail,
+/// the message's delivery journal.
 /// </summary>
 /// <remarks>
 /// <para><b>The invariant.</b> The SMTP session sends its 250 only after <see cref="StoreAsync"/>
@@ -24,12 +25,13 @@ namespace ActorMta.Spool;
 /// at recovery) or, before the directory fsync, a complete file under its final name (delivered
 /// normally: a duplicate at worst, the direction SMTP prefers over a loss). A failing step deletes
 /// what it wrote and throws <see cref="SpoolException"/>, so the session can answer 451 cleanly.</para>
-/// <para><b>With the write-ahead log</b> (<see cref="SpoolSettings.WriteAheadLog"/>, the default),
-/// steps 1 to 4 are replaced: the file is written under its final name without fsync, and its bytes
-/// are appended to <see cref="SpoolLog"/>, whose group commit (one fdatasync for every message accepted
-/// meanwhile) completes the task; the files themselves reach the disk at the log's next checkpoint.
-/// Removals then go through the log too. What follows describes the store without the log, which
-/// is still how a message larger than <see cref="SpoolLog.MaxRecordPayload"/> is stored.</para>
+/// <para><b>With the log</b> (<see cref="SpoolSettings.WriteAheadLog"/>, the default), steps 1 to 4
+/// are replaced: the file's image is appended to <see cref="SpoolLog"/>, whose group commit (one
+/// fdatasync for every message accepted meanwhile) completes the task, and the message lives in the
+/// log: its journal records and its removal are log records too, read back from there. Only a
+/// message still queued when its log segment is retired gets the file described here (see the log's
+/// remarks). What follows describes the file, which is also how a message larger than
+/// <see cref="SpoolLog.MaxRecordPayload"/>, or any message with the log off, is stored.</para>
 /// <para><b>Cost, and why it is affordable.</b> Steps 2 and 4 wait for the disk (~1 ms each). The
 /// file fsyncs run on dedicated I/O threads (<see cref="DurableIo"/>), many at once, which the file
 /// system commits together; the directory fsync is group-committed (<see cref="DirectorySync"/>): all
@@ -91,7 +93,8 @@ public sealed class MessageSpool
             throw new SpoolException($"cannot create spool directory {_input}: {e.Message}", e);
         }
         if (_fsync && settings.WriteAheadLog)
-            _log = SpoolLog.For(Directory, _input, _fsync, settings.LogSegmentSize, settings.LogCheckpointInterval);
+            _log = SpoolLog.For(Directory, _input, _fsync,
+                new SpoolLogLimits(settings.LogSegmentSize, settings.LogCheckpointInterval, settings.LogRetention, settings.LogSizeLimit));
         else
             _replayReport = SpoolLog.ReplayAndRetire(Directory, _input);
     }
@@ -186,44 +189,24 @@ public sealed class MessageSpool
     }
 
     /// <summary>
-    /// The store with the write-ahead log: the file written under its final name without fsync (on
-    /// the caller's thread: without the flush this is three quick system calls, open with O_EXCL,
-    /// one pwritev, close), then its bytes appended to the log, whose group commit makes the message
-    /// durable (see <see cref="SpoolLog"/>).
+    /// The store with the write-ahead log: the message file's image is appended to the log, whose
+    /// group commit makes it durable (see <see cref="SpoolLog"/>); the message then lives in the log
+    /// and gets a file of its own only if it is still queued when its log segment is retired.
     /// </summary>
-    /// <remarks>No temporary name and rename here: the rename is what makes a file complete under its
-    /// final name in the fsync path, and with the log the record does that job. A crash in the middle
-    /// of the write leaves a torn file, which replay rewrites if the record made it to disk; if it did
-    /// not, the client never got its 250, and recovery moves the torn file to <c>corrupt/</c>.</remarks>
-    private static async Task StoreLoggedAsync(SpoolLog log, string id, string final, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
+    private async Task StoreLoggedAsync(SpoolLog log, string id, string final, List<ReadOnlyMemory<byte>> parts, int fileLength, CancellationToken cancellationToken)
     {
         if (!Writing.TryAdd(final, true)) throw new SpoolException($"{id} is being stored already");
-        // Until the record is on disk the file stays in Writing: a recovery running meanwhile must
-        // not queue a message whose store may still fail.
         try
         {
-            try
-            {
-                NewFile.Write(final, parts, fsync: false);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                if (NewFile.AlreadyExisted(e)) throw new SpoolException($"{id} is already in the spool");
-                throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
-            }
-            try
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                // Not acknowledged, so not kept. If the record reached the disk after all, a restart
-                // restores the message: a duplicate at worst, never a loss.
-                TryDelete(final);
-                if (e is OperationCanceledException or SpoolException) throw;
-                throw new SpoolException($"cannot store {id} in {Path.GetDirectoryName(final)}: {e.Message}", e);
-            }
+            if (log.Holds(id) || File.Exists(final)) throw new SpoolException($"{id} is already in the spool");
+            cancellationToken.ThrowIfCancellationRequested();
+            // Not acknowledged if this fails, so not kept. If the record reached the disk after all,
+            // a restart restores the message: a duplicate at worst, never a loss.
+            await log.AppendStoreAsync(id, parts, fileLength).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or SpoolException))
+        {
+            throw new SpoolException($"cannot store {id} in the spool log of {Directory}: {e.Message}", e);
         }
         finally
         {
@@ -257,6 +240,7 @@ public sealed class MessageSpool
                 continue;
             }
             MessageIds.Observe(name);
+            if (_log?.Holds(name) == true) continue; // a copy a move left; the log's is the message
             try
             {
                 found.Add(ReadMessage(path, name, CutTornRecord));
@@ -266,8 +250,32 @@ public sealed class MessageSpool
                 MoveToCorrupt(path, name, e.Message, report);
             }
         }
+        foreach (string id in _log?.ResidentIds.ToList() ?? [])
+        {
+            MessageIds.Observe(id);
+            if (TryReadResident(id) is { } message) found.Add(message);
+        }
+        found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         return found;
     }
+
+    /// <summary>A message that lives in the spool log, read from there (null if it no longer does).</summary>
+    private SpooledMessage? TryReadResident(string id)
+    {
+        if (_log?.TryReadImage(id) is not { } image) return null;
+        try
+        {
+            return ReadMessage(new MemoryStream(image, writable: false), id);
+        }
+        catch (Exception e) when (e is FormatException or EndOfStreamException)
+        {
+            // Its record passed its CRC, so this is a bug, not a torn write: say so and keep it.
+            throw new SpoolException($"cannot read message {id} from the spool log: {e.Message}", e);
+        }
+    }
+
+    /// <summary>True if the message is in the spool (in the log or in its own file).</summary>
+    public bool Contains(string messageId) => _log?.Holds(messageId) == true || File.Exists(PathOf(messageId));
 
     /// <summary>
     /// Everything in the spool, oldest first, changing nothing (for an operator looking at the spool
@@ -278,11 +286,24 @@ public sealed class MessageSpool
     {
         string input = Path.Combine(Path.GetFullPath(spoolDirectory), "input");
         var found = new List<SpooledMessage>();
+        // The log first: a message moving out of it has its file complete before it leaves the log.
+        var residents = SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory));
+        foreach (var (id, image) in residents)
+        {
+            try
+            {
+                found.Add(ReadMessage(new MemoryStream(image, writable: false), id));
+            }
+            catch (Exception e) when (e is FormatException or EndOfStreamException)
+            {
+                report?.Invoke($"{id}: unreadable message in the spool log ({e.Message})");
+            }
+        }
         if (!System.IO.Directory.Exists(input)) return found;
         foreach (string path in System.IO.Directory.EnumerateFiles(input).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path);
-            if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name)) continue;
+            if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name) || residents.ContainsKey(name)) continue;
             try
             {
                 found.Add(ReadMessage(path, name, repair: null));
@@ -296,13 +317,18 @@ public sealed class MessageSpool
                 report?.Invoke($"{name}: unreadable spool file ({e.Message})");
             }
         }
+        found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         return found;
     }
 
     /// <summary>Opens the data of a message in a spool that this process does not own (read-only).</summary>
     /// <exception cref="SpoolException">Not there, or unreadable.</exception>
     public static Stream OpenDataReadOnly(string spoolDirectory, string messageId)
-        => OpenDataAt(Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId)), messageId);
+    {
+        if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(CheckId(messageId), out var image))
+            return OpenDataIn(image, messageId);
+        return OpenDataAt(Path.Combine(Path.GetFullPath(spoolDirectory), "input", messageId), messageId);
+    }
 
     /// <summary>Reads one message of a spool this process does not own, changing nothing (null if absent).</summary>
     public static SpooledMessage? TryReadReadOnly(string spoolDirectory, string messageId)
@@ -310,6 +336,8 @@ public sealed class MessageSpool
         string path = Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId));
         try
         {
+            if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(messageId, out var image))
+                return ReadMessage(new MemoryStream(image, writable: false), messageId);
             return ReadMessage(path, messageId, repair: null);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -326,6 +354,7 @@ public sealed class MessageSpool
     public SpooledMessage? TryRead(string messageId)
     {
         string path = PathOf(messageId);
+        if (TryReadResident(messageId) is { } resident) return resident;
         try
         {
             return ReadMessage(path, messageId, CutTornRecord);
@@ -342,7 +371,23 @@ public sealed class MessageSpool
 
     /// <summary>Opens the message data: a read-only stream over exactly the bytes given to StoreAsync.</summary>
     /// <exception cref="SpoolException">The message is not in the spool or its file is unreadable.</exception>
-    public Stream OpenData(string messageId) => OpenDataAt(PathOf(messageId), messageId);
+    public Stream OpenData(string messageId)
+        => _log?.TryReadImage(CheckId(messageId)) is { } image ? OpenDataIn(image, messageId) : OpenDataAt(PathOf(messageId), messageId);
+
+    /// <summary>The data of a message read from the spool log (its image, with the journal after it).</summary>
+    private static Stream OpenDataIn(byte[] image, string messageId)
+    {
+        try
+        {
+            var head = SpoolFile.ReadHead(new MemoryStream(image, writable: false));
+            if (image.Length < head.DataOffset + head.DataLength) throw new FormatException("image shorter than its data length");
+            return new MemoryStream(image, (int)head.DataOffset, (int)head.DataLength, writable: false);
+        }
+        catch (FormatException e)
+        {
+            throw new SpoolException($"cannot read data of {messageId} from the spool log: {e.Message}", e);
+        }
+    }
 
     private static Stream OpenDataAt(string path, string messageId)
     {
@@ -436,7 +481,19 @@ public sealed class MessageSpool
         if (_log is null && _fsync) await DirectorySync.For(_input).SyncAsync().ConfigureAwait(false);
     }
 
-    private Task AppendAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
+    private async Task AppendAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
+    {
+        if (_log is not null)
+        {
+            // A message that lives in the log is journaled there: the record joins the next group
+            // commit, with no file to open and no fsync of its own.
+            cancellationToken.ThrowIfCancellationRequested();
+            if (await _log.TryAppendJournalAsync(messageId, System.Text.Encoding.UTF8.GetBytes(record)).ConfigureAwait(false)) return;
+        }
+        await AppendToFileOrSyncAsync(messageId, record, fsync, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task AppendToFileOrSyncAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
     {
         var appended = AppendToFileAsync(messageId, record, fsync, cancellationToken);
         // With the log the file's NAME may not be on disk yet (it was never fsynced: the log covers
@@ -486,13 +543,19 @@ public sealed class MessageSpool
     private static SpooledMessage ReadMessage(string path, string name, Action<string, long>? repair)
     {
         using var file = OpenForReading(path);
+        return ReadMessage(file, name, repair is null ? null : length => repair(path, length));
+    }
+
+    /// <param name="cut">Called with the complete length when the last journal record is torn.</param>
+    private static SpooledMessage ReadMessage(Stream file, string name, Action<long>? cut = null)
+    {
         var head = SpoolFile.ReadHead(file);
         if (head.Envelope.MessageId != name) throw new FormatException($"file holds message {head.Envelope.MessageId}");
         var journal = SpoolFile.ReadFullJournal(file, head);
-        if (journal.CompleteLength < file.Length && repair is not null)
+        if (journal.CompleteLength < file.Length && cut is not null)
         {
             file.Dispose();
-            repair(path, journal.CompleteLength);
+            cut(journal.CompleteLength);
         }
         return new SpooledMessage(head.Envelope, journal.States, journal.Retry, head.DataLength)
         {

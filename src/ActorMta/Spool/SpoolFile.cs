@@ -116,7 +116,7 @@ internal static class SpoolFile
     /// Reads the journal of a file whose head is <paramref name="head"/>. Returns the recipient states,
     /// the last retry time and the length of the complete part of the file (to cut a torn record).
     /// </summary>
-    public static (RecipientState[] States, DateTimeOffset? Retry, long CompleteLength) ReadJournal(FileStream file, Head head)
+    public static (RecipientState[] States, DateTimeOffset? Retry, long CompleteLength) ReadJournal(Stream file, Head head)
     {
         var journal = ReadFullJournal(file, head);
         return (journal.States, journal.Retry, journal.CompleteLength);
@@ -135,7 +135,7 @@ internal static class SpoolFile
         public bool Frozen { get; init; }
     }
 
-    public static Journal ReadFullJournal(FileStream file, Head head)
+    public static Journal ReadFullJournal(Stream file, Head head)
     {
         int count = head.Envelope.Recipients.Count;
         var states = new RecipientState[count];

@@ -6,36 +6,40 @@ using Microsoft.Win32.SafeHandles;
 namespace ActorMta.Spool;
 
 /// <summary>
-/// The spool's write-ahead log: what makes an accepted message durable with ONE fdatasync shared by
-/// every message accepted meanwhile, instead of a file fsync plus a directory fsync each.
+/// The spool's log: where an accepted message is made durable with ONE fdatasync shared by every
+/// message accepted meanwhile, and where it stays, without a file of its own, for as long as it
+/// is in the queue for a short while.
 /// </summary>
 /// <remarks>
-/// <para><b>Why.</b> Measured on the target machine, the per-message fsyncs were the ceiling of
-/// inbound throughput: a virtual disk completes a bounded number of flushes per second, and with
-/// two per message (the file, then the group-committed directory) a hundred sessions spent most of
-/// their time queued behind each other's flushes. A log written sequentially and synced once per
-/// batch turns N flushes into one.</para>
-/// <para><b>How a store works with the log.</b> The message file is written and renamed into
-/// <c>input/</c> exactly as before but NOT fsynced; then its bytes (the whole file as written) are
-/// appended to the log as a <c>store</c> record, and the session's 250 waits for the batch's
-/// fdatasync. A crash can now lose the file's bytes or name (they were only in the page cache) but
-/// not the record, and <see cref="Replay"/> rewrites the file from it at the next start.</para>
-/// <para><b>Removals</b> go through the log too: a <c>gone</c> record is committed first and the
-/// file unlinked after, on the log's own thread. Otherwise replaying a <c>store</c> record would
-/// bring back a message that was delivered and removed before a crash: a duplicate delivery.</para>
-/// <para><b>Checkpoints.</b> The log has two segment files that take turns. The current one takes
-/// records; once it is older than the checkpoint interval or larger than the segment size, the
-/// other becomes current and the old one is checkpointed on an I/O thread: one syncfs(2) of the
-/// spool's file system makes every file it covered durable on its own (bytes, names, unlinks),
-/// then its header is rewritten with a new sequence number, which voids its records. Records carry
-/// their segment's sequence number and a CRC-32C, so replay stops at the first torn or stale
-/// record. A segment is overwritten in place, never truncated: its blocks stay allocated and an
-/// fdatasync writes data blocks only, no metadata. If a checkpoint is slow the current segment
-/// just grows; nothing waits for it.</para>
+/// <para><b>Why a log.</b> Measured on the target machine, per-message fsyncs were the ceiling of
+/// inbound throughput: a virtual disk completes a bounded number of flushes per second. A log
+/// written sequentially and synced once per batch turns N flushes into one.</para>
+/// <para><b>Why messages live in it.</b> Once the flushes were shared, creating the message's own
+/// file was the largest cost left in the spool: on ext4 an <c>open(O_CREAT)</c> in the spool
+/// directory, contended by every session, plus the write and, after delivery, the unlink, took about
+/// a sixth of the server's CPU per message. Most messages leave the queue seconds after they came,
+/// so a message now gets its own file only if it is still queued when its segment is retired.</para>
+/// <para><b>Records.</b> <c>store</c> holds the whole message file image (header, data, trailer, as
+/// <see cref="SpoolFile"/> writes it); <c>journal</c> one journal record for a message that lives
+/// in the log (what would be appended to its file); <c>gone</c> says a message was removed (and, if
+/// it had a file, the file is unlinked only after the record is on disk, or replaying an older
+/// <c>store</c> record could bring a delivered message back). Each record carries its segment's
+/// sequence number and a CRC-32C, so replay stops at the first torn or stale record.</para>
+/// <para><b>Segments.</b> Records go to the current segment; once it holds the segment size or its
+/// oldest record is the checkpoint interval old, it is sealed and a spare becomes current (on the
+/// commit thread: sealing is a header write). Sealed segments are retired oldest first, on an I/O
+/// thread: a segment whose messages are all gone right away (after an fsync of <c>input/</c>, for
+/// the unlinks its <c>gone</c> records covered); one whose messages are still queued once it is
+/// older than the retention or the log is over its size limit, by writing each of those messages
+/// its own file (with its journal so far), one syncfs, and then voiding the segment. Oldest first,
+/// because a segment's <c>gone</c> and <c>journal</c> records may concern messages stored in older
+/// ones. A retired segment's header is rewritten (sequence 0), which voids its records, and it is
+/// kept as a spare: overwritten in place, its blocks stay allocated and an fdatasync writes data
+/// blocks only.</para>
 /// <para>Messages larger than <see cref="MaxRecordPayload"/> do not go through the log: for them
 /// the per-file fsync costs little next to writing the bytes twice.</para>
 /// </remarks>
-internal sealed class SpoolLog
+internal sealed partial class SpoolLog
 {
     /// <summary>Largest message file (header + data + trailer) stored through the log.</summary>
     public const int MaxRecordPayload = 512 * 1024;
@@ -48,45 +52,61 @@ internal sealed class SpoolLog
     private const int RecordCrc = 4;
     private const byte KindStore = 1;
     private const byte KindGone = 2;
+    private const byte KindJournal = 3;
+    private const int SparesKept = 2;
 
     private static readonly ConcurrentDictionary<string, Lazy<SpoolLog>> Logs = new(StringComparer.Ordinal);
 
     private readonly string _spoolDirectory;
     private readonly string _input;
+    private readonly string _logDirectory;
     private readonly bool _fsync;
     private readonly long _segmentSize;
     private readonly TimeSpan _interval;
+    private readonly TimeSpan _retention;
+    private readonly long _sizeLimit;
     private readonly long _hardLimit;
     private readonly Timer _timer;
     private readonly object _gate = new();
     private readonly List<string> _replayReport = [];
+    private readonly ConcurrentDictionary<string, LogResident> _residents = new(StringComparer.Ordinal);
 
     private List<Item> _pending = [];
     private List<Item> _draining = [];
     private bool _running;
     private bool _rotateRequested;
     private bool _timerArmed;
+    private bool _retireRunning;
+
+    // Under _gate: sealed segments oldest first, their total size, and spares.
+    private readonly List<Segment> _sealed = [];
+    private readonly Stack<Segment> _spares = new();
+    private long _sealedBytes;
+    private long _lastSequence;
+    private int _nextFileNumber;
 
     // Owned by whichever thread runs the commit loop (one at a time, handed over under _gate).
     private Segment _current;
-    private Segment? _spare;          // null while the previous segment is being checkpointed
     private const int InitialBuffer = 64 * 1024;
     private const int MaxKeptBuffer = 4 * 1024 * 1024;
     private byte[] _buffer = new byte[InitialBuffer];
     private volatile string? _failure;
 
     /// <summary>
-    /// True when the current segment has grown past its hard limit (checkpoints too slow for the
-    /// arrivals): stores then take the per-file fsync path until a checkpoint catches up, so that a
-    /// segment never grows too large to replay.
+    /// True when the log has grown past its hard limit (retirement too slow for the arrivals):
+    /// stores then take the per-file fsync path until it catches up, so that the log never grows
+    /// too large to replay.
     /// </summary>
-    public bool Full => _current.Position >= _hardLimit;
+    public bool Full => Volatile.Read(ref _sealedBytes) + _current.Position >= _hardLimit;
 
     /// <summary>Log flushes done (for measurements and tests).</summary>
     public long Commits;
 
-    /// <summary>Checkpoints completed (for tests).</summary>
+    /// <summary>Segments retired (for tests).</summary>
     public long Checkpoints;
+
+    /// <summary>Messages moved out of the log into their own files (for tests).</summary>
+    public long MovedToFiles;
 
     /// <summary>The log this process opened for <paramref name="spoolDirectory"/>, if any.</summary>
     internal static SpoolLog? Find(string spoolDirectory)
@@ -95,27 +115,35 @@ internal sealed class SpoolLog
     /// <summary>Problems found while running (a failed checkpoint, a failed log write), for the main log.</summary>
     public Action<string>? Report { get; set; }
 
-    private SpoolLog(string spoolDirectory, string input, bool fsync, long segmentSize, TimeSpan interval)
+    private SpoolLog(string spoolDirectory, string input, bool fsync, SpoolLogLimits limits)
     {
         _spoolDirectory = spoolDirectory;
         _input = input;
+        _logDirectory = Path.Combine(spoolDirectory, Directory);
         _fsync = fsync;
-        _segmentSize = segmentSize;
-        _interval = interval;
-        _hardLimit = Math.Clamp(8 * segmentSize, 64L * 1024 * 1024, 1L << 30);
+        _segmentSize = limits.SegmentSize;
+        _interval = limits.CheckpointInterval;
+        _retention = limits.Retention;
+        _sizeLimit = limits.SizeLimit;
+        _hardLimit = 2 * Math.Max(limits.SizeLimit, limits.SegmentSize);
         _timer = new Timer(_ => OnTimer());
-        (_current, _spare) = OpenSegments();
+        _current = OpenSegments();
+        if (_sealed.Count > 0)
+        {
+            ArmTimer();
+            KickRetire();
+        }
     }
 
     /// <summary>
     /// The log of <paramref name="spoolDirectory"/>, opened once per process: the first call replays
-    /// what a previous run left (see <see cref="Replay"/>); later calls (a node restarted in the same
-    /// process) share the instance, whose state is the page cache's and needs no replay.
+    /// what a previous run left (see <see cref="OpenSegments"/>); later calls (a node restarted in the
+    /// same process) share the instance and the messages it holds.
     /// </summary>
     /// <exception cref="SpoolException">The log cannot be read or created.</exception>
-    public static SpoolLog For(string spoolDirectory, string input, bool fsync, long segmentSize, TimeSpan interval)
+    public static SpoolLog For(string spoolDirectory, string input, bool fsync, SpoolLogLimits limits)
     {
-        var lazy = Logs.GetOrAdd(spoolDirectory, d => new Lazy<SpoolLog>(() => new SpoolLog(d, input, fsync, segmentSize, interval)));
+        var lazy = Logs.GetOrAdd(spoolDirectory, d => new Lazy<SpoolLog>(() => new SpoolLog(d, input, fsync, limits)));
         try
         {
             return lazy.Value;
@@ -127,37 +155,7 @@ internal sealed class SpoolLog
         }
     }
 
-    /// <summary>
-    /// With the log switched off: replays a log a previous run left (so switching it off never loses
-    /// a message), then deletes it. Returns what the replay did, for the main log.
-    /// </summary>
-    public static IReadOnlyList<string> ReplayAndRetire(string spoolDirectory, string input)
-    {
-        string dir = Path.Combine(spoolDirectory, Directory);
-        if (!System.IO.Directory.Exists(dir)) return [];
-        var report = new List<string>();
-        try
-        {
-            var segments = SegmentPaths(dir).Where(File.Exists).Select(p => (Path: p, Image: File.ReadAllBytes(p))).ToList();
-            Replay(segments.Select(s => s.Image).ToList(), input, report);
-            SyncFileSystem(spoolDirectory);
-            // The older segment goes first, for the reason given in OpenSegments.
-            foreach (var (path, _) in segments.OrderBy(s => ReadHeader(s.Image) ?? -1))
-            {
-                File.Delete(path);
-                FileSync.Directory(dir);
-            }
-            System.IO.Directory.Delete(dir, recursive: true);
-            FileSync.Directory(spoolDirectory);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SpoolException($"cannot replay the spool log in {dir}: {e.Message}", e);
-        }
-        return report;
-    }
-
-    /// <summary>What the replay at open did (restored or removed messages), once.</summary>
+    /// <summary>What the replay at open did (removed messages, stale copies), once.</summary>
     public IReadOnlyList<string> TakeReplayReport()
     {
         lock (_replayReport)
@@ -168,13 +166,83 @@ internal sealed class SpoolLog
         }
     }
 
-    /// <summary>Appends a <c>store</c> record holding the whole message file; completes once it is on disk.
-    /// <paramref name="parts"/> must stay unchanged until then.</summary>
+    /// <summary>Ids of the messages that live in the log now.</summary>
+    public IEnumerable<string> ResidentIds => _residents.Keys;
+
+    /// <summary>True if <paramref name="id"/> lives in the log (not in a file of its own).</summary>
+    public bool Holds(string id)
+        => _residents.TryGetValue(id, out var entry) && entry.State is LogResident.Where.Log or LogResident.Where.Moving;
+
+    /// <summary>
+    /// The file image of a message that lives in the log, with its journal: the bytes its file would
+    /// hold. Null if it does not live in the log (it has a file, or is gone).
+    /// </summary>
+    public byte[]? TryReadImage(string id)
+    {
+        if (!_residents.TryGetValue(id, out var entry)) return null;
+        lock (entry)
+        {
+            return entry.State is LogResident.Where.Log or LogResident.Where.Moving ? entry.ReadImage() : null;
+        }
+    }
+
+    /// <summary>Appends a <c>store</c> record holding the whole message file; completes once it is on
+    /// disk, and from then the message lives in the log. <paramref name="parts"/> must stay unchanged
+    /// until then.</summary>
     public Task AppendStoreAsync(string id, IReadOnlyList<ReadOnlyMemory<byte>> parts, int length)
         => Enqueue(new Item(id, KindStore, parts, length, null));
 
-    /// <summary>Appends a <c>gone</c> record and, once it is on disk, unlinks <paramref name="file"/>.</summary>
-    public Task AppendGoneAsync(string id, string file) => Enqueue(new Item(id, KindGone, null, 0, file));
+    /// <summary>
+    /// Journals <paramref name="record"/> for a message that lives in the log; completes once it is on
+    /// disk. False if the message does not live in the log (any more): the caller appends to its file.
+    /// </summary>
+    public async Task<bool> TryAppendJournalAsync(string id, byte[] record)
+    {
+        while (_residents.TryGetValue(id, out var entry))
+        {
+            Task? moving;
+            lock (entry)
+            {
+                moving = entry.State == LogResident.Where.Moving ? entry.Moved!.Task : null;
+                if (entry.State == LogResident.Where.Log)
+                {
+                    // Added before the record is written: a move that starts meanwhile must copy it
+                    // into the file, since once the segment is retired its record here is ignored.
+                    entry.Journal.Add(record);
+                }
+                else if (moving is null)
+                {
+                    return false;
+                }
+            }
+            if (moving is not null)
+            {
+                await moving.ConfigureAwait(false);
+                continue;
+            }
+            await Enqueue(new Item(id, KindJournal, [record], record.Length, null)).ConfigureAwait(false);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Appends a <c>gone</c> record. A message that lives in the log is then gone; one with a file of
+    /// its own, <paramref name="file"/>, has it unlinked once the record is on disk.
+    /// </summary>
+    public async Task AppendGoneAsync(string id, string file)
+    {
+        // A message being moved to its file: wait, then remove the file (the move may have finished
+        // writing it already, and its segment may be void by the time this record is on disk).
+        while (_residents.TryGetValue(id, out var entry))
+        {
+            Task? moving;
+            lock (entry) moving = entry.State == LogResident.Where.Moving ? entry.Moved!.Task : null;
+            if (moving is null) break;
+            await moving.ConfigureAwait(false);
+        }
+        await Enqueue(new Item(id, KindGone, null, 0, file)).ConfigureAwait(false);
+    }
 
     private sealed class Item(string id, byte kind, IReadOnlyList<ReadOnlyMemory<byte>>? parts, int length, string? unlink)
     {
@@ -183,16 +251,22 @@ internal sealed class SpoolLog
         public readonly IReadOnlyList<ReadOnlyMemory<byte>>? Parts = parts;
         public readonly int Length = length;
         public readonly string? Unlink = unlink;
+        public long PayloadAt;
         public readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class Segment(string path, SafeFileHandle handle)
+    internal sealed class Segment(string path, SafeFileHandle handle)
     {
         public readonly string Path = path;
         public readonly SafeFileHandle Handle = handle;
+
+        /// <summary>0: a spare, its records void.</summary>
         public long Sequence;
         public long Position = HeaderSize;
         public DateTime FirstRecordAt;
+
+        /// <summary>Messages stored here that still live in the log (changed with Interlocked).</summary>
+        public int Live;
         public bool HasRecords => Position > HeaderSize;
     }
 
@@ -232,7 +306,7 @@ internal sealed class SpoolLog
             try
             {
                 if (batch.Count > 0) Commit(batch);
-                MaybeRotate(rotate);
+                MaybeSeal(rotate);
             }
             catch (Exception e)
             {
@@ -272,36 +346,37 @@ internal sealed class SpoolLog
         foreach (var item in batch) size += RecordFixed + item.Id.Length + item.Length + RecordCrc;
         if (_buffer.Length < size) _buffer = new byte[Math.Max(size, _buffer.Length * 2)];
         int at = 0;
-        foreach (var item in batch) at += WriteRecord(_buffer.AsSpan(at), _current.Sequence, item);
+        var segment = _current;
+        foreach (var item in batch)
+        {
+            item.PayloadAt = segment.Position + at + RecordFixed + item.Id.Length;
+            at += WriteRecord(_buffer.AsSpan(at), segment.Sequence, item);
+        }
 
         try
         {
-            RandomAccess.Write(_current.Handle, _buffer.AsSpan(0, at), _current.Position);
-            if (_fsync) FileSync.DataSync(_current.Handle, _current.Path);
+            RandomAccess.Write(segment.Handle, _buffer.AsSpan(0, at), segment.Position);
+            if (_fsync) FileSync.DataSync(segment.Handle, segment.Path);
         }
         catch (Exception e)
         {
             // The segment's tail is now unknown: nothing may be appended after it, or replay would
             // stop before it. Refuse until a restart (the session answers 451, the queue retries).
-            Fail($"the spool log {_current.Path} failed: {e.Message}", e, batch);
+            Fail($"the spool log {segment.Path} failed: {e.Message}", e, batch);
             return;
         }
-        if (!_current.HasRecords) _current.FirstRecordAt = DateTime.UtcNow;
-        _current.Position += at;
+        if (!segment.HasRecords) segment.FirstRecordAt = DateTime.UtcNow;
+        Volatile.Write(ref segment.Position, segment.Position + at);
         Interlocked.Increment(ref Commits);
         // A burst of large messages may have grown the buffer to tens of megabytes: not kept.
         if (_buffer.Length > MaxKeptBuffer) _buffer = new byte[InitialBuffer];
 
         foreach (var item in batch)
         {
-            if (item.Unlink is null)
-            {
-                item.Done.TrySetResult();
-                continue;
-            }
             try
             {
-                File.Delete(item.Unlink);
+                if (item.Kind == KindStore) Admit(item, segment);
+                else if (item.Kind == KindGone) Remove(item);
                 item.Done.TrySetResult();
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -310,6 +385,33 @@ internal sealed class SpoolLog
             }
         }
         ArmTimer();
+    }
+
+    private void Admit(Item item, Segment segment)
+    {
+        Interlocked.Increment(ref segment.Live);
+        _residents[item.Id] = new LogResident(item.Id, segment, item.PayloadAt, item.Length);
+    }
+
+    private void Remove(Item item)
+    {
+        if (_residents.TryGetValue(item.Id, out var entry))
+        {
+            lock (entry)
+            {
+                if (entry.State is LogResident.Where.Log or LogResident.Where.Moving)
+                {
+                    // A move in progress sees Gone when it ends and deletes the file it wrote.
+                    if (entry.State == LogResident.Where.Log) _residents.TryRemove(item.Id, out _);
+                    entry.State = LogResident.Where.Gone;
+                    // The last message of a sealed segment gone: it can be retired now, not at the
+                    // next timer tick.
+                    if (Interlocked.Decrement(ref entry.Segment.Live) == 0 && entry.Segment != _current) KickRetire();
+                    return;
+                }
+            }
+        }
+        if (item.Unlink is not null) File.Delete(item.Unlink);
     }
 
     private static int WriteRecord(Span<byte> to, long sequence, Item item)
@@ -333,62 +435,11 @@ internal sealed class SpoolLog
         return at + RecordCrc;
     }
 
-    private void MaybeRotate(bool timerFired)
-    {
-        if (!_current.HasRecords || _failure is not null) return;
-        bool due = _current.Position >= _segmentSize || DateTime.UtcNow - _current.FirstRecordAt >= _interval;
-        if (!due || _spare is null)
-        {
-            if (timerFired) ArmTimer(force: true);
-            return;
-        }
-        var old = _current;
-        lock (_gate)
-        {
-            _current = _spare;
-            _spare = null;
-        }
-        DurableIo.Post(() => Checkpoint(old));
-    }
-
-    /// <summary>Makes everything <paramref name="old"/>'s records covered durable by themselves, then voids them.</summary>
-    private void Checkpoint(Segment old)
-    {
-        if (!System.IO.Directory.Exists(_spoolDirectory))
-        {
-            // The spool was taken away under us (a test's temporary directory, or worse): refuse,
-            // and leave the handles alone, the loop may still hold them.
-            Logs.TryRemove(_spoolDirectory, out _);
-            Fail($"the spool directory {_spoolDirectory} is gone", null);
-            return;
-        }
-        try
-        {
-            if (_fsync) SyncFileSystem(_spoolDirectory);
-            long sequence;
-            lock (_gate) sequence = _current.Sequence + 1;
-            WriteHeader(old, sequence);
-            lock (_gate)
-            {
-                old.Position = HeaderSize;
-                _spare = old;
-            }
-            Interlocked.Increment(ref Checkpoints);
-        }
-        catch (Exception e)
-        {
-            // Not tried again: after a failed syncfs the kernel may have dropped the dirty pages,
-            // and a later syncfs (on a new descriptor) would not say so, so voiding the records
-            // then could lose messages they alone still hold. Refuse instead; a restart replays.
-            Fail($"spool log checkpoint of {old.Path} failed, refusing messages until a restart: {e.Message}", e);
-        }
-    }
-
     private void ArmTimer(bool force = false)
     {
         lock (_gate)
         {
-            if (_timerArmed && !force) return;
+            if ((_timerArmed && !force) || _failure is not null) return;
             _timerArmed = true;
         }
         _timer.Change(_interval, Timeout.InfiniteTimeSpan);
@@ -407,169 +458,9 @@ internal sealed class SpoolLog
         if (start) DurableIo.Post(RunLoop);
     }
 
-    private void WriteHeader(Segment segment, long sequence)
-    {
-        Span<byte> header = stackalloc byte[HeaderSize];
-        header.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(header, HeaderMagic);
-        BinaryPrimitives.WriteInt64LittleEndian(header[4..], sequence);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], Crc32C.Compute(header[..12]));
-        RandomAccess.Write(segment.Handle, header, 0);
-        if (_fsync) FileSync.DataSync(segment.Handle, segment.Path);
-        segment.Sequence = sequence;
-    }
-
-    private static long? ReadHeader(ReadOnlySpan<byte> file)
-    {
-        if (file.Length < HeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(file) != HeaderMagic) return null;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(file[12..]) != Crc32C.Compute(file[..12])) return null;
-        return BinaryPrimitives.ReadInt64LittleEndian(file[4..]);
-    }
-
-    private static string[] SegmentPaths(string dir) => [Path.Combine(dir, "segment-a"), Path.Combine(dir, "segment-b")];
-
-    /// <summary>Opens (creating if missing) both segments, replays them, and starts a new sequence.</summary>
-    private (Segment Current, Segment Spare) OpenSegments()
-    {
-        string dir = Path.Combine(_spoolDirectory, Directory);
-        var opened = new List<Segment>();
-        try
-        {
-            bool created = !System.IO.Directory.Exists(dir);
-            System.IO.Directory.CreateDirectory(dir);
-            var images = new List<byte[]>();
-            foreach (string path in SegmentPaths(dir))
-            {
-                created |= !File.Exists(path);
-                var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
-                opened.Add(new Segment(path, handle));
-                var image = new byte[RandomAccess.GetLength(handle)];
-                int read = 0;
-                while (read < image.Length)
-                {
-                    int n = RandomAccess.Read(handle, image.AsSpan(read), read);
-                    if (n == 0) break;
-                    read += n;
-                }
-                images.Add(image);
-            }
-            long last = Replay(images, _input, _replayReport);
-
-            // Everything replayed must be durable by itself before the records that restored it are
-            // voided; and the OLDER segment is voided first. A crash between the two leaves the
-            // newer one, whose replay is harmless again; the other way round it could leave a store
-            // record whose gone record was voided, and bring back a delivered message.
-            if (_fsync) SyncFileSystem(_spoolDirectory);
-            bool firstIsOlder = (ReadHeader(images[0]) ?? -1) <= (ReadHeader(images[1]) ?? -1);
-            var (current, spare) = firstIsOlder ? (opened[0], opened[1]) : (opened[1], opened[0]);
-            WriteHeader(current, last + 1);
-            WriteHeader(spare, last + 2);
-            if (created && _fsync)
-            {
-                FileSync.Directory(dir);
-                FileSync.Directory(_spoolDirectory);
-            }
-            return (current, spare);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            foreach (var segment in opened) segment.Handle.Dispose();
-            throw new SpoolException($"cannot open the spool log in {dir}: {e.Message}", e);
-        }
-    }
-
-    /// <summary>
-    /// Applies the records of <paramref name="segments"/> (file images) to <paramref name="input"/>:
-    /// a stored message whose file is missing or differs from its record is written again, a message
-    /// with a <c>gone</c> record is removed again. Returns the highest sequence number seen.
-    /// </summary>
-    internal static long Replay(IReadOnlyList<byte[]> segments, string input, List<string> report)
-    {
-        var ordered = segments
-            .Select(image => (Image: image, Sequence: ReadHeader(image)))
-            .Where(s => s.Sequence is not null)
-            .OrderBy(s => s.Sequence)
-            .ToList();
-        var stored = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
-        var gone = new HashSet<string>(StringComparer.Ordinal);
-        long last = 0;
-        foreach (var (image, sequence) in ordered)
-        {
-            last = Math.Max(last, sequence!.Value);
-            foreach (var (kind, id, payload) in Records(image, sequence.Value))
-            {
-                if (kind == KindStore)
-                {
-                    stored[id] = payload;
-                    gone.Remove(id);
-                }
-                else
-                {
-                    stored.Remove(id);
-                    gone.Add(id);
-                }
-            }
-        }
-
-        foreach (string id in gone)
-        {
-            string path = Path.Combine(input, id);
-            if (!File.Exists(path)) continue;
-            File.Delete(path);
-            report.Add($"{id} removed again: the spool log says it was done before the restart");
-        }
-        foreach (var (id, payload) in stored)
-        {
-            string path = Path.Combine(input, id);
-            if (FileStartsWith(path, payload.Span)) continue;
-            string temp = path + ".tmp"; // what recovery removes, should this be cut short
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
-                file.Write(payload.Span);
-            File.Move(temp, path, overwrite: true);
-            report.Add($"{id} restored from the spool log: its spool file was lost or incomplete after the restart");
-        }
-        return last;
-    }
-
-    /// <summary>The valid records of one segment image, stopping at the first torn, stale or foreign one.</summary>
-    private static IEnumerable<(byte Kind, string Id, ReadOnlyMemory<byte> Payload)> Records(byte[] image, long sequence)
-    {
-        int at = HeaderSize;
-        while (image.Length - at >= RecordFixed + RecordCrc)
-        {
-            var fixedPart = image.AsSpan(at, RecordFixed);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart) != RecordMagic) yield break;
-            if (BinaryPrimitives.ReadInt64LittleEndian(fixedPart[4..]) != sequence) yield break;
-            byte kind = fixedPart[12];
-            int idLength = fixedPart[13];
-            int length = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[14..]);
-            if (kind is not (KindStore or KindGone) || length < 0 || length > MaxRecordPayload) yield break;
-            int end = at + RecordFixed + idLength + length;
-            if (end > image.Length - RecordCrc) yield break;
-            if (BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(end)) != Crc32C.Compute(image.AsSpan(at, end - at))) yield break;
-            string id = Encoding.ASCII.GetString(image, at + RecordFixed, idLength);
-            if (!MessageIds.IsValid(id)) yield break;
-            yield return (kind, id, image.AsMemory(at + RecordFixed + idLength, length));
-            at = end + RecordCrc;
-        }
-    }
-
-    private static bool FileStartsWith(string path, ReadOnlySpan<byte> expected)
-    {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-            if (file.Length < expected.Length) return false;
-            var actual = new byte[expected.Length];
-            file.ReadExactly(actual);
-            return actual.AsSpan().SequenceEqual(expected);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>syncfs(2) of the file system holding <paramref name="directory"/>; sync(2) where there is none.</summary>
     private static void SyncFileSystem(string directory) => FileSync.FileSystem(directory);
 }
+
+/// <summary>The log's sizes and times (from <c>actormta.spool.log-*</c>).</summary>
+internal readonly record struct SpoolLogLimits(long SegmentSize, TimeSpan CheckpointInterval, TimeSpan Retention, long SizeLimit);

@@ -73,6 +73,8 @@ public sealed class ConfigurationCompletenessTests
         ["SpoolSettings.WriteAheadLog"] = "actormta.spool.write-ahead-log",
         ["SpoolSettings.LogSegmentSize"] = "actormta.spool.log-segment-size",
         ["SpoolSettings.LogCheckpointInterval"] = "actormta.spool.log-checkpoint-interval",
+        ["SpoolSettings.LogRetention"] = "actormta.spool.log-retention",
+        ["SpoolSettings.LogSizeLimit"] = "actormta.spool.log-size-limit",
         ["LocalDeliverySettings.MaildirRoot"] = "actormta.local-delivery.maildir-root",
         ["QueueSettings.RetryInterval"] = "actormta.queue.retry-interval",
         ["QueueSettings.MaxRetryTime"] = "actormta.queue.max-retry-time",

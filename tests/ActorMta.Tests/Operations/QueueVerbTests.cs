@@ -1,3 +1,4 @@
+using ActorMta.Spool;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ActorMta.Tests.Support;
@@ -63,7 +64,7 @@ public sealed class QueueVerbTests
         var freeze = await Operator.RunAsync(mta, "queue", "freeze", id);
         Assert.Equal((0, $"message {id} frozen\n"), (freeze.ExitCode, freeze.Stdout));
         await mta.WaitForLogLineAsync($"{id} frozen by ");
-        Assert.Contains("\nfrozen ", File.ReadAllText(Path.Combine(mta.Settings.Spool.Directory, "input", id)));
+        Assert.True(MessageSpool.TryReadReadOnly(mta.Settings.Spool.Directory, id)!.Frozen); // journaled
         Assert.Contains($"{id} <a@client.test> *** frozen ***\n", (await Operator.RunAsync(mta, "queue", "list")).Stdout);
 
         // A queue run skips the frozen message.
@@ -197,9 +198,9 @@ public sealed class QueueVerbTests
             Assert.Equal((1, ""), (remove.ExitCode, remove.Stdout));
             Assert.Equal($"actormta: the MTA is not running (control socket {directory}/actormta.control.socket: it does not exist)\n", remove.Stderr);
             Assert.Equal(1, (await Operator.RunAsync(directory, ["destinations"])).ExitCode);
-            Assert.True(File.Exists(Path.Combine(directory, "spool", "input", id)));
+            Assert.NotNull(MessageSpool.TryReadReadOnly(Path.Combine(directory, "spool"), id));
 
-            // Restarted, the message is still frozen (journaled in its spool file) and not attempted.
+            // Restarted, the message is still frozen (journaled in the spool) and not attempted.
             Unblock2(directory);
             await using var again = await TestMta.StartAsync(directory: directory);
             var after = await Operator.RunAsync(again, "queue", "list");

@@ -76,7 +76,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
             Assert.Equal(SpoolFixture.SampleData.Length, message.Size);
         }, Patience);
         Assert.DoesNotContain($"{envelope.MessageId} Completed", _f.Sink.Lines);
-        Assert.Equal([$"input/{envelope.MessageId}"], _f.SpoolFiles());
+        Assert.True(_f.Spool.Contains(envelope.MessageId));
 
         // The journal has both facts: a restarted queue knows bob is done and when to retry carol.
         var recovered = Assert.Single(_f.Reopen().Recover());

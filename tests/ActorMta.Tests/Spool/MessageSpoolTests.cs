@@ -11,13 +11,18 @@ public sealed class MessageSpoolTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 
+    /// <summary>A spool without the log: every message in its own file from the start (the log's
+    /// messages get the same file when they move out of it, see SpoolLogTests).</summary>
+    private static SpoolFixture FileSpool() => new(s => s with { Spool = s.Spool with { WriteAheadLog = false } });
+
     [Fact]
     public async Task A_stored_message_is_one_file_named_by_its_id_with_a_versioned_text_header_the_data_and_an_empty_journal()
     {
-        var envelope = await _f.StoreAsync("bob@test.example", "carol@remote.example");
+        using var f = FileSpool();
+        var envelope = await f.StoreAsync("bob@test.example", "carol@remote.example");
 
-        Assert.Equal([$"input/{envelope.MessageId}"], _f.SpoolFiles());
-        string text = Encoding.ASCII.GetString(File.ReadAllBytes(_f.Spool.PathOf(envelope.MessageId)));
+        Assert.Equal([$"input/{envelope.MessageId}"], f.SpoolFiles());
+        string text = Encoding.ASCII.GetString(File.ReadAllBytes(f.Spool.PathOf(envelope.MessageId)));
         Assert.StartsWith("actormta-spool 1\nenvelope {\"id\":\"" + envelope.MessageId + "\"", text);
         Assert.DoesNotContain("ActorMta.Spool", text); // never CLR type names
         Assert.EndsWith($"\ndata {SpoolFixture.SampleData.Length}\n" + Encoding.ASCII.GetString(SpoolFixture.SampleData) + "\njournal\n", text);
@@ -83,7 +88,8 @@ public sealed class MessageSpoolTests : IDisposable
         var envelopes = Enumerable.Range(0, 200).Select(_ => _f.NewEnvelope("bob@test.example")).ToArray();
         await Task.WhenAll(envelopes.Select(e => _f.Spool.StoreAsync(e, [SpoolFixture.SampleData])));
 
-        Assert.Equal(envelopes.Select(e => "input/" + e.MessageId).Order(StringComparer.Ordinal), _f.SpoolFiles());
+        Assert.Equal(envelopes.Select(e => e.MessageId).Order(StringComparer.Ordinal), _f.Reopen().Recover().Select(m => m.Id));
+        Assert.Empty(_f.SpoolFiles()); // they live in the log
         Assert.InRange(log.Commits - before, 1, 199); // group commit: fewer log flushes than messages
     }
 
@@ -106,16 +112,17 @@ public sealed class MessageSpoolTests : IDisposable
     public async Task A_store_that_cannot_write_throws_SpoolException_saying_why_and_leaves_nothing()
     {
         // Running as root, chmod does not stop writes: take the directory away instead.
-        Directory.Delete(_f.InputDirectory);
-        File.WriteAllText(_f.InputDirectory, "not a directory");
-        var envelope = _f.NewEnvelope("bob@test.example");
+        using var f = FileSpool();
+        Directory.Delete(f.InputDirectory);
+        File.WriteAllText(f.InputDirectory, "not a directory");
+        var envelope = f.NewEnvelope("bob@test.example");
 
-        var e = await Assert.ThrowsAsync<SpoolException>(() => _f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]));
+        var e = await Assert.ThrowsAsync<SpoolException>(() => f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]));
 
         Assert.Contains(envelope.MessageId, e.Message);
-        Assert.Contains(_f.InputDirectory, e.Message);
-        File.Delete(_f.InputDirectory);
-        Assert.Empty(_f.SpoolFiles());
+        Assert.Contains(f.InputDirectory, e.Message);
+        File.Delete(f.InputDirectory);
+        Assert.Empty(f.SpoolFiles());
     }
 
     [Fact]
@@ -133,13 +140,15 @@ public sealed class MessageSpoolTests : IDisposable
     public async Task Storing_an_id_twice_is_refused_and_keeps_the_first_message()
     {
         var envelope = await _f.StoreAsync("bob@test.example");
-        byte[] before = File.ReadAllBytes(_f.Spool.PathOf(envelope.MessageId));
 
         var e = await Assert.ThrowsAsync<SpoolException>(() => _f.Spool.StoreAsync(envelope, [new byte[] { 1, 2, 3 }]));
 
         Assert.Contains("already in the spool", e.Message);
-        Assert.Equal(before, File.ReadAllBytes(_f.Spool.PathOf(envelope.MessageId)));
-        Assert.Single(_f.SpoolFiles());
+        Assert.Equal(envelope.MessageId, Assert.Single(_f.Reopen().Recover()).Id);
+        using var data = _f.Spool.OpenData(envelope.MessageId);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
     }
 
     [Fact]
@@ -182,24 +191,25 @@ public sealed class MessageSpoolTests : IDisposable
         Assert.Equal([RecipientState.Delivered, RecipientState.Pending, RecipientState.Failed], recovered[0].Recipients);
         Assert.Equal(retry, recovered[0].NextAttempt);
         Assert.Equal([RecipientState.Pending], recovered[1].Recipients);
-        Assert.Equal([$"input/{both.MessageId}", $"input/{untouched.MessageId}"], _f.SpoolFiles());
+        Assert.Empty(_f.SpoolFiles()); // the temporary file is gone; both messages live in the log
     }
 
     [Fact]
     public async Task A_torn_journal_record_counts_as_not_written_and_is_cut_off_at_recovery()
     {
-        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
-        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
-        string path = _f.Spool.PathOf(envelope.MessageId);
+        using var f = FileSpool();
+        var envelope = await f.StoreAsync("bob@test.example", "carol@test.example");
+        await f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
+        string path = f.Spool.PathOf(envelope.MessageId);
         long complete = new FileInfo(path).Length;
         File.AppendAllText(path, "rcpt 1 deliv"); // crash in the middle of the append
 
-        var recovered = Assert.Single(_f.Reopen().Recover());
+        var recovered = Assert.Single(f.Reopen().Recover());
 
         Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Recipients);
         Assert.Equal(complete, new FileInfo(path).Length);
-        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
-        Assert.Equal([RecipientState.Delivered, RecipientState.Delivered], Assert.Single(_f.Reopen().Recover()).Recipients);
+        await f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
+        Assert.Equal([RecipientState.Delivered, RecipientState.Delivered], Assert.Single(f.Reopen().Recover()).Recipients);
     }
 
     [Fact]
@@ -214,7 +224,7 @@ public sealed class MessageSpoolTests : IDisposable
         var recovered = _f.Reopen().Recover(reports.Add);
 
         Assert.Equal(good.MessageId, Assert.Single(recovered).Id);
-        Assert.Equal(["corrupt/" + truncatedId, "corrupt/stray-file", "input/" + good.MessageId], _f.SpoolFiles());
+        Assert.Equal(["corrupt/" + truncatedId, "corrupt/stray-file"], _f.SpoolFiles()); // the good one lives in the log
         Assert.Equal(2, reports.Count);
         Assert.Contains(reports, r => r.StartsWith(truncatedId + " spool file moved to ", StringComparison.Ordinal) && r.Contains("truncated"));
     }

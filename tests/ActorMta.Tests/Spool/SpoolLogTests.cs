@@ -5,10 +5,10 @@ using ActorMta.Tests.Queue;
 namespace ActorMta.Tests.Spool;
 
 /// <summary>
-/// The spool's write-ahead log. A power cut cannot be staged in a test, so each test copies the
-/// spool directory (what the disk holds) and then takes away from the copy what a power cut could
-/// take: a message file that never left the page cache, or one only partly written, or an unlink
-/// that never reached the disk. A second spool opened on the copy is the restart.
+/// The spool's log. A power cut cannot be staged in a test, so each test copies the spool directory
+/// (what the disk holds) and then changes the copy as a power cut could have: a torn last record, a
+/// file only partly written, an unlink that never reached the disk. A second spool opened on the
+/// copy is the restart.
 /// </summary>
 public sealed class SpoolLogTests : IDisposable
 {
@@ -31,42 +31,36 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
-    public async Task Messages_whose_files_were_lost_or_torn_come_back_from_the_log_byte_for_byte()
+    public async Task A_stored_message_lives_in_the_log_without_a_file_and_a_restart_finds_it_byte_for_byte()
     {
-        var lost = await _f.StoreAsync("bob@test.example");
-        var torn = await _f.StoreAsync("carol@test.example");
-        var intact = await _f.StoreAsync("dave@test.example");
-        byte[] lostBytes = File.ReadAllBytes(_f.Spool.PathOf(lost.MessageId));
-        byte[] tornBytes = File.ReadAllBytes(_f.Spool.PathOf(torn.MessageId));
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
 
+        Assert.Empty(_f.SpoolFiles());
         var image = CrashImage();
-        File.Delete(InputOf(image, lost.MessageId));
-        File.WriteAllBytes(InputOf(image, torn.MessageId), tornBytes[..(tornBytes.Length / 2)]);
-
         var restarted = Open(image);
-        var reports = new List<string>();
-        var recovered = restarted.Recover(reports.Add);
+        var recovered = Assert.Single(restarted.Recover());
 
-        Assert.Equal(new[] { lost.MessageId, torn.MessageId, intact.MessageId }.Order(StringComparer.Ordinal), recovered.Select(m => m.Id));
-        Assert.Equal(lostBytes, File.ReadAllBytes(InputOf(image, lost.MessageId)));
-        Assert.Equal(tornBytes, File.ReadAllBytes(InputOf(image, torn.MessageId)));
-        Assert.Contains($"{lost.MessageId} restored from the spool log: its spool file was lost or incomplete after the restart", reports);
-        Assert.Contains($"{torn.MessageId} restored from the spool log: its spool file was lost or incomplete after the restart", reports);
-        Assert.DoesNotContain(reports, r => r.StartsWith(intact.MessageId, StringComparison.Ordinal));
+        Assert.Equal(envelope.MessageId, recovered.Id);
+        Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Recipients);
+        using var data = restarted.OpenData(envelope.MessageId);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+        Assert.False(File.Exists(InputOf(image, envelope.MessageId)));
     }
 
     [Fact]
-    public async Task A_removed_message_is_not_brought_back_even_when_its_unlink_was_lost()
+    public async Task A_removed_message_is_not_brought_back_even_when_the_unlink_of_its_file_was_lost()
     {
         var delivered = await _f.StoreAsync("bob@test.example");
-        byte[] bytes = File.ReadAllBytes(_f.Spool.PathOf(delivered.MessageId));
         var kept = await _f.StoreAsync("carol@test.example");
         await _f.Spool.RemoveDurablyAsync(delivered.MessageId);
-        Assert.False(File.Exists(_f.Spool.PathOf(delivered.MessageId)));
+        Assert.False(_f.Spool.Contains(delivered.MessageId));
 
-        // Its store record is still in the log; the unlink did not reach the disk.
+        // Its store record is still in the log; say a file of it was on disk and its unlink was not.
         var image = CrashImage();
-        File.WriteAllBytes(InputOf(image, delivered.MessageId), bytes);
+        File.WriteAllText(InputOf(image, delivered.MessageId), "actormta-spool 1\n");
 
         var reports = new List<string>();
         var recovered = Open(image).Recover(reports.Add);
@@ -95,8 +89,6 @@ public sealed class SpoolLogTests : IDisposable
         var second = await _f.StoreAsync("carol@test.example");
 
         var image = CrashImage();
-        File.Delete(InputOf(image, first.MessageId));
-        File.Delete(InputOf(image, second.MessageId));
         // The second record is the last one written: flip a byte of its data, as a torn write would.
         string segment = CurrentSegment(image);
         byte[] log = File.ReadAllBytes(segment);
@@ -111,53 +103,151 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
-    public async Task After_a_checkpoint_the_records_are_void_because_the_files_are_durable_by_themselves()
+    public async Task A_segment_whose_messages_are_all_gone_is_retired_without_a_single_message_file()
     {
-        // The smallest segment, so that a few hundred messages fill it and it is checkpointed now.
-        using var f = new SpoolFixture(s => s with { Spool = s.Spool with { LogSegmentSize = 64 * 1024 } });
+        // A short interval seals the segment at once; with every message removed, it is retired.
+        using var f = new SpoolFixture(s => s with { Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(50) } });
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
-        var first = new List<Envelope>();
-        while (Interlocked.Read(ref log.Checkpoints) == 0 && first.Count < 2000)
-        {
-            first.Add(await f.StoreAsync("bob@test.example"));
-            if (first.Count % 50 == 0) await Task.Delay(50);
-        }
-        Assert.Equal(1, Interlocked.Read(ref log.Checkpoints));
+        var stored = new List<Envelope>();
+        for (int i = 0; i < 20; i++) stored.Add(await f.StoreAsync("bob@test.example"));
+        foreach (var envelope in stored) await f.Spool.RemoveDurablyAsync(envelope.MessageId);
 
-        // Taking the files away now is no crash this log can mend (the checkpoint's syncfs put them
-        // on disk): the point is that the voided records are not replayed over whatever is there.
-        // Those stored while the checkpoint ran are in the other segment, and do replay: a tail.
+        await Until(() => Interlocked.Read(ref log.Checkpoints) >= 1);
+        Assert.Equal(0, Interlocked.Read(ref log.MovedToFiles));
+        Assert.Empty(f.SpoolFiles());
+
+        // Its records are void: a restart brings nothing back, and writes no file.
         var image = CrashImage(f.Settings.Spool.Directory);
-        foreach (var envelope in first) File.Delete(InputOf(image, envelope.MessageId));
-        var replayed = Open(image).Recover().Select(m => m.Id).ToList();
-        Assert.InRange(replayed.Count, 0, first.Count - 100);
-        Assert.Equal(first.TakeLast(replayed.Count).Select(e => e.MessageId), replayed);
-
-        // The segments take turns: a store after the checkpoint is in the other one, and replays.
-        var later = await f.StoreAsync("carol@test.example");
-        image = CrashImage(f.Settings.Spool.Directory);
-        File.Delete(InputOf(image, later.MessageId));
-        Assert.Contains(later.MessageId, Open(image).Recover().Select(m => m.Id));
-        Assert.True(File.Exists(InputOf(image, later.MessageId)));
+        Assert.Empty(Open(image).Recover());
+        Assert.Empty(Directory.GetFiles(Path.Combine(image, "input")));
     }
 
     [Fact]
-    public async Task Switching_the_log_off_replays_it_once_and_removes_it()
+    public async Task A_message_still_queued_when_its_segment_is_retired_moves_to_its_own_file_with_its_journal()
     {
-        var envelope = await _f.StoreAsync("bob@test.example");
-        byte[] bytes = File.ReadAllBytes(_f.Spool.PathOf(envelope.MessageId));
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(50), LogRetention = TimeSpan.Zero },
+        });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var envelope = await f.StoreAsync("bob@test.example", "carol@test.example", "dave@test.example");
+        await f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
 
+        await Until(() => !log.Holds(envelope.MessageId));
+        string path = f.Spool.PathOf(envelope.MessageId);
+        string text = File.ReadAllText(path);
+        Assert.StartsWith("actormta-spool 1\nenvelope {\"id\":\"" + envelope.MessageId + "\"", text);
+        Assert.EndsWith("\njournal\n" + SpoolFile.RecipientRecord(0, RecipientState.Delivered), text);
+        Assert.Equal(1, Interlocked.Read(ref log.MovedToFiles));
+
+        // From now on its journal is its file's, as for a message stored without the log.
+        await f.Spool.MarkRecipientAsync(envelope.MessageId, 2, RecipientState.Failed);
+        Assert.EndsWith(SpoolFile.RecipientRecord(2, RecipientState.Failed), File.ReadAllText(path));
+
+        // The segment is void: a restart reads the file alone.
+        var image = CrashImage(f.Settings.Spool.Directory);
+        var recovered = Assert.Single(Open(image).Recover());
+        Assert.Equal([RecipientState.Delivered, RecipientState.Pending, RecipientState.Failed], recovered.Recipients);
+        using var data = f.Spool.OpenData(envelope.MessageId);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+    }
+
+    [Fact]
+    public async Task Over_the_size_limit_the_oldest_segments_move_their_messages_to_files_and_none_is_lost()
+    {
+        // The smallest segment and limit: a few hundred messages go over it long before the retention.
+        using var f = new SpoolFixture(s => s with { Spool = s.Spool with { LogSegmentSize = 64 * 1024, LogSizeLimit = 64 * 1024 } });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var stored = new List<Envelope>();
+        while (Interlocked.Read(ref log.MovedToFiles) == 0 && stored.Count < 3000)
+        {
+            stored.Add(await f.StoreAsync("bob@test.example"));
+            if (stored.Count % 100 == 0) await Task.Delay(20);
+        }
+        await Until(() => Interlocked.Read(ref log.Checkpoints) >= 1);
+
+        var files = f.SpoolFiles();
+        Assert.NotEmpty(files);
+        // The oldest moved, the newest did not.
+        Assert.Equal("input/" + stored[0].MessageId, files[0]);
+        Assert.True(log.Holds(stored[^1].MessageId));
+        var image = CrashImage(f.Settings.Spool.Directory);
+        Assert.Equal(stored.Select(e => e.MessageId), Open(image).Recover().Select(m => m.Id));
+    }
+
+    [Fact]
+    public void A_log_size_limit_below_the_segment_size_is_a_configuration_error_naming_the_key()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => SettingsLoader.Load(null, ["actormta.spool.log-size-limit=1M"]));
+        Assert.Contains("actormta.spool.log-size-limit: expected at least log-segment-size", e.Message);
+    }
+
+    [Fact]
+    public async Task A_copy_in_input_left_by_an_interrupted_move_gives_way_to_the_log()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
+
+        // A move writes the file, then voids the segment: say the crash came in between, with the
+        // file only partly on disk.
         var image = CrashImage();
-        File.Delete(InputOf(image, envelope.MessageId));
+        File.WriteAllText(InputOf(image, envelope.MessageId), "actormta-spool 1\nenvel");
 
         var reports = new List<string>();
-        var spool = new MessageSpool(new SpoolSettings(image, Fsync: true) { WriteAheadLog = false });
-        var recovered = spool.Recover(reports.Add);
+        var restarted = Open(image);
+        var recovered = Assert.Single(restarted.Recover(reports.Add));
 
-        Assert.Equal([envelope.MessageId], recovered.Select(m => m.Id));
-        Assert.Equal(bytes, File.ReadAllBytes(InputOf(image, envelope.MessageId)));
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], recovered.Recipients);
+        Assert.False(File.Exists(InputOf(image, envelope.MessageId)));
+        Assert.Contains(reports, r => r.StartsWith(envelope.MessageId + ": removed a copy in input/", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetDirectories(image, "corrupt"));
+    }
+
+    [Fact]
+    public async Task Switching_the_log_off_writes_each_of_its_messages_a_file_with_its_journal_and_removes_it()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
+        var gone = await _f.StoreAsync("dave@test.example");
+        await _f.Spool.RemoveAsync(gone.MessageId);
+
+        var image = CrashImage();
+        var reports = new List<string>();
+        var spool = new MessageSpool(new SpoolSettings(image, Fsync: true) { WriteAheadLog = false });
+        var recovered = Assert.Single(spool.Recover(reports.Add));
+
+        Assert.Equal(envelope.MessageId, recovered.Id);
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], recovered.Recipients);
+        Assert.EndsWith("\njournal\n" + SpoolFile.RecipientRecord(1, RecipientState.Delivered), File.ReadAllText(InputOf(image, envelope.MessageId)));
+        Assert.False(File.Exists(InputOf(image, gone.MessageId)));
         Assert.False(Directory.Exists(Path.Combine(image, "log")));
-        Assert.Contains(reports, r => r.StartsWith(envelope.MessageId + " restored from the spool log", StringComparison.Ordinal));
+        Assert.Equal([$"{envelope.MessageId} written from the spool log to its own spool file"], reports);
+    }
+
+    [Fact]
+    public void A_log_of_the_first_format_is_replayed_into_files_and_removed()
+    {
+        // The first format kept every message in a file as well, so a store record whose file is
+        // intact changes nothing (that file may have journal records after the image); a lost one
+        // is written again.
+        string spool = Path.Combine(_f.Root, "old-spool");
+        string input = Path.Combine(spool, "input");
+        Directory.CreateDirectory(input);
+        Directory.CreateDirectory(Path.Combine(spool, "log"));
+        var intact = _f.NewEnvelope("bob@test.example");
+        var lost = _f.NewEnvelope("carol@test.example");
+        byte[] intactImage = SpoolImage(intact);
+        File.WriteAllBytes(Path.Combine(input, intact.MessageId), [.. intactImage, .. "rcpt 0 delivered\n"u8]);
+        File.WriteAllBytes(Path.Combine(spool, "log", "segment-a"), Segment(7, (intact.MessageId, intactImage), (lost.MessageId, SpoolImage(lost))));
+
+        var recovered = Open(spool).Recover();
+
+        Assert.Equal(new[] { intact.MessageId, lost.MessageId }.Order(StringComparer.Ordinal), recovered.Select(m => m.Id));
+        Assert.Equal([RecipientState.Delivered], recovered.Single(m => m.Id == intact.MessageId).Recipients);
+        Assert.Equal(SpoolImage(lost), File.ReadAllBytes(Path.Combine(input, lost.MessageId)));
+        Assert.False(File.Exists(Path.Combine(spool, "log", "segment-a")));
     }
 
     [Fact]
@@ -188,6 +278,8 @@ public sealed class SpoolLogTests : IDisposable
         string from = spool ?? _f.Settings.Spool.Directory;
         string to = Path.Combine(Path.GetTempPath(), "actormta-crashimage-" + Guid.NewGuid().ToString("N")[..12]);
         _copies.Add(to);
+        foreach (string directory in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
         foreach (string file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
         {
             string target = Path.Combine(to, Path.GetRelativePath(from, file));
@@ -199,11 +291,50 @@ public sealed class SpoolLogTests : IDisposable
 
     private static MessageSpool Open(string spool) => new(new SpoolSettings(spool, Fsync: true));
 
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for the spool log");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A message file's image as the spool writes it: header, data, trailer.</summary>
+    private static byte[] SpoolImage(Envelope envelope)
+        => [.. SpoolFile.Header(envelope, SpoolFixture.SampleData.Length), .. SpoolFixture.SampleData, .. SpoolFile.Trailer];
+
+    /// <summary>A segment file: header (magic, sequence, CRC) and one store record per message.</summary>
+    private static byte[] Segment(long sequence, params (string Id, byte[] Image)[] stores)
+    {
+        var bytes = new List<byte>();
+        var header = new byte[64];
+        BitConverter.TryWriteBytes(header.AsSpan(0), 0x4C53_4D41u);
+        BitConverter.TryWriteBytes(header.AsSpan(4), sequence);
+        BitConverter.TryWriteBytes(header.AsSpan(12), Crc32C.Compute(header.AsSpan(0, 12)));
+        bytes.AddRange(header);
+        foreach (var (id, image) in stores)
+        {
+            var record = new List<byte>();
+            record.AddRange(BitConverter.GetBytes(0x5253_4D41u));
+            record.AddRange(BitConverter.GetBytes(sequence));
+            record.Add(1);
+            record.Add((byte)id.Length);
+            record.AddRange(BitConverter.GetBytes(image.Length));
+            record.AddRange(System.Text.Encoding.ASCII.GetBytes(id));
+            record.AddRange(image);
+            record.AddRange(BitConverter.GetBytes(Crc32C.Compute(record.ToArray())));
+            bytes.AddRange(record);
+        }
+        return [.. bytes];
+    }
+
     private static string InputOf(string spool, string id) => Path.Combine(spool, "input", id);
 
-    /// <summary>The segment with the lower sequence number: the current one right after the first open.</summary>
+    /// <summary>The segment with the highest sequence number: the current one.</summary>
     private static string CurrentSegment(string spool)
-        => Directory.GetFiles(Path.Combine(spool, "log")).OrderBy(p => BitConverter.ToInt64(File.ReadAllBytes(p), 4)).First();
+        => Directory.GetFiles(Path.Combine(spool, "log")).OrderBy(p => BitConverter.ToInt64(File.ReadAllBytes(p), 4)).Last();
 
     /// <summary>Walks the records (magic, sequence, kind, id length, payload length, id, payload, CRC) to the last one's end.</summary>
     private static int LastRecordEnd(byte[] log)

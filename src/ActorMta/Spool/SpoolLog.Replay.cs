@@ -1,0 +1,313 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace ActorMta.Spool;
+
+/// <summary>Reading the log back: at open, when it is switched off, and for an operator's read-only look.</summary>
+internal sealed partial class SpoolLog
+{
+    /// <summary>The two segments of the first log format, which kept every message in a file too.</summary>
+    private static readonly string[] LegacySegments = ["segment-a", "segment-b"];
+
+    /// <summary>A message the records say lives in the log: where its image is, and its journal.</summary>
+    private sealed class Found(int image, int offset, int length)
+    {
+        public readonly int Image = image;
+        public readonly int Offset = offset;
+        public readonly int Length = length;
+        public readonly List<byte[]> Journal = [];
+    }
+
+    /// <summary>What the valid records of some segment images say, applied in sequence order.</summary>
+    private sealed class Scan
+    {
+        public readonly Dictionary<string, Found> Stored = new(StringComparer.Ordinal);
+        public readonly HashSet<string> Gone = new(StringComparer.Ordinal);
+        public long Last;
+
+        /// <summary>Per image: its sequence (null: no valid header) and where its valid records end.</summary>
+        public long?[] Sequences = [];
+        public int[] Ends = [];
+
+        public static Scan Of(IReadOnlyList<byte[]> images)
+        {
+            var scan = new Scan { Sequences = new long?[images.Count], Ends = new int[images.Count] };
+            for (int i = 0; i < images.Count; i++)
+            {
+                scan.Sequences[i] = ReadHeader(images[i]);
+                scan.Ends[i] = HeaderSize;
+            }
+            foreach (int i in Enumerable.Range(0, images.Count).Where(i => scan.Sequences[i] > 0).OrderBy(i => scan.Sequences[i]))
+            {
+                long sequence = scan.Sequences[i]!.Value;
+                scan.Last = Math.Max(scan.Last, sequence);
+                foreach (var (kind, id, offset, length, end) in Records(images[i], sequence))
+                {
+                    scan.Ends[i] = end;
+                    if (kind == KindStore)
+                    {
+                        scan.Stored[id] = new Found(i, offset, length);
+                        scan.Gone.Remove(id);
+                    }
+                    else if (kind == KindJournal)
+                    {
+                        // For a message that has its own file by now, the record is in that file.
+                        if (scan.Stored.TryGetValue(id, out var found)) found.Journal.Add(images[i].AsSpan(offset, length).ToArray());
+                    }
+                    else
+                    {
+                        scan.Stored.Remove(id);
+                        scan.Gone.Add(id);
+                    }
+                }
+            }
+            return scan;
+        }
+
+        public byte[] Bytes(IReadOnlyList<byte[]> images, Found found)
+        {
+            var bytes = new byte[found.Length + found.Journal.Sum(r => r.Length)];
+            images[found.Image].AsSpan(found.Offset, found.Length).CopyTo(bytes);
+            int at = found.Length;
+            foreach (var record in found.Journal)
+            {
+                record.CopyTo(bytes, at);
+                at += record.Length;
+            }
+            return bytes;
+        }
+    }
+
+    /// <summary>
+    /// Opens the segments a previous run left and takes over the messages their records hold (what
+    /// the log says is the truth: a file under <c>input/</c> for a message that lives in the log is
+    /// what an interrupted move left, and goes), then starts a new current segment.
+    /// </summary>
+    private Segment OpenSegments()
+    {
+        var opened = new List<Segment>();
+        try
+        {
+            bool created = !System.IO.Directory.Exists(_logDirectory);
+            System.IO.Directory.CreateDirectory(_logDirectory);
+            RetireLegacy(_spoolDirectory, _input, _fsync, _replayReport);
+
+            var images = new List<byte[]>();
+            foreach (var (path, number) in SegmentFiles(_logDirectory))
+            {
+                var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+                opened.Add(new Segment(path, handle));
+                images.Add(ReadImage(handle));
+                _nextFileNumber = Math.Max(_nextFileNumber, number + 1);
+            }
+            var scan = Scan.Of(images);
+            _lastSequence = scan.Last;
+
+            for (int i = 0; i < opened.Count; i++)
+            {
+                var segment = opened[i];
+                segment.Sequence = scan.Sequences[i] ?? 0;
+                segment.Position = scan.Sequences[i] > 0 ? scan.Ends[i] : HeaderSize;
+                segment.FirstRecordAt = DateTime.UtcNow; // its age is unknown: the retention starts now
+            }
+            foreach (var segment in opened.Where(s => s.Sequence > 0 && s.HasRecords).OrderBy(s => s.Sequence))
+            {
+                _sealed.Add(segment);
+                _sealedBytes += segment.Position;
+            }
+            foreach (var segment in opened.Where(s => !_sealed.Contains(s))) _spares.Push(segment);
+
+            foreach (var (id, found) in scan.Stored.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                var segment = opened[found.Image];
+                var entry = new LogResident(id, segment, found.Offset, found.Length);
+                entry.Journal.AddRange(found.Journal);
+                _residents[id] = entry;
+                segment.Live++;
+                string path = Path.Combine(_input, id);
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                    _replayReport.Add($"{id}: removed a copy in input/ that a move out of the spool log left unfinished; the message is still in the log");
+                }
+            }
+            foreach (string id in scan.Gone) RemoveAgain(_input, id, _replayReport);
+
+            var current = TakeSpare();
+            WriteHeader(current, ++_lastSequence);
+            if (created && _fsync)
+            {
+                FileSync.Directory(_logDirectory);
+                FileSync.Directory(_spoolDirectory);
+            }
+            return current;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (var segment in opened) segment.Handle.Dispose();
+            throw new SpoolException($"cannot open the spool log in {_logDirectory}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// With the log switched off: every message that lives in the log gets its own file (so
+    /// switching it off never loses one), then the log is deleted. Returns what it did, for the
+    /// main log.
+    /// </summary>
+    public static IReadOnlyList<string> ReplayAndRetire(string spoolDirectory, string input)
+    {
+        string dir = Path.Combine(spoolDirectory, Directory);
+        if (!System.IO.Directory.Exists(dir)) return [];
+        var report = new List<string>();
+        try
+        {
+            var paths = LegacySegments.Select(name => Path.Combine(dir, name)).Where(File.Exists)
+                .Concat(SegmentFiles(dir).Select(s => s.Path)).ToList();
+            WriteFilesAndDelete(paths, spoolDirectory, input, fsync: true, report);
+            System.IO.Directory.Delete(dir, recursive: true);
+            FileSync.Directory(spoolDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpoolException($"cannot replay the spool log in {dir}: {e.Message}", e);
+        }
+        return report;
+    }
+
+    /// <summary>The log of the first format (two segments, and a file for every message as well):
+    /// replayed into the files and deleted, before the log is opened in this format.</summary>
+    private static void RetireLegacy(string spoolDirectory, string input, bool fsync, List<string> report)
+    {
+        string dir = Path.Combine(spoolDirectory, Directory);
+        var paths = LegacySegments.Select(name => Path.Combine(dir, name)).Where(File.Exists).ToList();
+        if (paths.Count > 0) WriteFilesAndDelete(paths, spoolDirectory, input, fsync, report);
+    }
+
+    /// <summary>
+    /// Gives every message the segments at <paramref name="paths"/> hold a file (image and journal),
+    /// removes the gone ones again, makes that durable, then deletes the segments oldest first: a
+    /// crash in between leaves newer segments only, whose replay is harmless again.
+    /// </summary>
+    private static void WriteFilesAndDelete(List<string> paths, string spoolDirectory, string input, bool fsync, List<string> report)
+    {
+        var images = paths.Select(File.ReadAllBytes).ToList();
+        var scan = Scan.Of(images);
+        foreach (string id in scan.Gone) RemoveAgain(input, id, report);
+        foreach (var (id, found) in scan.Stored.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            string path = Path.Combine(input, id);
+            var payload = images[found.Image].AsSpan(found.Offset, found.Length);
+            // A file that starts with the image and has no journal in the log is the first format's
+            // own file (its journal, if any, is in the file): it stays as it is.
+            if (found.Journal.Count == 0 && FileStartsWith(path, payload)) continue;
+            WriteFile(path, scan.Bytes(images, found));
+            report.Add($"{id} written from the spool log to its own spool file");
+        }
+        if (fsync) SyncFileSystem(spoolDirectory);
+        string dir = Path.GetDirectoryName(paths[0])!;
+        foreach (int i in Enumerable.Range(0, paths.Count).OrderBy(i => scan.Sequences[i] ?? -1))
+        {
+            File.Delete(paths[i]);
+            if (fsync) FileSync.Directory(dir);
+        }
+    }
+
+    private static void RemoveAgain(string input, string id, List<string> report)
+    {
+        string path = Path.Combine(input, id);
+        if (!File.Exists(path)) return;
+        File.Delete(path);
+        report.Add($"{id} removed again: the spool log says it was done before the restart");
+    }
+
+    /// <summary>
+    /// The messages that live in the log of a spool this process does not own, as the bytes their
+    /// files would hold, changing nothing. Read before listing <c>input/</c>: a message moving to its
+    /// file is in the log until its file is complete, so it is seen at least once.
+    /// </summary>
+    public static IReadOnlyDictionary<string, byte[]> ReadOnlyResidents(string spoolDirectory)
+    {
+        string dir = Path.Combine(spoolDirectory, Directory);
+        if (!System.IO.Directory.Exists(dir)) return new Dictionary<string, byte[]>();
+        var images = new List<byte[]>();
+        foreach (var (path, _) in SegmentFiles(dir))
+        {
+            try
+            {
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                images.Add(ReadImage(handle));
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Discarded while we listed.
+            }
+        }
+        var scan = Scan.Of(images);
+        return scan.Stored.ToDictionary(p => p.Key, p => scan.Bytes(images, p.Value), StringComparer.Ordinal);
+    }
+
+    /// <summary>This format's segment files (<c>segment-NNNN</c>) and their numbers.</summary>
+    private static List<(string Path, int Number)> SegmentFiles(string dir)
+    {
+        var found = new List<(string, int)>();
+        foreach (string path in System.IO.Directory.EnumerateFiles(dir, "segment-*"))
+        {
+            string suffix = Path.GetFileName(path)["segment-".Length..];
+            if (suffix.Length == 4 && int.TryParse(suffix, System.Globalization.NumberStyles.None, null, out int number))
+                found.Add((path, number));
+        }
+        return found.OrderBy(f => f.Item2).ToList();
+    }
+
+    private static byte[] ReadImage(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        var image = new byte[RandomAccess.GetLength(handle)];
+        int read = 0;
+        while (read < image.Length)
+        {
+            int n = RandomAccess.Read(handle, image.AsSpan(read), read);
+            if (n == 0) break;
+            read += n;
+        }
+        return read == image.Length ? image : image[..read];
+    }
+
+    /// <summary>The valid records of one segment image, stopping at the first torn, stale or foreign one.</summary>
+    private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(byte[] image, long sequence)
+    {
+        int at = HeaderSize;
+        while (image.Length - at >= RecordFixed + RecordCrc)
+        {
+            var fixedPart = image.AsSpan(at, RecordFixed);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart) != RecordMagic) yield break;
+            if (BinaryPrimitives.ReadInt64LittleEndian(fixedPart[4..]) != sequence) yield break;
+            byte kind = fixedPart[12];
+            int idLength = fixedPart[13];
+            int length = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[14..]);
+            if (kind is not (KindStore or KindGone or KindJournal) || length < 0 || length > MaxRecordPayload) yield break;
+            int end = at + RecordFixed + idLength + length;
+            if (end > image.Length - RecordCrc) yield break;
+            if (BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(end)) != Crc32C.Compute(image.AsSpan(at, end - at))) yield break;
+            string id = Encoding.ASCII.GetString(image, at + RecordFixed, idLength);
+            if (!MessageIds.IsValid(id)) yield break;
+            yield return (kind, id, at + RecordFixed + idLength, length, end + RecordCrc);
+            at = end + RecordCrc;
+        }
+    }
+
+    private static bool FileStartsWith(string path, ReadOnlySpan<byte> expected)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            if (file.Length < expected.Length) return false;
+            var actual = new byte[expected.Length];
+            file.ReadExactly(actual);
+            return actual.AsSpan().SequenceEqual(expected);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
+        {
+            return false;
+        }
+    }
+}
