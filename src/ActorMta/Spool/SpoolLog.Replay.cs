@@ -125,10 +125,22 @@ internal sealed partial class SpoolLog
                 _residents[id] = entry;
                 segment.Live++;
                 string path = Path.Combine(_input, id);
-                if (File.Exists(path))
+                if (!File.Exists(path)) continue;
+                // A move writes the image first, so a copy it left starts with it (or is shorter,
+                // torn). Anything else is another message under the same id, which a store never
+                // checks for on disk: kept aside for the operator, never deleted.
+                var image = images[found.Image].AsSpan(found.Offset, found.Length);
+                if (IsPrefixOrCopy(path, image))
                 {
                     File.Delete(path);
                     _replayReport.Add($"{id}: removed a copy in input/ that a move out of the spool log left unfinished; the message is still in the log");
+                }
+                else
+                {
+                    string corrupt = Path.Combine(_spoolDirectory, "corrupt");
+                    System.IO.Directory.CreateDirectory(corrupt);
+                    File.Move(path, Path.Combine(corrupt, id), overwrite: true);
+                    _replayReport.Add($"{id} spool file moved to {Path.Combine(corrupt, id)}: the spool log holds another message under its id");
                 }
             }
             foreach (string id in scan.Gone) RemoveAgain(_input, id, _replayReport);
@@ -293,6 +305,14 @@ internal sealed partial class SpoolLog
             yield return (kind, id, at + RecordFixed + idLength, length, end + RecordCrc);
             at = end + RecordCrc;
         }
+    }
+
+    /// <summary>True if the file holds <paramref name="image"/> and maybe more, or a beginning of it.</summary>
+    private static bool IsPrefixOrCopy(string path, ReadOnlySpan<byte> image)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        int common = Math.Min(bytes.Length, image.Length);
+        return bytes.AsSpan(0, common).SequenceEqual(image[..common]);
     }
 
     private static bool FileStartsWith(string path, ReadOnlySpan<byte> expected)

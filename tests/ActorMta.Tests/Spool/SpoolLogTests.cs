@@ -206,6 +206,21 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_different_file_under_the_id_of_a_message_in_the_log_is_kept_aside_not_deleted()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example");
+        var image = CrashImage();
+        File.WriteAllText(InputOf(image, envelope.MessageId), "actormta-spool 1\nenvelope {\"id\":\"someone else\"}\n");
+
+        var reports = new List<string>();
+        var recovered = Assert.Single(Open(image).Recover(reports.Add));
+
+        Assert.Equal(envelope.MessageId, recovered.Id);
+        Assert.True(File.Exists(Path.Combine(image, "corrupt", envelope.MessageId)));
+        Assert.Contains(reports, r => r.EndsWith(": the spool log holds another message under its id", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Switching_the_log_off_writes_each_of_its_messages_a_file_with_its_journal_and_removes_it()
     {
         var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
