@@ -104,6 +104,15 @@ public sealed class SpoolFixture : IDisposable
     /// <summary>Every file in a user's maildir (relative to the maildir, e.g. "new/123.id_0.host").</summary>
     public string[] MaildirFiles(string user) => Files(Path.Combine(MaildirRoot, user));
 
+    /// <summary>The data of a spooled message, read through <see cref="MessageSpool.OpenData"/>.</summary>
+    public static byte[] DataOf(MessageSpool spool, string messageId)
+    {
+        using var data = spool.OpenData(messageId);
+        using var copy = new MemoryStream();
+        data.CopyTo(copy);
+        return copy.ToArray();
+    }
+
     public static byte[] Expected(string sender, string recipient, byte[] data)
         => [.. Encoding.ASCII.GetBytes($"Return-Path: <{sender}>\r\nDelivered-To: {recipient}\r\n"), .. data];
 

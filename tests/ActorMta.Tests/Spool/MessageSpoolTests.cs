@@ -53,10 +53,7 @@ public sealed class MessageSpoolTests : IDisposable
         Assert.Equal([RecipientState.Pending], recovered.Recipients);
         Assert.Null(recovered.NextAttempt);
         Assert.Equal(first.Length + second.Length, recovered.DataLength);
-        using var data = _f.Spool.OpenData(envelope.MessageId);
-        using var copy = new MemoryStream();
-        data.CopyTo(copy);
-        Assert.Equal([.. first, .. second], copy.ToArray());
+        Assert.Equal([.. first, .. second], SpoolFixture.DataOf(_f.Spool, envelope.MessageId));
     }
 
     [Fact]
@@ -145,10 +142,7 @@ public sealed class MessageSpoolTests : IDisposable
 
         Assert.Contains("already in the spool", e.Message);
         Assert.Equal(envelope.MessageId, Assert.Single(_f.Reopen().Recover()).Id);
-        using var data = _f.Spool.OpenData(envelope.MessageId);
-        using var copy = new MemoryStream();
-        data.CopyTo(copy);
-        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+        Assert.Equal(SpoolFixture.SampleData, SpoolFixture.DataOf(_f.Spool, envelope.MessageId));
     }
 
     [Fact]

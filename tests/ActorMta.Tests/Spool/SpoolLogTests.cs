@@ -43,10 +43,7 @@ public sealed class SpoolLogTests : IDisposable
 
         Assert.Equal(envelope.MessageId, recovered.Id);
         Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Recipients);
-        using var data = restarted.OpenData(envelope.MessageId);
-        using var copy = new MemoryStream();
-        data.CopyTo(copy);
-        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+        Assert.Equal(SpoolFixture.SampleData, SpoolFixture.DataOf(restarted, envelope.MessageId));
         Assert.False(File.Exists(InputOf(image, envelope.MessageId)));
     }
 
@@ -146,12 +143,10 @@ public sealed class SpoolLogTests : IDisposable
 
         // The segment is void: a restart reads the file alone.
         var image = CrashImage(f.Settings.Spool.Directory);
-        var recovered = Assert.Single(Open(image).Recover());
+        var restarted = Open(image);
+        var recovered = Assert.Single(restarted.Recover());
         Assert.Equal([RecipientState.Delivered, RecipientState.Pending, RecipientState.Failed], recovered.Recipients);
-        using var data = f.Spool.OpenData(envelope.MessageId);
-        using var copy = new MemoryStream();
-        data.CopyTo(copy);
-        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+        Assert.Equal(SpoolFixture.SampleData, SpoolFixture.DataOf(restarted, envelope.MessageId));
     }
 
     [Fact]
