@@ -46,13 +46,8 @@ internal sealed class LogResident(string id, SpoolLog.Segment segment, long offs
         int journalLength = 0;
         foreach (var record in Journal) journalLength += record.Length;
         var bytes = new byte[Length + journalLength];
-        int read = 0;
-        while (read < Length)
-        {
-            int n = RandomAccess.Read(Segment.Handle, bytes.AsSpan(read, Length - read), Offset + read);
-            if (n == 0) throw new EndOfStreamException($"spool log segment {Segment.Path} ends inside message {Id}");
-            read += n;
-        }
+        int read = SpoolLog.ReadAt(Segment.Handle, bytes.AsSpan(0, Length), Offset);
+        if (read < Length) throw new EndOfStreamException($"spool log segment {Segment.Path} ends inside message {Id}");
         foreach (var record in Journal)
         {
             record.CopyTo(bytes, read);

@@ -268,7 +268,7 @@ public sealed class MessageSpool
         if (_log?.TryReadImage(id) is not { } image) return null;
         try
         {
-            return ReadMessage(new MemoryStream(image, writable: false), id);
+            return ReadMessage(image, id);
         }
         catch (Exception e) when (e is FormatException or EndOfStreamException)
         {
@@ -295,7 +295,7 @@ public sealed class MessageSpool
         {
             try
             {
-                found.Add(ReadMessage(new MemoryStream(image, writable: false), id));
+                found.Add(ReadMessage(image, id));
             }
             catch (Exception e) when (e is FormatException or EndOfStreamException)
             {
@@ -340,7 +340,7 @@ public sealed class MessageSpool
         try
         {
             if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(messageId, out var image))
-                return ReadMessage(new MemoryStream(image, writable: false), messageId);
+                return ReadMessage(image, messageId);
             return ReadMessage(path, messageId, repair: null);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -548,6 +548,9 @@ public sealed class MessageSpool
         using var file = OpenForReading(path);
         return ReadMessage(file, name, repair is null ? null : length => repair(path, length));
     }
+
+    /// <summary>A message from the bytes its file would hold (as the spool log gives them).</summary>
+    private static SpooledMessage ReadMessage(byte[] image, string name) => ReadMessage(new MemoryStream(image, writable: false), name);
 
     /// <param name="cut">Called with the complete length when the last journal record is torn.</param>
     private static SpooledMessage ReadMessage(Stream file, string name, Action<long>? cut = null)

@@ -274,14 +274,21 @@ internal sealed partial class SpoolLog
     private static byte[] ReadImage(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
     {
         var image = new byte[RandomAccess.GetLength(handle)];
+        int read = ReadAt(handle, image, 0);
+        return read == image.Length ? image : image[..read];
+    }
+
+    /// <summary>Fills <paramref name="into"/> from <paramref name="offset"/>; returns less only at the end of the file.</summary>
+    internal static int ReadAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> into, long offset)
+    {
         int read = 0;
-        while (read < image.Length)
+        while (read < into.Length)
         {
-            int n = RandomAccess.Read(handle, image.AsSpan(read), read);
+            int n = RandomAccess.Read(handle, into[read..], offset + read);
             if (n == 0) break;
             read += n;
         }
-        return read == image.Length ? image : image[..read];
+        return read;
     }
 
     /// <summary>The valid records of one segment image, stopping at the first torn, stale or foreign one.</summary>
@@ -309,25 +316,24 @@ internal sealed partial class SpoolLog
 
     /// <summary>True if the file holds <paramref name="image"/> and maybe more, or a beginning of it.</summary>
     private static bool IsPrefixOrCopy(string path, ReadOnlySpan<byte> image)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        int common = Math.Min(bytes.Length, image.Length);
-        return bytes.AsSpan(0, common).SequenceEqual(image[..common]);
-    }
+        => ReadStart(path, image.Length) is { } start && image.StartsWith(start);
 
     private static bool FileStartsWith(string path, ReadOnlySpan<byte> expected)
+        => ReadStart(path, expected.Length) is { } start && start.Length == expected.Length && start.AsSpan().SequenceEqual(expected);
+
+    /// <summary>Up to <paramref name="length"/> bytes from the start of the file; null if there is none.</summary>
+    private static byte[]? ReadStart(string path, int length)
     {
         try
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-            if (file.Length < expected.Length) return false;
-            var actual = new byte[expected.Length];
-            file.ReadExactly(actual);
-            return actual.AsSpan().SequenceEqual(expected);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var start = new byte[Math.Min(length, RandomAccess.GetLength(handle))];
+            int read = ReadAt(handle, start, 0);
+            return read == start.Length ? start : start[..read];
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return false;
+            return null;
         }
     }
 }
