@@ -10,11 +10,11 @@ public static partial class SettingsLoader
     {
         const string SegmentSize = "actormta.spool.log-segment-size";
         long segmentSize = r.Size(SegmentSize);
-        if (segmentSize < MinLogSegmentSize)
+        if (segmentSize < MinLogSegmentSize && !r.HasFailed(SegmentSize))
             r.Fail(SegmentSize, $"expected at least 64K, got {segmentSize} bytes");
         const string SizeLimit = "actormta.spool.log-size-limit";
         long sizeLimit = r.Size(SizeLimit);
-        if (sizeLimit < segmentSize)
+        if (sizeLimit < segmentSize && !r.HasFailed(SizeLimit) && !r.HasFailed(SegmentSize))
             r.Fail(SizeLimit, $"expected at least log-segment-size ({segmentSize} bytes), got {sizeLimit} bytes");
         return spool with
         {

@@ -425,6 +425,10 @@ public static partial class SettingsLoader
 
         public void Note(string path, string effective) => _notes[path] = effective;
 
+        /// <summary>True once <paramref name="path"/> has an error: its value is then a placeholder,
+        /// which a range check must not judge ("expected at least 64K, got 1 bytes").</summary>
+        public bool HasFailed(string path) => errors.Exists(e => e.Path == path);
+
         public void Fail(string path, string message)
         {
             Source origin = _origins.TryGetValue(path, out var s) ? s : Find(path).Source;

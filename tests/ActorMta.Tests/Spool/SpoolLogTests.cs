@@ -173,6 +173,14 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public void A_size_that_does_not_parse_is_one_error_not_also_a_range_error_about_a_placeholder()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => SettingsLoader.Load(null, ["actormta.spool.log-size-limit=abc"]));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("actormta.spool.log-size-limit: expected a positive size such as 52428800, 50M or 50MiB, got \"abc\"", $"{error.Path}: {error.Message}");
+    }
+
+    [Fact]
     public void A_log_size_limit_below_the_segment_size_is_a_configuration_error_naming_the_key()
     {
         var e = Assert.Throws<ConfigurationException>(() => SettingsLoader.Load(null, ["actormta.spool.log-size-limit=1M"]));
