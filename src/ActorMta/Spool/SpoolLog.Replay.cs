@@ -26,42 +26,51 @@ internal sealed partial class SpoolLog
         public long Last;
 
         /// <summary>Per image: its sequence (null: no valid header) and where its valid records end.</summary>
-        public long?[] Sequences = [];
-        public int[] Ends = [];
+        public readonly long?[] Sequences;
+        public readonly int[] Ends;
 
+        public Scan(long?[] sequences)
+        {
+            Sequences = sequences;
+            Ends = Enumerable.Repeat(HeaderSize, sequences.Length).ToArray();
+        }
+
+        /// <summary>Segment indexes with a valid header, in the order their records apply.</summary>
+        public IEnumerable<int> Order => Enumerable.Range(0, Sequences.Length).Where(i => Sequences[i] > 0).OrderBy(i => Sequences[i]);
+
+        /// <summary>All images at once (the caller keeps them, for <see cref="Bytes"/>).</summary>
         public static Scan Of(IReadOnlyList<byte[]> images)
         {
-            var scan = new Scan { Sequences = new long?[images.Count], Ends = new int[images.Count] };
-            for (int i = 0; i < images.Count; i++)
+            var scan = new Scan(images.Select(image => ReadHeader(image)).ToArray());
+            foreach (int i in scan.Order) scan.Apply(i, images[i]);
+            return scan;
+        }
+
+        /// <summary>Applies the records of image <paramref name="i"/>; call in <see cref="Order"/>. Keeps
+        /// nothing of the image but copies of its journal records.</summary>
+        public void Apply(int i, byte[] image)
+        {
+            long sequence = Sequences[i]!.Value;
+            Last = Math.Max(Last, sequence);
+            foreach (var (kind, id, offset, length, end) in Records(image, sequence))
             {
-                scan.Sequences[i] = ReadHeader(images[i]);
-                scan.Ends[i] = HeaderSize;
-            }
-            foreach (int i in Enumerable.Range(0, images.Count).Where(i => scan.Sequences[i] > 0).OrderBy(i => scan.Sequences[i]))
-            {
-                long sequence = scan.Sequences[i]!.Value;
-                scan.Last = Math.Max(scan.Last, sequence);
-                foreach (var (kind, id, offset, length, end) in Records(images[i], sequence))
+                Ends[i] = end;
+                if (kind == KindStore)
                 {
-                    scan.Ends[i] = end;
-                    if (kind == KindStore)
-                    {
-                        scan.Stored[id] = new Found(i, offset, length);
-                        scan.Gone.Remove(id);
-                    }
-                    else if (kind == KindJournal)
-                    {
-                        // For a message that has its own file by now, the record is in that file.
-                        if (scan.Stored.TryGetValue(id, out var found)) found.Journal.Add(images[i].AsSpan(offset, length).ToArray());
-                    }
-                    else
-                    {
-                        scan.Stored.Remove(id);
-                        scan.Gone.Add(id);
-                    }
+                    Stored[id] = new Found(i, offset, length);
+                    Gone.Remove(id);
+                }
+                else if (kind == KindJournal)
+                {
+                    // For a message that has its own file by now, the record is in that file.
+                    if (Stored.TryGetValue(id, out var found)) found.Journal.Add(image.AsSpan(offset, length).ToArray());
+                }
+                else
+                {
+                    Stored.Remove(id);
+                    Gone.Add(id);
                 }
             }
-            return scan;
         }
 
         public byte[] Bytes(IReadOnlyList<byte[]> images, Found found)
@@ -92,15 +101,17 @@ internal sealed partial class SpoolLog
             System.IO.Directory.CreateDirectory(_logDirectory);
             RetireLegacy(_spoolDirectory, _input, _fsync, _replayReport);
 
-            var images = new List<byte[]>();
             foreach (var (path, number) in SegmentFiles(_logDirectory))
             {
                 var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
                 opened.Add(new Segment(path, handle));
-                images.Add(ReadImage(handle));
                 _nextFileNumber = Math.Max(_nextFileNumber, number + 1);
             }
-            var scan = Scan.Of(images);
+            // One segment in memory at a time: a log over its size limit must not need its whole
+            // size in memory to start.
+            var header = new byte[HeaderSize];
+            var scan = new Scan(opened.Select(s => ReadAt(s.Handle, header, 0) == HeaderSize ? ReadHeader(header) : null).ToArray());
+            foreach (int i in scan.Order) scan.Apply(i, ReadImage(opened[i].Handle));
             _lastSequence = scan.Last;
 
             for (int i = 0; i < opened.Count; i++)
@@ -129,8 +140,7 @@ internal sealed partial class SpoolLog
                 // A move writes the image first, so a copy it left starts with it (or is shorter,
                 // torn). Anything else is another message under the same id, which a store never
                 // checks for on disk: kept aside for the operator, never deleted.
-                var image = images[found.Image].AsSpan(found.Offset, found.Length);
-                if (IsPrefixOrCopy(path, image))
+                if (IsPrefixOrCopy(path, entry.ReadImage()))
                 {
                     File.Delete(path);
                     _replayReport.Add($"{id}: removed a copy in input/ that a move out of the spool log left unfinished; the message is still in the log");
