@@ -94,12 +94,8 @@ internal static class ThreadScheduling
     {
         try
         {
-            string stat = File.ReadAllText("/proc/self/stat");
-            // "pid (name) state ..." where the name may hold spaces: count fields after the last ')'.
-            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            if (fields.Length <= 22 - 3) return false;
-            string socket = Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{Environment.ProcessId}-{fields[22 - 3]}-socket");
-            if (!File.Exists(socket)) return false; // diagnostics off (DOTNET_EnableDiagnostics=0)
+            string? socket = DiagnosticsSocketPath(Environment.ProcessId);
+            if (socket is null || !File.Exists(socket)) return false; // diagnostics off (DOTNET_EnableDiagnostics=0)
             File.Delete(socket);
             return true;
         }
@@ -108,6 +104,21 @@ internal static class ThreadScheduling
             // Unreadable or not ours to delete: the restart goes on; only the tools are affected.
             return false;
         }
+    }
+
+    /// <summary>
+    /// Where the .NET runtime of process <paramref name="pid"/> listens for diagnostics tools. The
+    /// start time is part of the name because pids are reused: a socket file a killed process left
+    /// may carry the same pid. Null if the process's stat cannot be parsed.
+    /// </summary>
+    /// <exception cref="IOException">The process's /proc entry cannot be read (it ended).</exception>
+    internal static string? DiagnosticsSocketPath(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        // "pid (name) state ..." where the name may hold spaces: count fields after the last ')'.
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (fields.Length <= 22 - 3) return null;
+        return Path.Combine(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-{fields[22 - 3]}-socket");
     }
 
     private static void Revert(int policy)

@@ -44,7 +44,10 @@ public sealed class SchedulingPolicyTests : IDisposable
         using var mta = await ActorMtaProcess.StartAsync(_dataDirectory, []);
         Assert.Equal(SchedBatch, Threads(mta.ProcessId).Single(t => t.Id == mta.ProcessId).Policy);
 
-        string path = Assert.Single(Directory.GetFiles(Path.GetTempPath(), $"dotnet-diagnostic-{mta.ProcessId}-*-socket"));
+        // By pid and start time, as the tools find it: a killed process may have left a socket file
+        // under a pid that was then reused.
+        string path = ActorMta.Host.ThreadScheduling.DiagnosticsSocketPath(mta.ProcessId)!;
+        Assert.True(File.Exists(path), $"no diagnostics socket {path}");
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         // The diagnostics IPC protocol's ProcessInfo request: the header alone (magic, total size 20,
