@@ -493,22 +493,10 @@ public sealed class MessageSpool
             cancellationToken.ThrowIfCancellationRequested();
             if (await _log.TryAppendJournalAsync(messageId, System.Text.Encoding.UTF8.GetBytes(record)).ConfigureAwait(false)) return;
         }
-        await AppendToFileOrSyncAsync(messageId, record, fsync, cancellationToken).ConfigureAwait(false);
-    }
-
-    private Task AppendToFileOrSyncAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)
-    {
-        var appended = AppendToFileAsync(messageId, record, fsync, cancellationToken);
-        // With the log the file's NAME may not be on disk yet (it was never fsynced: the log covers
-        // the message until the next checkpoint). A crash would then bring the message back from its
-        // store record, without this journal record; so the directory goes to disk too.
-        return _log is not null && fsync ? ThenSyncDirectory(appended) : appended;
-    }
-
-    private async Task ThenSyncDirectory(Task appended)
-    {
-        await appended.ConfigureAwait(false);
-        await DirectorySync.For(_input).SyncAsync().ConfigureAwait(false);
+        // A message with a file of its own has a durable name whichever way it got there (stored
+        // with the directory fsync, or moved out of the log before a syncfs), so the file's own
+        // fsync is all a journal record needs.
+        await AppendToFileAsync(messageId, record, fsync, cancellationToken).ConfigureAwait(false);
     }
 
     private Task AppendToFileAsync(string messageId, string record, bool fsync, CancellationToken cancellationToken)

@@ -6,7 +6,8 @@ namespace ActorMta.Spool;
 
 /// <summary>
 /// Creates a file that must not exist yet and writes it in one go: open(2) with <c>O_EXCL</c>, one
-/// pwritev(2), fsync(2) when asked, close(2). Every accepted message takes this path once. When it
+/// pwritev(2), fsync(2) when asked, close(2). A message stored without the spool log (the log off,
+/// or a message too large for it) takes this path once. When it
 /// throws, no file it created remains: either the name was taken (<see cref="AlreadyExisted"/>,
 /// and the existing file is untouched) or the new file is unlinked again.
 /// </summary>
