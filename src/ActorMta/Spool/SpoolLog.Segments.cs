@@ -100,6 +100,7 @@ internal sealed partial class SpoolLog
                 }
                 if (done.Count == 0) break;
                 if (Volatile.Read(ref done[0].Live) > 0) moved = MoveToFiles(done[0]);
+                if (moved.Count > 0) MoveWritten?.Invoke();
 
                 // What the records of these segments vouched for must be durable by itself before
                 // they are voided: the files just written (syncfs), or else the unlinks of their

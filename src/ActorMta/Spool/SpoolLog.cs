@@ -108,6 +108,11 @@ internal sealed partial class SpoolLog
     /// <summary>Messages moved out of the log into their own files (for tests).</summary>
     public long MovedToFiles;
 
+    /// <summary>For tests: called on the retiring thread once moved messages' files are written and
+    /// before they are made durable, the window in which a removal or a journal record can arrive
+    /// for a message that is neither in the log nor in its file yet.</summary>
+    internal Action? MoveWritten;
+
     /// <summary>The log this process opened for <paramref name="spoolDirectory"/>, if any.</summary>
     internal static SpoolLog? Find(string spoolDirectory)
         => Logs.TryGetValue(spoolDirectory, out var lazy) && lazy.IsValueCreated ? lazy.Value : null;

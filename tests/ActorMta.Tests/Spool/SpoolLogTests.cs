@@ -150,6 +150,45 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_removal_and_a_journal_record_arriving_while_messages_move_to_their_files_wait_for_the_move()
+    {
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(200), LogRetention = TimeSpan.Zero },
+        });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        using var moveWritten = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        log.MoveWritten = () =>
+        {
+            moveWritten.Release();
+            release.Wait(TimeSpan.FromSeconds(30));
+        };
+        // Both in one segment: stored together, well inside the checkpoint interval.
+        var stored = await Task.WhenAll(f.StoreAsync("bob@test.example"), f.StoreAsync("bob@test.example", "carol@test.example"));
+        var (removed, kept) = (stored[0], stored[1]);
+        Assert.True(await moveWritten.WaitAsync(TimeSpan.FromSeconds(10)), "the segment was not retired");
+
+        // The files are written but not yet durable, and the segment not yet void: both must wait.
+        Assert.True(File.Exists(f.Spool.PathOf(removed.MessageId)));
+        var removal = f.Spool.RemoveAsync(removed.MessageId);
+        var journal = f.Spool.MarkRecipientAsync(kept.MessageId, 1, RecipientState.Delivered);
+        await Task.Delay(300);
+        Assert.False(removal.IsCompleted, "a removal went ahead while its message was moving");
+        Assert.False(journal.IsCompleted, "a journal record went ahead while its message was moving");
+
+        release.Set();
+        await Task.WhenAll(removal, journal).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(File.Exists(f.Spool.PathOf(removed.MessageId)));
+        Assert.False(f.Spool.Contains(removed.MessageId));
+        Assert.EndsWith(SpoolFile.RecipientRecord(1, RecipientState.Delivered), File.ReadAllText(f.Spool.PathOf(kept.MessageId)));
+
+        var recovered = Assert.Single(Open(CrashImage(f.Settings.Spool.Directory)).Recover());
+        Assert.Equal(kept.MessageId, recovered.Id);
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], recovered.Recipients);
+    }
+
+    [Fact]
     public async Task Over_the_size_limit_the_oldest_segments_move_their_messages_to_files_and_none_is_lost()
     {
         // The smallest segment and limit: a few hundred messages go over it long before the retention.
