@@ -148,21 +148,22 @@ internal static class QueueCommands
         else if (!answer.NotRunning) return answer.ExitCode;
         else await c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}").ConfigureAwait(false);
 
-        SpooledMessage? spooled;
+        ReadOnlyMessage? found;
         try
         {
-            spooled = MessageSpool.TryReadReadOnly(settings.Spool.Directory, id);
+            found = MessageSpool.TryOpenReadOnly(settings.Spool.Directory, id);
         }
         catch (SpoolException e)
         {
             await c.Error.WriteLineAsync($"actormta: {e.Message}").ConfigureAwait(false);
             return ExitCodes.RuntimeFailure;
         }
-        if (spooled is null)
+        if (found is null)
         {
             await c.Error.WriteLineAsync($"actormta: message {id} is not in the queue").ConfigureAwait(false);
             return ExitCodes.RuntimeFailure;
         }
+        var spooled = found.Message;
         state ??= QueueListing.FromSpool(spooled, DateTimeOffset.UtcNow);
 
         var output = new StringBuilder();
@@ -170,7 +171,7 @@ internal static class QueueCommands
         output.Append("\nHeaders:\n");
         try
         {
-            using var data = MessageSpool.OpenDataReadOnly(settings.Spool.Directory, id);
+            using var data = found.OpenData();
             output.Append(MessageReport.HeaderSection(data));
         }
         catch (SpoolException e)

@@ -324,24 +324,24 @@ public sealed class MessageSpool
         return found;
     }
 
-    /// <summary>Opens the data of a message in a spool that this process does not own (read-only).</summary>
-    /// <exception cref="SpoolException">Not there, or unreadable.</exception>
-    public static Stream OpenDataReadOnly(string spoolDirectory, string messageId)
-    {
-        if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(CheckId(messageId), out var image))
-            return OpenDataIn(image, messageId);
-        return OpenDataAt(Path.Combine(Path.GetFullPath(spoolDirectory), "input", messageId), messageId);
-    }
-
     /// <summary>Reads one message of a spool this process does not own, changing nothing (null if absent).</summary>
+    /// <exception cref="SpoolException">Unreadable.</exception>
     public static SpooledMessage? TryReadReadOnly(string spoolDirectory, string messageId)
+        => TryOpenReadOnly(spoolDirectory, messageId)?.Message;
+
+    /// <summary>
+    /// Reads one message of a spool this process does not own, changing nothing (null if absent),
+    /// with a way to open its data from where it was found: the log is read once for both.
+    /// </summary>
+    /// <exception cref="SpoolException">Unreadable.</exception>
+    public static ReadOnlyMessage? TryOpenReadOnly(string spoolDirectory, string messageId)
     {
         string path = Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId));
         try
         {
             if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(messageId, out var image))
-                return ReadMessage(image, messageId);
-            return ReadMessage(path, messageId, repair: null);
+                return new ReadOnlyMessage(ReadMessage(image, messageId), () => OpenDataIn(image, messageId));
+            return new ReadOnlyMessage(ReadMessage(path, messageId, repair: null), () => OpenDataAt(path, messageId));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -188,6 +188,26 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Equal([RecipientState.Pending, RecipientState.Delivered], recovered.Recipients);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_reader_that_does_not_own_the_spool_finds_a_message_and_its_data_in_the_log_or_in_its_file(bool log)
+    {
+        using var f = new SpoolFixture(s => s with { Spool = s.Spool with { WriteAheadLog = log } });
+        var envelope = await f.StoreAsync("bob@test.example", "carol@test.example");
+        await f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
+        Assert.Equal(log, f.SpoolFiles().Length == 0);
+
+        var found = MessageSpool.TryOpenReadOnly(f.Settings.Spool.Directory, envelope.MessageId)!;
+        Assert.Equal(envelope.MessageId, found.Message.Id);
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], found.Message.Recipients);
+        using var data = found.OpenData();
+        using var copy = new MemoryStream();
+        await data.CopyToAsync(copy);
+        Assert.Equal(SpoolFixture.SampleData, copy.ToArray());
+        Assert.Null(MessageSpool.TryOpenReadOnly(f.Settings.Spool.Directory, "1xXu4b-wdoUKP-6D"));
+    }
+
     [Fact]
     public async Task Over_the_size_limit_the_oldest_segments_move_their_messages_to_files_and_none_is_lost()
     {
