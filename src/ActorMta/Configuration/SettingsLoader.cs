@@ -293,7 +293,8 @@ public static partial class SettingsLoader
             MaxCnameDepth = r.PositiveInt("actormta.routing.dns-max-cnames"),
             MaxCacheEntries = r.PositiveInt("actormta.routing.dns-cache-size"),
         };
-        if (routing.MinCacheTtl > routing.MaxCacheTtl)
+        if (routing.MinCacheTtl > routing.MaxCacheTtl
+            && !r.HasFailed("actormta.routing.dns-cache-min-ttl") && !r.HasFailed("actormta.routing.dns-cache-max-ttl"))
         {
             r.Fail("actormta.routing.dns-cache-min-ttl", $"is longer than actormta.routing.dns-cache-max-ttl ({routing.MinCacheTtl} > {routing.MaxCacheTtl})");
         }

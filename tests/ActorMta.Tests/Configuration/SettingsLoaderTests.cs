@@ -242,6 +242,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("metrics.top-destinations = 500", "actormta.metrics.top-destinations", "must be at most 199, got 500")]
     [InlineData("routing.use-ipv6 = sometimes", "actormta.routing.use-ipv6", "expected auto or on or off")]
     [InlineData("routing.dns-cache-min-ttl = 2d", "actormta.routing.dns-cache-min-ttl", "is longer than actormta.routing.dns-cache-max-ttl")]
+    [InlineData("routing.dns-cache-max-ttl = soon", "actormta.routing.dns-cache-max-ttl", "expected a positive duration")] // one error, not also "min is longer" against a placeholder
     [InlineData("outbound.helo-name = \"mail server\"", "actormta.outbound.helo-name", "is not a host name")]
     [InlineData("primary-hostname = \"mail server\"", "actormta.primary-hostname", "is not a host name")]
     [InlineData("primary-hostname = \"[192.0.2.1]\"", "actormta.primary-hostname", "is not a host name")]
