@@ -61,7 +61,7 @@ public sealed class SettingsLoaderTests : IDisposable
 
         Assert.Equal(TimeSpan.FromMinutes(15), s.Queue.RetryInterval);
         Assert.Equal(TimeSpan.FromDays(4), s.Queue.MaxRetryTime);
-        Assert.Equal(4, s.Queue.LocalDeliveryParallelism);
+        Assert.Equal(100, s.Queue.LocalDeliveryParallelism);
 
         Assert.Equal(s.PrimaryHostname, s.Outbound.HeloName);
         Assert.Equal(25, s.Outbound.Port);
