@@ -154,6 +154,49 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         Assert.Equal(30, _f.MaildirFiles("bob").Length);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task No_more_local_deliveries_run_at_once_than_local_delivery_parallelism(int parallelism)
+    {
+        UseSettings(s => s with { Queue = s.Queue with { LocalDeliveryParallelism = parallelism } });
+        // Bob's delivery hangs: its maildir file's name in tmp/ is taken by a FIFO, and opening a FIFO
+        // for writing waits for a reader.
+        var hanging = await _f.StoreAsync("bob@test.example");
+        string tmp = Path.Combine(_f.MaildirRoot, "bob", "tmp");
+        Directory.CreateDirectory(tmp);
+        string fifo = Path.Combine(tmp, Path.GetFileName(MaildirFile("bob", hanging, 0)));
+        Assert.Equal(0, mkfifo(fifo, 0b110_000_000));
+        var queue = StartQueue();
+        queue.Tell(new QueueManager.Enqueue(hanging));
+        await Task.Delay(300);
+
+        var other = await _f.StoreAsync("carol@test.example");
+        queue.Tell(new QueueManager.Enqueue(other));
+        if (parallelism == 1)
+        {
+            await Task.Delay(700);
+            Assert.Empty(_f.MaildirFiles("carol"));
+        }
+        else
+        {
+            await WaitForLogAsync($"{other.MessageId} Completed");
+        }
+
+        // A reader lets Bob's delivery go on (it then fails to fsync a FIFO and is deferred), which
+        // frees its slot for Carol's.
+        await Task.Run(() =>
+        {
+            using var reader = new FileStream(fifo, FileMode.Open, FileAccess.Read);
+            reader.CopyTo(Stream.Null);
+        }).WaitAsync(Patience);
+        await WaitForLogAsync($"{other.MessageId} Completed");
+        Assert.Equal([MaildirFile("carol", other, 0)], _f.MaildirFiles("carol"));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkfifo(string path, uint mode);
+
     [Fact]
     public async Task A_crash_between_the_maildir_rename_and_the_journal_record_does_not_deliver_twice()
     {
