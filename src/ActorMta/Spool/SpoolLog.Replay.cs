@@ -183,8 +183,7 @@ internal sealed partial class SpoolLog
         var report = new List<string>();
         try
         {
-            var paths = LegacySegments.Select(name => Path.Combine(dir, name)).Where(File.Exists)
-                .Concat(SegmentFiles(dir).Select(s => s.Path)).ToList();
+            var paths = LegacySegmentFiles(dir).Concat(SegmentFiles(dir).Select(s => s.Path)).ToList();
             WriteFilesAndDelete(paths, spoolDirectory, input, fsync: true, report);
             System.IO.Directory.Delete(dir, recursive: true);
             FileSync.Directory(spoolDirectory);
@@ -200,10 +199,13 @@ internal sealed partial class SpoolLog
     /// replayed into the files and deleted, before the log is opened in this format.</summary>
     private static void RetireLegacy(string spoolDirectory, string input, bool fsync, List<string> report)
     {
-        string dir = Path.Combine(spoolDirectory, Directory);
-        var paths = LegacySegments.Select(name => Path.Combine(dir, name)).Where(File.Exists).ToList();
+        var paths = LegacySegmentFiles(Path.Combine(spoolDirectory, Directory)).ToList();
         if (paths.Count > 0) WriteFilesAndDelete(paths, spoolDirectory, input, fsync, report);
     }
+
+    /// <summary>The first format's segment files that exist in <paramref name="dir"/>.</summary>
+    private static IEnumerable<string> LegacySegmentFiles(string dir)
+        => LegacySegments.Select(name => Path.Combine(dir, name)).Where(File.Exists);
 
     /// <summary>
     /// Gives every message the segments at <paramref name="paths"/> hold a file (image and journal),
@@ -281,11 +283,14 @@ internal sealed partial class SpoolLog
         return found.OrderBy(f => f.Item2).ToList();
     }
 
-    private static byte[] ReadImage(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    private static byte[] ReadImage(Microsoft.Win32.SafeHandles.SafeFileHandle handle) => ReadStart(handle, long.MaxValue);
+
+    /// <summary>Up to <paramref name="length"/> bytes from the start of the file (fewer if it is shorter).</summary>
+    private static byte[] ReadStart(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length)
     {
-        var image = new byte[RandomAccess.GetLength(handle)];
-        int read = ReadAt(handle, image, 0);
-        return read == image.Length ? image : image[..read];
+        var start = new byte[Math.Min(length, RandomAccess.GetLength(handle))];
+        int read = ReadAt(handle, start, 0);
+        return read == start.Length ? start : start[..read];
     }
 
     /// <summary>Fills <paramref name="into"/> from <paramref name="offset"/>; returns less only at the end of the file.</summary>
@@ -337,9 +342,7 @@ internal sealed partial class SpoolLog
         try
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var start = new byte[Math.Min(length, RandomAccess.GetLength(handle))];
-            int read = ReadAt(handle, start, 0);
-            return read == start.Length ? start : start[..read];
+            return ReadStart(handle, length);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
