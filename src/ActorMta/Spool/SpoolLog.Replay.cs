@@ -128,6 +128,9 @@ internal sealed partial class SpoolLog
             }
             foreach (var segment in opened.Where(s => !_sealed.Contains(s))) _spares.Push(segment);
 
+            // One listing of input/ answers "has it a file?" for every message the log names; a stat
+            // each would cost a system call per message the log still holds or has removed.
+            var files = FileNames(_input);
             foreach (var (id, found) in scan.Stored.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 var segment = opened[found.Image];
@@ -135,8 +138,8 @@ internal sealed partial class SpoolLog
                 entry.Journal.AddRange(found.Journal);
                 _residents[id] = entry;
                 segment.Live++;
+                if (!files.Contains(id)) continue;
                 string path = Path.Combine(_input, id);
-                if (!File.Exists(path)) continue;
                 // A move writes the image first, so a copy it left starts with it (or is shorter,
                 // torn). Anything else is another message under the same id, which a store never
                 // checks for on disk: kept aside for the operator, never deleted.
@@ -153,7 +156,7 @@ internal sealed partial class SpoolLog
                     _replayReport.Add($"{id} spool file moved to {Path.Combine(corrupt, id)}: the spool log holds another message under its id");
                 }
             }
-            foreach (string id in scan.Gone) RemoveAgain(_input, id, _replayReport);
+            foreach (string id in scan.Gone.Where(files.Contains)) RemoveAgain(_input, id, _replayReport);
 
             var current = TakeSpare();
             WriteHeader(current, ++_lastSequence);
@@ -268,6 +271,15 @@ internal sealed partial class SpoolLog
         }
         var scan = Scan.Of(images);
         return scan.Stored.ToDictionary(p => p.Key, p => scan.Bytes(images, p.Value), StringComparer.Ordinal);
+    }
+
+    /// <summary>The names of the files in <paramref name="dir"/> (none if it does not exist).</summary>
+    private static HashSet<string> FileNames(string dir)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        if (!System.IO.Directory.Exists(dir)) return names;
+        foreach (string path in System.IO.Directory.EnumerateFiles(dir)) names.Add(Path.GetFileName(path));
+        return names;
     }
 
     /// <summary>This format's segment files (<c>segment-NNNN</c>) and their numbers.</summary>
