@@ -289,24 +289,30 @@ public sealed class MessageSpool
     {
         string input = Path.Combine(Path.GetFullPath(spoolDirectory), "input");
         var found = new List<SpooledMessage>();
-        // The log first: a message moving out of it has its file complete before it leaves the log.
-        var residents = SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory));
-        foreach (var (id, image) in residents)
+        // The log first, every read done before input/ is listed: a message moving out of the log
+        // has its file complete before it leaves, so it is seen in one place or the other.
+        var inLog = new HashSet<string>(StringComparer.Ordinal);
+        using (var log = SpoolLog.ReadOnlyView.Open(Path.GetFullPath(spoolDirectory)))
         {
-            try
+            foreach (string id in log.Ids)
             {
-                found.Add(ReadMessage(image, id));
-            }
-            catch (Exception e) when (e is FormatException or EndOfStreamException)
-            {
-                report?.Invoke($"{id}: unreadable message in the spool log ({e.Message})");
+                if (log.TryRead(id) is not { } image) continue;
+                inLog.Add(id);
+                try
+                {
+                    found.Add(ReadMessage(image, id));
+                }
+                catch (Exception e) when (e is FormatException or EndOfStreamException)
+                {
+                    report?.Invoke($"{id}: unreadable message in the spool log ({e.Message})");
+                }
             }
         }
         if (!System.IO.Directory.Exists(input)) return found;
         foreach (string path in System.IO.Directory.EnumerateFiles(input).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path);
-            if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name) || residents.ContainsKey(name)) continue;
+            if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name) || inLog.Contains(name)) continue;
             try
             {
                 found.Add(ReadMessage(path, name, repair: null));
@@ -339,7 +345,9 @@ public sealed class MessageSpool
         string path = Path.Combine(Path.GetFullPath(spoolDirectory), "input", CheckId(messageId));
         try
         {
-            if (SpoolLog.ReadOnlyResidents(Path.GetFullPath(spoolDirectory)).TryGetValue(messageId, out var image))
+            byte[]? image;
+            using (var log = SpoolLog.ReadOnlyView.Open(Path.GetFullPath(spoolDirectory))) image = log.TryRead(messageId);
+            if (image is not null)
                 return new ReadOnlyMessage(ReadMessage(image, messageId), () => OpenDataIn(image, messageId));
             return new ReadOnlyMessage(ReadMessage(path, messageId, repair: null), () => OpenDataAt(path, messageId));
         }

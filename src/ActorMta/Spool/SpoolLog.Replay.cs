@@ -38,32 +38,52 @@ internal sealed partial class SpoolLog
         /// <summary>Segment indexes with a valid header, in the order their records apply.</summary>
         public IEnumerable<int> Order => Enumerable.Range(0, Sequences.Length).Where(i => Sequences[i] > 0).OrderBy(i => Sequences[i]);
 
+        /// <summary>
+        /// The segments one image at a time, so that a log over its size limit never needs its
+        /// whole size in memory: headers first, then each segment's records in sequence order.
+        /// </summary>
+        public static Scan Of(IReadOnlyList<Microsoft.Win32.SafeHandles.SafeFileHandle> segments)
+        {
+            var header = new byte[HeaderSize];
+            var scan = new Scan(segments.Select(s => ReadAt(s, header, 0) == HeaderSize ? ReadHeader(header) : null).ToArray());
+            // One buffer for all of them: a segment is 16 MB by default, garbage the collector
+            // would otherwise hold on to until its next full collection.
+            byte[] buffer = [];
+            foreach (int i in scan.Order)
+            {
+                int size = (int)Math.Min(RandomAccess.GetLength(segments[i]), Array.MaxLength);
+                if (buffer.Length < size) buffer = new byte[size];
+                scan.Apply(i, buffer, ReadAt(segments[i], buffer.AsSpan(0, size), 0));
+            }
+            return scan;
+        }
+
         /// <summary>All images at once (the caller keeps them, for <see cref="Bytes"/>).</summary>
         public static Scan Of(IReadOnlyList<byte[]> images)
         {
             var scan = new Scan(images.Select(image => ReadHeader(image)).ToArray());
-            foreach (int i in scan.Order) scan.Apply(i, images[i]);
+            foreach (int i in scan.Order) scan.Apply(i, images[i], images[i].Length);
             return scan;
         }
 
-        /// <summary>Applies the records of image <paramref name="i"/>; call in <see cref="Order"/>. Keeps
-        /// nothing of the image but copies of its journal records.</summary>
-        public void Apply(int i, byte[] image)
+        /// <summary>Applies the records of image <paramref name="i"/>, its first <paramref name="length"/>
+        /// bytes; call in <see cref="Order"/>. Keeps nothing of the image but copies of its journal records.</summary>
+        public void Apply(int i, byte[] image, int length)
         {
             long sequence = Sequences[i]!.Value;
             Last = Math.Max(Last, sequence);
-            foreach (var (kind, id, offset, length, end) in Records(image, sequence))
+            foreach (var (kind, id, offset, payloadLength, end) in Records(image, length, sequence))
             {
                 Ends[i] = end;
                 if (kind == KindStore)
                 {
-                    Stored[id] = new Found(i, offset, length);
+                    Stored[id] = new Found(i, offset, payloadLength);
                     Gone.Remove(id);
                 }
                 else if (kind == KindJournal)
                 {
                     // For a message that has its own file by now, the record is in that file.
-                    if (Stored.TryGetValue(id, out var found)) found.Journal.Add(image.AsSpan(offset, length).ToArray());
+                    if (Stored.TryGetValue(id, out var found)) found.Journal.Add(image.AsSpan(offset, payloadLength).ToArray());
                 }
                 else
                 {
@@ -73,10 +93,12 @@ internal sealed partial class SpoolLog
             }
         }
 
-        public byte[] Bytes(IReadOnlyList<byte[]> images, Found found)
+        /// <summary>What the message's file would hold: its image (<paramref name="payload"/>, the
+        /// store record's payload) followed by its journal.</summary>
+        public static byte[] Bytes(ReadOnlySpan<byte> payload, Found found)
         {
             var bytes = new byte[found.Length + found.Journal.Sum(r => r.Length)];
-            images[found.Image].AsSpan(found.Offset, found.Length).CopyTo(bytes);
+            payload.CopyTo(bytes);
             int at = found.Length;
             foreach (var record in found.Journal)
             {
@@ -107,11 +129,7 @@ internal sealed partial class SpoolLog
                 opened.Add(new Segment(path, handle));
                 _nextFileNumber = Math.Max(_nextFileNumber, number + 1);
             }
-            // One segment in memory at a time: a log over its size limit must not need its whole
-            // size in memory to start.
-            var header = new byte[HeaderSize];
-            var scan = new Scan(opened.Select(s => ReadAt(s.Handle, header, 0) == HeaderSize ? ReadHeader(header) : null).ToArray());
-            foreach (int i in scan.Order) scan.Apply(i, ReadImage(opened[i].Handle));
+            var scan = Scan.Of(opened.Select(s => s.Handle).ToList());
             _lastSequence = scan.Last;
 
             for (int i = 0; i < opened.Count; i++)
@@ -227,7 +245,7 @@ internal sealed partial class SpoolLog
             // A file that starts with the image and has no journal in the log is the first format's
             // own file (its journal, if any, is in the file): it stays as it is.
             if (found.Journal.Count == 0 && FileStartsWith(path, payload)) continue;
-            WriteFile(path, scan.Bytes(images, found));
+            WriteFile(path, Scan.Bytes(payload, found));
             report.Add($"{id} written from the spool log to its own spool file");
         }
         if (fsync) SyncFileSystem(spoolDirectory);
@@ -245,32 +263,6 @@ internal sealed partial class SpoolLog
         if (!File.Exists(path)) return;
         File.Delete(path);
         report.Add($"{id} removed again: the spool log says it was done before the restart");
-    }
-
-    /// <summary>
-    /// The messages that live in the log of a spool this process does not own, as the bytes their
-    /// files would hold, changing nothing. Read before listing <c>input/</c>: a message moving to its
-    /// file is in the log until its file is complete, so it is seen at least once.
-    /// </summary>
-    public static IReadOnlyDictionary<string, byte[]> ReadOnlyResidents(string spoolDirectory)
-    {
-        string dir = Path.Combine(spoolDirectory, Directory);
-        if (!System.IO.Directory.Exists(dir)) return new Dictionary<string, byte[]>();
-        var images = new List<byte[]>();
-        foreach (var (path, _) in SegmentFiles(dir))
-        {
-            try
-            {
-                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                images.Add(ReadImage(handle));
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                // Discarded while we listed.
-            }
-        }
-        var scan = Scan.Of(images);
-        return scan.Stored.ToDictionary(p => p.Key, p => scan.Bytes(images, p.Value), StringComparer.Ordinal);
     }
 
     /// <summary>The names of the files in <paramref name="dir"/> (none if it does not exist).</summary>
@@ -295,8 +287,6 @@ internal sealed partial class SpoolLog
         return found.OrderBy(f => f.Item2).ToList();
     }
 
-    private static byte[] ReadImage(Microsoft.Win32.SafeHandles.SafeFileHandle handle) => ReadStart(handle, long.MaxValue);
-
     /// <summary>Up to <paramref name="length"/> bytes from the start of the file (fewer if it is shorter).</summary>
     private static byte[] ReadStart(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length)
     {
@@ -319,26 +309,38 @@ internal sealed partial class SpoolLog
     }
 
     /// <summary>The valid records of one segment image, stopping at the first torn, stale or foreign one.</summary>
-    private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(byte[] image, long sequence)
+    private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(byte[] image, int length, long sequence)
     {
         int at = HeaderSize;
-        while (image.Length - at >= RecordFixed + RecordCrc)
+        while (TryRecord(image, at, length, sequence) is { } record)
         {
-            var fixedPart = image.AsSpan(at, RecordFixed);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart) != RecordMagic) yield break;
-            if (BinaryPrimitives.ReadInt64LittleEndian(fixedPart[4..]) != sequence) yield break;
-            byte kind = fixedPart[12];
-            int idLength = fixedPart[13];
-            int length = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[14..]);
-            if (kind is not (KindStore or KindGone or KindJournal) || length < 0 || length > MaxRecordPayload) yield break;
-            int end = at + RecordFixed + idLength + length;
-            if (end > image.Length - RecordCrc) yield break;
-            if (BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(end)) != Crc32C.Compute(image.AsSpan(at, end - at))) yield break;
-            string id = Encoding.ASCII.GetString(image, at + RecordFixed, idLength);
-            if (!MessageIds.IsValid(id)) yield break;
-            yield return (kind, id, at + RecordFixed + idLength, length, end + RecordCrc);
-            at = end + RecordCrc;
+            yield return record;
+            at = record.End;
         }
+    }
+
+    /// <summary>
+    /// The record that starts at <paramref name="at"/> in the first <paramref name="limit"/> bytes of
+    /// <paramref name="bytes"/>, if it is whole,
+    /// its CRC holds and it was written in the segment's incarnation <paramref name="sequence"/>
+    /// (null otherwise: torn, stale or foreign). Offset and End are positions in <paramref name="bytes"/>.
+    /// </summary>
+    private static (byte Kind, string Id, int Offset, int Length, int End)? TryRecord(byte[] bytes, int at, int limit, long sequence)
+    {
+        if (limit - at < RecordFixed + RecordCrc) return null;
+        var fixedPart = bytes.AsSpan(at, RecordFixed);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(fixedPart) != RecordMagic) return null;
+        if (BinaryPrimitives.ReadInt64LittleEndian(fixedPart[4..]) != sequence) return null;
+        byte kind = fixedPart[12];
+        int idLength = fixedPart[13];
+        int length = BinaryPrimitives.ReadInt32LittleEndian(fixedPart[14..]);
+        if (kind is not (KindStore or KindGone or KindJournal) || length < 0 || length > MaxRecordPayload) return null;
+        int end = at + RecordFixed + idLength + length;
+        if (end > limit - RecordCrc) return null;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(end)) != Crc32C.Compute(bytes.AsSpan(at, end - at))) return null;
+        string id = Encoding.ASCII.GetString(bytes, at + RecordFixed, idLength);
+        if (!MessageIds.IsValid(id)) return null;
+        return (kind, id, at + RecordFixed + idLength, length, end + RecordCrc);
     }
 
     /// <summary>True if the file holds <paramref name="image"/> and maybe more, or a beginning of it.</summary>

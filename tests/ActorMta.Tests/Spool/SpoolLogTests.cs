@@ -209,6 +209,33 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_read_only_view_reads_a_message_its_scan_found_and_answers_none_once_the_segment_is_reused()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example", "carol@test.example");
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 1, RecipientState.Delivered);
+        var image = CrashImage();
+        string segment = CurrentSegment(image);
+
+        using var view = SpoolLog.ReadOnlyView.Open(image);
+        Assert.Equal([envelope.MessageId], view.Ids);
+        var bytes = view.TryRead(envelope.MessageId)!;
+        Assert.Equal([.. SpoolImage(envelope), .. System.Text.Encoding.ASCII.GetBytes(SpoolFile.RecipientRecord(1, RecipientState.Delivered))], bytes);
+
+        // What the running MTA may do between the scan and a read: the message gets its own file,
+        // then its segment is reused under the next sequence, a newer (and longer) message where it was.
+        File.WriteAllBytes(InputOf(image, envelope.MessageId), bytes);
+        var newer = await _f.StoreAsync("dave@test.example", "erin@test.example", "frank@test.example");
+        long sequence = BitConverter.ToInt64(File.ReadAllBytes(segment), 4);
+        File.WriteAllBytes(segment, Segment(sequence + 1, (newer.MessageId, SpoolImage(newer))));
+
+        Assert.Null(view.TryRead(envelope.MessageId));
+        Assert.Null(view.TryRead(newer.MessageId)); // not in the log when it was scanned
+        var all = MessageSpool.ReadAll(image);
+        Assert.Equal([envelope.MessageId, newer.MessageId], all.Select(m => m.Id));
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], all[0].Recipients);
+    }
+
+    [Fact]
     public async Task Over_the_size_limit_the_oldest_segments_move_their_messages_to_files_and_none_is_lost()
     {
         // The smallest segment and limit: a few hundred messages go over it long before the retention.
