@@ -33,6 +33,10 @@ internal static class DomainSyntax
         return true;
     }
 
+    /// <summary>RFC 5321's <c>Domain / address-literal</c>, the domain of a path (no underscores there).</summary>
+    public static bool IsPathDomain(ReadOnlySpan<byte> s)
+        => s.Length > 0 && s[0] == (byte)'[' ? IsAddressLiteral(s) : IsDomain(s, allowUnderscore: false);
+
     /// <summary>"[" (IPv4 / "IPv6:" IPv6 / tag ":" dcontent) "]", brackets included in <paramref name="s"/>.</summary>
     public static bool IsAddressLiteral(ReadOnlySpan<byte> s)
     {

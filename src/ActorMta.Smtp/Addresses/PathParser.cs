@@ -67,10 +67,7 @@ internal static class PathParser
         }
 
         ReadOnlySpan<byte> domain = s.Slice(i, end);
-        bool valid = domain.Length > 0 && domain[0] == (byte)'['
-            ? DomainSyntax.IsAddressLiteral(domain)
-            : DomainSyntax.IsDomain(domain, allowUnderscore: false);
-        if (!valid)
+        if (!DomainSyntax.IsPathDomain(domain))
         {
             return false;
         }
@@ -97,11 +94,7 @@ internal static class PathParser
                 return false;
             }
 
-            ReadOnlySpan<byte> domain = s.Slice(i, end);
-            bool valid = domain.Length > 0 && domain[0] == (byte)'['
-                ? DomainSyntax.IsAddressLiteral(domain)
-                : DomainSyntax.IsDomain(domain, allowUnderscore: false);
-            if (!valid)
+            if (!DomainSyntax.IsPathDomain(s.Slice(i, end)))
             {
                 return false;
             }
