@@ -237,14 +237,15 @@ internal sealed partial class SpoolLog
     {
         var images = paths.Select(File.ReadAllBytes).ToList();
         var scan = Scan.Of(images);
-        foreach (string id in scan.Gone) RemoveAgain(input, id, report);
+        var files = FileNames(input);
+        foreach (string id in scan.Gone.Where(files.Contains)) RemoveAgain(input, id, report);
         foreach (var (id, found) in scan.Stored.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             string path = Path.Combine(input, id);
             var payload = images[found.Image].AsSpan(found.Offset, found.Length);
             // A file that starts with the image and has no journal in the log is the first format's
             // own file (its journal, if any, is in the file): it stays as it is.
-            if (found.Journal.Count == 0 && FileStartsWith(path, payload)) continue;
+            if (found.Journal.Count == 0 && files.Contains(id) && FileStartsWith(path, payload)) continue;
             WriteFile(path, Scan.Bytes(payload, found));
             report.Add($"{id} written from the spool log to its own spool file");
         }
