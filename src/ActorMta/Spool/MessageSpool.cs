@@ -330,11 +330,6 @@ public sealed class MessageSpool
         return found;
     }
 
-    /// <summary>Reads one message of a spool this process does not own, changing nothing (null if absent).</summary>
-    /// <exception cref="SpoolException">Unreadable.</exception>
-    public static SpooledMessage? TryReadReadOnly(string spoolDirectory, string messageId)
-        => TryOpenReadOnly(spoolDirectory, messageId)?.Message;
-
     /// <summary>
     /// Reads one message of a spool this process does not own, changing nothing (null if absent),
     /// with a way to open its data from where it was found: the log is read once for both.

@@ -64,7 +64,7 @@ public sealed class QueueVerbTests
         var freeze = await Operator.RunAsync(mta, "queue", "freeze", id);
         Assert.Equal((0, $"message {id} frozen\n"), (freeze.ExitCode, freeze.Stdout));
         await mta.WaitForLogLineAsync($"{id} frozen by ");
-        Assert.True(MessageSpool.TryReadReadOnly(mta.Settings.Spool.Directory, id)!.Frozen); // journaled
+        Assert.True(MessageSpool.TryOpenReadOnly(mta.Settings.Spool.Directory, id)!.Message.Frozen); // journaled
         Assert.Contains($"{id} <a@client.test> *** frozen ***\n", (await Operator.RunAsync(mta, "queue", "list")).Stdout);
 
         // A queue run skips the frozen message.
@@ -198,7 +198,7 @@ public sealed class QueueVerbTests
             Assert.Equal((1, ""), (remove.ExitCode, remove.Stdout));
             Assert.Equal($"actormta: the MTA is not running (control socket {directory}/actormta.control.socket: it does not exist)\n", remove.Stderr);
             Assert.Equal(1, (await Operator.RunAsync(directory, ["destinations"])).ExitCode);
-            Assert.NotNull(MessageSpool.TryReadReadOnly(Path.Combine(directory, "spool"), id));
+            Assert.NotNull(MessageSpool.TryOpenReadOnly(Path.Combine(directory, "spool"), id));
 
             // Restarted, the message is still frozen (journaled in the spool) and not attempted.
             Unblock2(directory);
