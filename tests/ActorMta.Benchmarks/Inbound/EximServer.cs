@@ -26,9 +26,8 @@ namespace ActorMta.Benchmarks.Inbound;
 /// bound for ActorMta. Both fsync the spool before the 250 (Exim: -D and -H, 3 fsyncs per message
 /// by strace; ActorMta: the spool file and, group-committed, the spool directory). With
 /// <c>--exim-deliver</c>, when a row's load is done (<see cref="LoadFinished"/>) four queue runners
-/// (<c>exim -q</c>) deliver the queue to the
-/// maildir, and delivered/s counts, for both, from the first message of the row to the last file
-/// in the maildir; expect minutes per row.</para>
+/// (<c>exim -q</c>) deliver the queue to the maildir, and delivered/s counts, for both, from the
+/// first message of the row to the last file in the maildir; expect minutes per row.</para>
 /// <para>Delivery, when Exim does it: both write the maildir file with fsync and journal the
 /// delivery (Exim's -J file, ActorMta's spool journal), then remove the spool files. Host lookups,
 /// ident (RFC 1413) and TLS are off: no DNS or ident timeouts.</para>
