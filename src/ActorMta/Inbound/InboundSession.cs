@@ -84,7 +84,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     }
 
     public static Props Props(Connection connection, InboundContext context) =>
-        Akka.Actor.Props.Create(() => new InboundSession(connection, context));
+        ActorProps.Of(() => new InboundSession(connection, context));
 
     protected override void PreStart()
     {

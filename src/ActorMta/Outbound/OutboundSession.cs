@@ -62,9 +62,7 @@ public sealed partial class OutboundSession : UntypedActor
 
     public static Props Props(NextHop hop, EarlyPipeRecord? record, OutboundJob firstJob, bool moreAfterFirst,
         OutboundSettings settings, MessageSpool spool, IActorRef agent, IActorRef destinations, DateTimeOffset? clearTextUntil = null) =>
-        // Arguments passed as values, not as a constructor expression: Akka compiles each argument of an
-        // expression to evaluate it, which costs more than the rest of starting a session.
-        Akka.Actor.Props.Create(typeof(OutboundSession), hop, record!, firstJob, moreAfterFirst, settings, spool, agent, destinations, clearTextUntil!);
+        ActorProps.Of(() => new OutboundSession(hop, record, firstJob, moreAfterFirst, settings, spool, agent, destinations, clearTextUntil));
 
     /// <summary>Self, captured for the conversation task (Tells from there must name the session as sender).</summary>
     private IActorRef _self = ActorRefs.Nobody;
