@@ -25,7 +25,11 @@ internal sealed partial class SpoolLog
         }
         bool waiting;
         lock (_gate) waiting = _sealed.Count > 0;
-        if (waiting) KickRetire();
+        // A sealed segment becomes retirable when it is sealed (the size limit may now be passed),
+        // when its last message goes (Remove kicks then) or when it ages past the retention (seen
+        // here at the timer). Kicking after every commit instead woke an I/O thread per commit for
+        // nothing whenever a segment waited with queued messages, as in a queue-only load.
+        if (due || (timerFired && waiting)) KickRetire();
         if (timerFired && (waiting || _current.HasRecords)) ArmTimer(force: true);
     }
 
@@ -61,6 +65,9 @@ internal sealed partial class SpoolLog
     {
         lock (_gate)
         {
+            // A kick while a pass runs makes that pass look again when it ends: the pass may have
+            // looked at the segment before its last message went.
+            _retireAgain = true;
             if (_retireRunning) return;
             _retireRunning = true;
         }
@@ -72,66 +79,9 @@ internal sealed partial class SpoolLog
     {
         try
         {
-            while (_failure is null)
+            while (RetireAgain())
             {
-                if (!System.IO.Directory.Exists(_spoolDirectory))
-                {
-                    // The spool was taken away under us (a test's temporary directory, or worse):
-                    // refuse, and leave the handles alone, the commit loop may still hold them.
-                    Logs.TryRemove(_spoolDirectory, out _);
-                    Fail($"the spool directory {_spoolDirectory} is gone", null);
-                    return;
-                }
-                var done = new List<Segment>();
-                List<LogResident> moved = [];
-                lock (_gate)
-                {
-                    foreach (var segment in _sealed)
-                    {
-                        if (Volatile.Read(ref segment.Live) > 0) break;
-                        done.Add(segment);
-                    }
-                    if (done.Count == 0 && _sealed.Count > 0)
-                    {
-                        var oldest = _sealed[0];
-                        bool due = _sealedBytes > _sizeLimit || DateTime.UtcNow - oldest.FirstRecordAt >= _retention;
-                        if (due) done.Add(oldest);
-                    }
-                }
-                if (done.Count == 0) break;
-                if (Volatile.Read(ref done[0].Live) > 0) moved = MoveToFiles(done[0]);
-                if (moved.Count > 0) MoveWritten?.Invoke();
-
-                // What the records of these segments vouched for must be durable by itself before
-                // they are voided: the files just written (syncfs), or else the unlinks of their
-                // gone records (an fsync of input/).
-                if (_fsync)
-                {
-                    if (moved.Count > 0) SyncFileSystem(_spoolDirectory);
-                    else FileSync.Directory(_input);
-                }
-                foreach (var segment in done) WriteHeader(segment, 0);
-                foreach (var entry in moved) EndMove(entry);
-                lock (_gate)
-                {
-                    foreach (var segment in done)
-                    {
-                        _sealed.Remove(segment);
-                        _sealedBytes -= segment.Position;
-                        segment.Position = HeaderSize;
-                        segment.Live = 0;
-                        if (_spares.Count < SparesKept) _spares.Push(segment);
-                        else Discard(segment);
-                    }
-                }
-                Interlocked.Add(ref Checkpoints, done.Count);
-            }
-            bool needSpare;
-            lock (_gate) needSpare = _spares.Count == 0;
-            if (needSpare && _failure is null)
-            {
-                var spare = CreateSegment();
-                lock (_gate) _spares.Push(spare);
+                RetireWhileAny();
             }
         }
         catch (Exception e)
@@ -140,10 +90,88 @@ internal sealed partial class SpoolLog
             // and a later syncfs (on a new descriptor) would not say so, so voiding the records
             // then could lose messages they alone still hold. Refuse instead; a restart replays.
             Fail($"spool log checkpoint failed, refusing messages until a restart: {e.Message}", e);
-        }
-        finally
-        {
             lock (_gate) _retireRunning = false;
+        }
+    }
+
+    /// <summary>Whether another pass is wanted; if not, the pass ends (a later kick starts a new one).</summary>
+    private bool RetireAgain()
+    {
+        lock (_gate)
+        {
+            if (_retireAgain && _failure is null)
+            {
+                _retireAgain = false;
+                return true;
+            }
+            _retireRunning = false;
+            return false;
+        }
+    }
+
+    private void RetireWhileAny()
+    {
+        Interlocked.Increment(ref RetirePasses);
+        while (_failure is null)
+        {
+            if (!System.IO.Directory.Exists(_spoolDirectory))
+            {
+                // The spool was taken away under us (a test's temporary directory, or worse):
+                // refuse, and leave the handles alone, the commit loop may still hold them.
+                Logs.TryRemove(_spoolDirectory, out _);
+                Fail($"the spool directory {_spoolDirectory} is gone", null);
+                return;
+            }
+            var done = new List<Segment>();
+            List<LogResident> moved = [];
+            lock (_gate)
+            {
+                foreach (var segment in _sealed)
+                {
+                    if (Volatile.Read(ref segment.Live) > 0) break;
+                    done.Add(segment);
+                }
+                if (done.Count == 0 && _sealed.Count > 0)
+                {
+                    var oldest = _sealed[0];
+                    bool due = _sealedBytes > _sizeLimit || DateTime.UtcNow - oldest.FirstRecordAt >= _retention;
+                    if (due) done.Add(oldest);
+                }
+            }
+            if (done.Count == 0) break;
+            if (Volatile.Read(ref done[0].Live) > 0) moved = MoveToFiles(done[0]);
+            if (moved.Count > 0) MoveWritten?.Invoke();
+
+            // What the records of these segments vouched for must be durable by itself before
+            // they are voided: the files just written (syncfs), or else the unlinks of their
+            // gone records (an fsync of input/).
+            if (_fsync)
+            {
+                if (moved.Count > 0) SyncFileSystem(_spoolDirectory);
+                else FileSync.Directory(_input);
+            }
+            foreach (var segment in done) WriteHeader(segment, 0);
+            foreach (var entry in moved) EndMove(entry);
+            lock (_gate)
+            {
+                foreach (var segment in done)
+                {
+                    _sealed.Remove(segment);
+                    _sealedBytes -= segment.Position;
+                    segment.Position = HeaderSize;
+                    segment.Live = 0;
+                    if (_spares.Count < SparesKept) _spares.Push(segment);
+                    else Discard(segment);
+                }
+            }
+            Interlocked.Add(ref Checkpoints, done.Count);
+        }
+        bool needSpare;
+        lock (_gate) needSpare = _spares.Count == 0;
+        if (needSpare && _failure is null)
+        {
+            var spare = CreateSegment();
+            lock (_gate) _spares.Push(spare);
         }
     }
 

@@ -77,6 +77,7 @@ internal sealed partial class SpoolLog
     private bool _rotateRequested;
     private bool _timerArmed;
     private bool _retireRunning;
+    private bool _retireAgain;
 
     // Under _gate: sealed segments oldest first, their total size, and spares.
     private readonly List<Segment> _sealed = [];
@@ -104,6 +105,9 @@ internal sealed partial class SpoolLog
 
     /// <summary>Segments retired (for tests).</summary>
     public long Checkpoints;
+
+    /// <summary>Passes of the retiring thread over the sealed segments (for tests).</summary>
+    public long RetirePasses;
 
     /// <summary>Messages moved out of the log into their own files (for tests).</summary>
     public long MovedToFiles;

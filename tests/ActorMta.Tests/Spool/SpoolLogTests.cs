@@ -120,6 +120,32 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sealed_segment_waiting_for_its_queued_messages_costs_no_retire_pass_per_commit()
+    {
+        // A queued message keeps its sealed segment (retention one hour); stores go on meanwhile.
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(300), LogRetention = TimeSpan.FromHours(1) },
+        });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var queued = await f.StoreAsync("bob@test.example");
+        // Sealing kicks the retiring thread once: that pass is how the test knows a segment waits.
+        await Until(() => Interlocked.Read(ref log.RetirePasses) >= 1);
+        Assert.True(log.Holds(queued.MessageId));
+
+        long passes = Interlocked.Read(ref log.RetirePasses);
+        long commits = Interlocked.Read(ref log.Commits);
+        for (int i = 0; i < 100; i++) await f.StoreAsync("carol@test.example");
+
+        // Each store was a commit of its own; the passes are the seals and timer ticks meanwhile.
+        Assert.True(Interlocked.Read(ref log.Commits) - commits >= 100);
+        long extra = Interlocked.Read(ref log.RetirePasses) - passes;
+        Assert.True(extra < 20, $"{extra} retire passes for 100 commits");
+        Assert.True(log.Holds(queued.MessageId));
+        Assert.Equal(0, Interlocked.Read(ref log.MovedToFiles));
+    }
+
+    [Fact]
     public async Task A_message_still_queued_when_its_segment_is_retired_moves_to_its_own_file_with_its_journal()
     {
         using var f = new SpoolFixture(s => s with
