@@ -106,11 +106,14 @@ internal static class QueueCommands
         if (answer.Body is { } body)
             return (body["messages"]!.AsArray().Select(QueueListing.FromJson).ToList(), ExitCodes.Ok);
         if (!answer.NotRunning) return (null, answer.ExitCode);
-        await c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}").ConfigureAwait(false);
+        await NotRunningAsync(c, settings).ConfigureAwait(false);
         var now = DateTimeOffset.UtcNow;
         var spooled = MessageSpool.ReadAll(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"));
         return (spooled.Select(m => QueueListing.FromSpool(m, now)).ToList(), ExitCodes.Ok);
     }
+
+    private static Task NotRunningAsync(CommandContext c, MtaSettings settings) =>
+        c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}");
 
     internal static async Task<int> ListAsync(CommandContext c, ParseResult r, bool json)
     {
@@ -128,12 +131,21 @@ internal static class QueueCommands
         return ExitCodes.Ok;
     }
 
+    /// <summary>Asks the running MTA for the number alone, or counts a stopped MTA's spool one
+    /// message at a time: a large queue's listing is never built just to be counted.</summary>
     private static async Task<int> CountAsync(CommandContext c, ParseResult r)
     {
         if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
-        var (messages, exitCode) = await QueueAsync(c, settings).ConfigureAwait(false);
-        if (messages is null) return exitCode;
-        await c.Out.WriteLineAsync(messages.Count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        int count;
+        var answer = await c.AskAsync(settings, new JsonObject { ["command"] = "count" }, quietIfNotRunning: true).ConfigureAwait(false);
+        if (answer.Body is { } body) count = (int)body["count"]!;
+        else if (!answer.NotRunning) return answer.ExitCode;
+        else
+        {
+            await NotRunningAsync(c, settings).ConfigureAwait(false);
+            count = MessageSpool.CountAll(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"));
+        }
+        await c.Out.WriteLineAsync(count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 

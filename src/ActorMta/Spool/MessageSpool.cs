@@ -287,8 +287,22 @@ public sealed class MessageSpool
     /// </summary>
     public static IReadOnlyList<SpooledMessage> ReadAll(string spoolDirectory, Action<string>? report = null)
     {
+        var found = Enumerate(spoolDirectory, report).ToList();
+        found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return found;
+    }
+
+    /// <summary>
+    /// How many messages <see cref="ReadAll"/> would return, holding one message at a time instead
+    /// of all of them (a stopped MTA's queue may hold hundreds of thousands).
+    /// </summary>
+    public static int CountAll(string spoolDirectory, Action<string>? report = null)
+        => Enumerate(spoolDirectory, report).Count();
+
+    /// <summary>The spool's messages in no particular order, read one at a time.</summary>
+    private static IEnumerable<SpooledMessage> Enumerate(string spoolDirectory, Action<string>? report)
+    {
         string input = Path.Combine(Path.GetFullPath(spoolDirectory), "input");
-        var found = new List<SpooledMessage>();
         // The log first, every read done before input/ is listed: a message moving out of the log
         // has its file complete before it leaves, so it is seen in one place or the other.
         var inLog = new HashSet<string>(StringComparer.Ordinal);
@@ -298,36 +312,41 @@ public sealed class MessageSpool
             {
                 if (log.TryRead(id) is not { } image) continue;
                 inLog.Add(id);
+                SpooledMessage message;
                 try
                 {
-                    found.Add(ReadMessage(image, id));
+                    message = ReadMessage(image, id);
                 }
                 catch (Exception e) when (e is FormatException or EndOfStreamException)
                 {
                     report?.Invoke($"{id}: unreadable message in the spool log ({e.Message})");
+                    continue;
                 }
+                yield return message;
             }
         }
-        if (!System.IO.Directory.Exists(input)) return found;
+        if (!System.IO.Directory.Exists(input)) yield break;
         foreach (string path in System.IO.Directory.EnumerateFiles(input).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path);
             if (name.EndsWith(TempSuffix, StringComparison.Ordinal) || !MessageIds.IsValid(name) || inLog.Contains(name)) continue;
+            SpooledMessage message;
             try
             {
-                found.Add(ReadMessage(path, name, repair: null));
+                message = ReadMessage(path, name, repair: null);
             }
             catch (FileNotFoundException)
             {
                 // Completed while we listed.
+                continue;
             }
             catch (Exception e) when (e is FormatException or EndOfStreamException or IOException or UnauthorizedAccessException)
             {
                 report?.Invoke($"{name}: unreadable spool file ({e.Message})");
+                continue;
             }
+            yield return message;
         }
-        found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return found;
     }
 
     /// <summary>
