@@ -184,10 +184,14 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         }
 
         // A reader lets Bob's delivery go on (it then fails to fsync a FIFO and is deferred), which
-        // frees its slot for Carol's.
+        // frees its slot for Carol's. The reader opens the FIFO with open(2) itself: a FileStream
+        // would take .NET's advisory lock, which fails (or fails the delivery's own lock) whenever
+        // the two opens meet, as they do here by design.
         await Task.Run(() =>
         {
-            using var reader = new FileStream(fifo, FileMode.Open, FileAccess.Read);
+            int fd = open(fifo, 0 /* O_RDONLY */);
+            Assert.True(fd >= 0, $"open {fifo}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            using var reader = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Read);
             reader.CopyTo(Stream.Null);
         }).WaitAsync(Patience);
         await WaitForLogAsync($"{other.MessageId} Completed");
@@ -196,6 +200,9 @@ public sealed class QueueManagerTests : TestKit, IDisposable
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int mkfifo(string path, uint mode);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int open(string path, int flags);
 
     [Fact]
     public async Task A_crash_between_the_maildir_rename_and_the_journal_record_does_not_deliver_twice()
