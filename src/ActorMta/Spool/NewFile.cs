@@ -7,8 +7,9 @@ namespace ActorMta.Spool;
 /// <summary>
 /// Creates a file that must not exist yet and writes it in one go: open(2) with <c>O_EXCL</c>, one
 /// pwritev(2), fsync(2) when asked, close(2). A message stored without the spool log (the log off,
-/// or a message too large for it) takes this path once. When it
-/// throws, no file it created remains: either the name was taken (<see cref="AlreadyExisted"/>,
+/// or a message too large for it) takes this path once, and so does a maildir file in <c>tmp/</c>
+/// (with <c>replace</c>: a file left there by a crashed attempt is truncated, not an error). When
+/// it throws, no file it created remains: either the name was taken (<see cref="AlreadyExisted"/>,
 /// and the existing file is untouched) or the new file is unlinked again.
 /// </summary>
 /// <remarks>
@@ -25,16 +26,18 @@ internal static class NewFile
     /// <summary>The pins of one call, kept per thread so that a store allocates nothing here.</summary>
     [ThreadStatic] private static MemoryHandle[]? t_pins;
 
-    public static void Write(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync)
+    /// <param name="replace">Truncate a file already under <paramref name="path"/> instead of
+    /// failing; on a failure the path is then unlinked whatever was there.</param>
+    public static void Write(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace = false)
     {
         if (!OperatingSystem.IsLinux())
         {
-            WritePortable(path, parts, fsync);
+            WritePortable(path, parts, fsync, replace);
             return;
         }
 
         // 0666 as .NET creates files: the process's umask decides the final mode.
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0x1B6);
+        int fd = open(path, O_WRONLY | O_CREAT | (replace ? O_TRUNC : O_EXCL) | O_CLOEXEC, 0x1B6);
         if (fd < 0)
         {
             var error = Marshal.GetLastPInvokeError();
@@ -119,12 +122,12 @@ internal static class NewFile
         }
     }
 
-    private static void WritePortable(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync)
+    private static void WritePortable(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace)
     {
         FileStream file;
         try
         {
-            file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+            file = new FileStream(path, replace ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
         }
         catch (IOException e) when (File.Exists(path))
         {
@@ -157,6 +160,7 @@ internal static class NewFile
     private const int O_WRONLY = 0x1;
     private const int O_CREAT = 0x40;   // Linux x86-64 and arm64 share these values
     private const int O_EXCL = 0x80;
+    private const int O_TRUNC = 0x200;
     private const int O_CLOEXEC = 0x80000;
     private const int EINTR = 4;
     private const int EEXIST = 17;

@@ -45,6 +45,44 @@ public sealed class MaildirDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_longer_file_a_crashed_attempt_left_in_tmp_under_the_same_name_is_replaced_not_appended_to()
+    {
+        var envelope = await _f.StoreAsync("bob@test.example");
+        string name = _maildir.FileNameFor(envelope.MessageId, 0, envelope.ReceivedAt);
+        string tmp = Path.Combine(_f.MaildirRoot, "bob", "tmp");
+        Directory.CreateDirectory(tmp);
+        Directory.CreateDirectory(Path.Combine(_f.MaildirRoot, "bob", "new"));
+        Directory.CreateDirectory(Path.Combine(_f.MaildirRoot, "bob", "cur"));
+        File.WriteAllText(Path.Combine(tmp, name), new string('x', 20_000));
+
+        var result = await _maildir.DeliverAsync(envelope, 0, () => _f.Spool.OpenData(envelope.MessageId), maybeRepeated: true);
+
+        Assert.False(Assert.IsType<LocalDeliveryResult.Delivered>(result).AlreadyPresent);
+        Assert.Equal([$"new/{name}"], _f.MaildirFiles("bob"));
+        Assert.Equal(
+            SpoolFixture.Expected("alice@remote.example", "bob@test.example", SpoolFixture.SampleData),
+            File.ReadAllBytes(Path.Combine(_f.MaildirRoot, "bob", "new", name)));
+    }
+
+    [Fact]
+    public async Task A_message_over_a_megabyte_is_streamed_into_the_maildir_byte_for_byte()
+    {
+        // Over the size written from one buffer: the streamed path, in 64 KiB pieces.
+        var line = Encoding.ASCII.GetBytes(new string('y', 998) + "\r\n");
+        var data = new List<byte>(Encoding.ASCII.GetBytes("Subject: large\r\n\r\n"));
+        while (data.Count < 1_500_000) data.AddRange(line);
+        var envelope = _f.NewEnvelope("bob@test.example");
+        await _f.Spool.StoreAsync(envelope, [data.ToArray()]);
+
+        var result = await _maildir.DeliverAsync(envelope, 0, () => _f.Spool.OpenData(envelope.MessageId), maybeRepeated: false);
+
+        string file = Assert.IsType<LocalDeliveryResult.Delivered>(result).Path;
+        Assert.Equal(
+            SpoolFixture.Expected(envelope.Sender, "bob@test.example", data.ToArray()),
+            File.ReadAllBytes(file));
+    }
+
+    [Fact]
     public async Task A_repeated_delivery_finds_the_file_in_new_and_does_not_write_another()
     {
         var envelope = await _f.StoreAsync("bob@test.example");

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
@@ -116,13 +117,34 @@ public sealed class MaildirDelivery
         }
     }
 
+    /// <summary>Messages up to this size are written with one pwritev(2) from one buffer.</summary>
+    private const int WholeInOneWrite = 1024 * 1024;
+
     private void WriteMessage(string path, string sender, string recipient, Func<Stream> openData)
     {
         using var data = openData();
-        var first = new byte[Math.Min(8192, data.Length)];
+        if (data.Length <= WholeInOneWrite)
+        {
+            // The common case. A FileStream here added an flock(2) for FileShare, an ftruncate(2)
+            // for FileMode.Create and a write per part, around the one write and fsync the file needs.
+            var buffer = ArrayPool<byte>.Shared.Rent((int)data.Length);
+            try
+            {
+                var message = buffer.AsMemory(0, (int)data.Length);
+                data.ReadExactly(message.Span);
+                byte[] headerBytes = Headers(sender, recipient, LineEnding(message.Span[..Math.Min(8192, message.Length)]));
+                NewFile.Write(path, [headerBytes, message], _fsync, replace: true);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            return;
+        }
+
+        var first = new byte[8192];
         data.ReadExactly(first);
-        string eol = LineEnding(first);
-        byte[] headers = Encoding.UTF8.GetBytes($"Return-Path: <{sender}>{eol}Delivered-To: {recipient}{eol}");
+        byte[] headers = Headers(sender, recipient, LineEnding(first));
 
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
         file.Write(headers);
@@ -130,6 +152,9 @@ public sealed class MaildirDelivery
         data.CopyTo(file, 64 * 1024);
         if (_fsync) file.Flush(flushToDisk: true);
     }
+
+    private static byte[] Headers(string sender, string recipient, string eol) =>
+        Encoding.UTF8.GetBytes($"Return-Path: <{sender}>{eol}Delivered-To: {recipient}{eol}");
 
     private static string LineEnding(ReadOnlySpan<byte> start)
     {
