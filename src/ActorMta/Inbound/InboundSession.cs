@@ -66,6 +66,13 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private bool _writePending;
     private bool _closeAfterFlush;
     private bool _discardingLongLine;
+    /// <summary>
+    /// What is buffered is the start of a line or of data that the next read must complete:
+    /// <see cref="Pump"/> has been through it. Without this, a partial command (a client typing,
+    /// or a line split across TCP segments) sent Pump and the flush after it round each other
+    /// until the stack overflowed, and the process with it.
+    /// </summary>
+    private bool _waitingForMore;
     private int _badCommands;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -184,6 +191,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         }
         // A zero-length final BDAT chunk needs no input to complete.
         if (_mode == Mode.Chunk && _chunkRemaining == 0) TryChunk();
+        _waitingForMore = _mode is Mode.Command or Mode.Data or Mode.Chunk && Buffered > 0;
         if (_mode is Mode.Busy or Mode.Closed) return;
         Flush();
     }
@@ -375,9 +383,9 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             return;
         }
         if (_mode is Mode.Busy or Mode.Closed) return;
-        if (Buffered > 0)
+        if (Buffered > 0 && !_waitingForMore)
         {
-            // Input arrived while we were busy (a message being spooled): consume it before reading more.
+            // Input that came while we could not consume it (before the banner, during a handshake): consume it before reading more.
             Pump();
             return;
         }
