@@ -42,24 +42,38 @@ internal sealed class CommandContext(TextWriter stdout, TextWriter stderr, Strea
     /// </summary>
     public async Task<Answer> AskAsync(MtaSettings settings, JsonObject request, ReadOnlyMemory<byte> data = default, bool quietIfNotRunning = false)
     {
-        JsonObject answer;
+        var (answer, conversation) = await OpenAsync(settings, request, data, quietIfNotRunning).ConfigureAwait(false);
+        if (conversation is not null) await conversation.DisposeAsync().ConfigureAwait(false);
+        return answer;
+    }
+
+    /// <summary>
+    /// Like <see cref="AskAsync"/>, and when the MTA said yes the connection stays open for the rows
+    /// of the answer; the caller disposes it. No connection comes back with a refusal.
+    /// </summary>
+    public async Task<(Answer Answer, ControlConversation? Rows)> OpenAsync(
+        MtaSettings settings, JsonObject request, ReadOnlyMemory<byte> data = default, bool quietIfNotRunning = false)
+    {
+        ControlConversation conversation;
         try
         {
-            answer = await ControlClient.SendAsync(settings.Control.SocketPath, request, data, ControlTimeout).ConfigureAwait(false);
+            conversation = await ControlClient.OpenAsync(settings.Control.SocketPath, request, data, ControlTimeout).ConfigureAwait(false);
         }
         catch (ControlUnavailableException e)
         {
             if (!quietIfNotRunning) await Error.WriteLineAsync($"actormta: {e.Message}").ConfigureAwait(false);
-            return new Answer(null, ExitCodes.RuntimeFailure, NotRunning: true);
+            return (new Answer(null, ExitCodes.RuntimeFailure, NotRunning: true), null);
         }
         catch (IOException e)
         {
             await Error.WriteLineAsync($"actormta: {e.Message}").ConfigureAwait(false);
-            return new Answer(null, ExitCodes.RuntimeFailure, NotRunning: false);
+            return (new Answer(null, ExitCodes.RuntimeFailure, NotRunning: false), null);
         }
-        if (answer["ok"] is JsonValue ok && ok.TryGetValue(out bool isOk) && isOk) return new Answer(answer, ExitCodes.Ok, false);
+        var answer = conversation.Head;
+        if (answer["ok"] is JsonValue ok && ok.TryGetValue(out bool isOk) && isOk) return (new Answer(answer, ExitCodes.Ok, false), conversation);
+        await conversation.DisposeAsync().ConfigureAwait(false);
         string status = (string?)answer["status"] ?? ControlProtocol.Failed;
         await Error.WriteLineAsync($"actormta: {(string?)answer["error"] ?? "the MTA refused without a reason"}").ConfigureAwait(false);
-        return new Answer(null, status == ControlProtocol.BadRequest ? ExitCodes.BadUsage : ExitCodes.RuntimeFailure, false);
+        return (new Answer(null, status == ControlProtocol.BadRequest ? ExitCodes.BadUsage : ExitCodes.RuntimeFailure, false), null);
     }
 }

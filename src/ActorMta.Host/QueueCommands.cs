@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ActorMta.Configuration;
 using ActorMta.Control;
@@ -99,36 +100,102 @@ internal static class QueueCommands
         return await SimpleAsync(c, r, request).ConfigureAwait(false);
     }
 
-    /// <summary>The queue from the running MTA, or from the spool files when it is not running (said on stderr); null after an error.</summary>
-    private static async Task<(IReadOnlyList<QueuedMessage>? Messages, int ExitCode)> QueueAsync(CommandContext c, MtaSettings settings)
-    {
-        var answer = await c.AskAsync(settings, new JsonObject { ["command"] = "list" }, quietIfNotRunning: true).ConfigureAwait(false);
-        if (answer.Body is { } body)
-            return (body["messages"]!.AsArray().Select(QueueListing.FromJson).ToList(), ExitCodes.Ok);
-        if (!answer.NotRunning) return (null, answer.ExitCode);
-        await NotRunningAsync(c, settings).ConfigureAwait(false);
-        var now = DateTimeOffset.UtcNow;
-        var spooled = MessageSpool.ReadAll(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"));
-        return (spooled.Select(m => QueueListing.FromSpool(m, now)).ToList(), ExitCodes.Ok);
-    }
-
     private static Task NotRunningAsync(CommandContext c, MtaSettings settings) =>
         c.Error.WriteLineAsync($"actormta: the MTA is not running (no answer on {settings.Control.SocketPath}); reading the spool files in {settings.Spool.Directory}");
 
+    /// <summary>
+    /// The running MTA's queue as it streams it, one message at a time, or a stopped MTA's from its
+    /// spool files (said on stderr), oldest first either way.
+    /// </summary>
     internal static async Task<int> ListAsync(CommandContext c, ParseResult r, bool json)
     {
         if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
-        var (messages, exitCode) = await QueueAsync(c, settings).ConfigureAwait(false);
-        if (messages is null) return exitCode;
-        var output = new StringBuilder();
-        foreach (var m in messages)
+        var output = new ListingOutput(c.Out, json);
+        var (answer, rows) = await c.OpenAsync(settings, new JsonObject { ["command"] = "list" }, quietIfNotRunning: true).ConfigureAwait(false);
+        if (rows is not null)
         {
-            if (json) output.Append(QueueListing.ToJson(m).ToJsonString(ControlProtocol.Json)).Append('\n');
-            else EximQueueFormat.Append(output, m);
+            await using (rows.ConfigureAwait(false))
+                return await PrintRowsAsync(c, answer.Body!, rows, output).ConfigureAwait(false);
         }
-        await c.Out.WriteAsync(output.ToString()).ConfigureAwait(false);
-        await c.Out.FlushAsync().ConfigureAwait(false);
+        if (!answer.NotRunning) return answer.ExitCode;
+
+        await NotRunningAsync(c, settings).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        // Each message is shrunk to its listing as it is read: the spool's full envelopes are not all held.
+        var messages = MessageSpool.ReadEach(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"))
+            .Select(m => QueueListing.FromSpool(m, now))
+            .ToList();
+        messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var m in messages) await output.AddAsync(m).ConfigureAwait(false);
+        await output.FlushAsync().ConfigureAwait(false);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Prints the rows as they arrive. The head said how many there are: a listing that ends short
+    /// (the MTA stopped meanwhile) is printed as far as it came and reported, exit code 1.
+    /// </summary>
+    private static async Task<int> PrintRowsAsync(CommandContext c, JsonObject head, ControlConversation rows, ListingOutput output)
+    {
+        if (head["messages"] is not JsonValue count || !count.TryGetValue(out int expected))
+        {
+            await c.Error.WriteLineAsync("actormta: the MTA's answer to list does not say how many messages follow").ConfigureAwait(false);
+            return ExitCodes.RuntimeFailure;
+        }
+        int received = 0;
+        string? problem = null;
+        try
+        {
+            while (await rows.ReadRowAsync().ConfigureAwait(false) is { } row)
+            {
+                if (output.Json) await output.AddRowAsync(row).ConfigureAwait(false);
+                else await output.AddAsync(QueueListing.FromJson(JsonNode.Parse(row))).ConfigureAwait(false);
+                received++;
+            }
+        }
+        catch (IOException e)
+        {
+            problem = e.Message;
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            problem = $"the MTA sent a listing line that is not a queue entry ({e.Message})";
+        }
+        await output.FlushAsync().ConfigureAwait(false);
+        if (problem is null && received == expected) return ExitCodes.Ok;
+        await c.Error.WriteLineAsync(
+            $"actormta: the listing ended after {received} of {expected} messages{(problem is null ? " (the MTA closed the connection)" : $": {problem}")}").ConfigureAwait(false);
+        return ExitCodes.RuntimeFailure;
+    }
+
+    /// <summary>The listing on its way to stdout, in exim -bp's layout or as JSON lines, written in pieces of about 32 KiB.</summary>
+    private sealed class ListingOutput(TextWriter writer, bool json)
+    {
+        private const int Piece = 32 * 1024;
+        private readonly StringBuilder _text = new(Piece + 1024);
+
+        public bool Json => json;
+
+        public Task AddAsync(QueuedMessage m)
+        {
+            if (json) _text.Append(QueueListing.ToJsonLine(m)).Append('\n');
+            else EximQueueFormat.Append(_text, m);
+            return _text.Length >= Piece ? FlushAsync() : Task.CompletedTask;
+        }
+
+        /// <summary>A row as the MTA sent it, already in <c>--json</c>'s form.</summary>
+        public Task AddRowAsync(string row)
+        {
+            _text.Append(row).Append('\n');
+            return _text.Length >= Piece ? FlushAsync() : Task.CompletedTask;
+        }
+
+        public async Task FlushAsync()
+        {
+            await writer.WriteAsync(_text).ConfigureAwait(false);
+            await writer.FlushAsync().ConfigureAwait(false);
+            _text.Clear();
+        }
     }
 
     /// <summary>Asks the running MTA for the number alone, or counts a stopped MTA's spool one
@@ -143,7 +210,7 @@ internal static class QueueCommands
         else
         {
             await NotRunningAsync(c, settings).ConfigureAwait(false);
-            count = MessageSpool.CountAll(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}"));
+            count = MessageSpool.ReadEach(settings.Spool.Directory, problem => c.Error.WriteLine($"actormta: {problem}")).Count();
         }
         await c.Out.WriteLineAsync(count.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
         return ExitCodes.Ok;

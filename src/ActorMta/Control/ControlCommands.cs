@@ -14,14 +14,14 @@ public sealed class ControlCommands(IActorRef queue, IActorRef destinations, Loc
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
-    public async Task<JsonObject> HandleAsync(ControlRequest request)
+    public async Task<ControlAnswer> HandleAsync(ControlRequest request)
     {
         try
         {
             return request.Command switch
             {
-                "list" => Ok("messages", new JsonArray([.. (await SnapshotAsync().ConfigureAwait(false)).Messages.Select(m => (JsonNode)QueueListing.ToJson(m))])),
-                "count" => Ok("count", (await SnapshotAsync().ConfigureAwait(false)).Messages.Count),
+                "list" => await ListAsync().ConfigureAwait(false),
+                "count" => Ok("count", await queue.Ask<int>(QueueManager.CountQueue.Instance, AskTimeout).ConfigureAwait(false)),
                 "show" => await ShowAsync(Id(request)).ConfigureAwait(false),
                 "deliver" => request.Body["all"] is JsonValue all && all.TryGetValue(out bool isAll) && isAll
                     ? await AskAsync(new DeliverNow(null, request.User)).ConfigureAwait(false)
@@ -61,11 +61,18 @@ public sealed class ControlCommands(IActorRef queue, IActorRef destinations, Loc
 
     private static JsonObject Ok(string name, JsonNode? value) => new() { ["ok"] = true, [name] = value };
 
-    private Task<QueueSnapshot> SnapshotAsync() => queue.Ask<QueueSnapshot>(QueueManager.GetQueue.Instance, AskTimeout);
+    private Task<QueueSnapshot> SnapshotAsync(string? id) => queue.Ask<QueueSnapshot>(new QueueManager.GetQueue(id), AskTimeout);
+
+    /// <summary>The head says how many rows follow; the rows are streamed from the snapshot.</summary>
+    private async Task<ControlAnswer> ListAsync()
+    {
+        var messages = (await SnapshotAsync(null).ConfigureAwait(false)).Messages;
+        return new ControlAnswer(Ok("messages", messages.Count), (stream, ct) => QueueListing.WriteRowsAsync(stream, messages, ct));
+    }
 
     private async Task<JsonObject> ShowAsync(string id)
     {
-        var snapshot = await SnapshotAsync().ConfigureAwait(false);
+        var snapshot = await SnapshotAsync(id).ConfigureAwait(false);
         var message = snapshot.Messages.FirstOrDefault(m => m.Id == id);
         return message is null
             ? ControlServer.Error(ControlProtocol.NotFound, $"message {id} is not in the queue")

@@ -9,11 +9,15 @@ namespace ActorMta.Control;
 /// client: {"command":"list"}\n                       one JSON object on one line (at most 64 KiB)
 ///         [N bytes of message data]                  only for "submit": exactly its "size" bytes
 /// server: {"ok":true,...}\n                          or {"ok":false,"status":"not-found","error":"..."}\n
+///         [rows]                                     only for "list": {"ok":true,"messages":N}\n, then
+///                                                    N lines, one message each, as queue list --json prints it
 /// </code>
 /// Commands: <c>list</c>, <c>count</c>, <c>show</c> (id), <c>deliver</c> (id, or "all":true),
 /// <c>remove</c>, <c>bounce</c>, <c>freeze</c>, <c>thaw</c> (id), <c>destinations</c>, and
 /// <c>submit</c> (sender, recipients, extract, full-name, size; then the data). Who asks is not
-/// part of a request: the server reads the peer's uid from the socket (SO_PEERCRED).
+/// part of a request: the server reads the peer's uid from the socket (SO_PEERCRED). A listing that
+/// ends before its N rows was cut short (the MTA stopped, or failed while writing it): the client
+/// says so rather than print part of the queue as if it were all of it.
 /// </summary>
 public static class ControlProtocol
 {

@@ -27,12 +27,12 @@ public sealed class ControlServer : IDisposable
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Socket _listener;
-    private readonly Func<ControlRequest, Task<JsonObject>> _handler;
+    private readonly Func<ControlRequest, Task<ControlAnswer>> _handler;
     private readonly long _maxData;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private ControlServer(string path, Socket listener, Func<ControlRequest, Task<JsonObject>> handler, long maxData)
+    private ControlServer(string path, Socket listener, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData)
     {
         SocketPath = path;
         _listener = listener;
@@ -48,7 +48,7 @@ public sealed class ControlServer : IDisposable
     /// <param name="maxData">Largest submit data accepted (the SMTP size limit plus room for added headers).</param>
     /// <exception cref="ControlEndpointException">The socket cannot be created, or another process answers on it.</exception>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public static ControlServer Start(string path, Func<ControlRequest, Task<JsonObject>> handler, long maxData)
+    public static ControlServer Start(string path, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData)
     {
         RemoveStaleSocket(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -139,7 +139,7 @@ public sealed class ControlServer : IDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(RequestTimeout);
-            JsonObject answer;
+            ControlAnswer answer;
             try
             {
                 var request = await ReadRequestAsync(client, stream, timeout.Token).ConfigureAwait(false);
@@ -159,10 +159,23 @@ public sealed class ControlServer : IDisposable
             }
             try
             {
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(answer.ToJsonString(ControlProtocol.Json) + "\n"), timeout.Token).ConfigureAwait(false);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(answer.Head.ToJsonString(ControlProtocol.Json) + "\n"), timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
             {
+                return;
+            }
+            if (answer.WriteRows is not { } rows) return;
+            try
+            {
+                // The rows go at the reader's pace (an operator may page through them), so only a
+                // stopping MTA cuts them short.
+                await rows(stream, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Whatever stopped the rows, closing the connection is the answer: the head said how
+                // many rows there are, so the client reports a listing cut short.
             }
         }
     }

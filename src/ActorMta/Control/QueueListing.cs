@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using ActorMta.Queue;
 using ActorMta.Spool;
@@ -25,24 +28,66 @@ public static class QueueListing
             Attempts: 0)
         { Frozen = message.Frozen };
 
-    public static JsonObject ToJson(QueuedMessage m)
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = ControlProtocol.Json.Encoder };
+
+    /// <summary>The JSON form of one message: the one place it is written.</summary>
+    public static void Write(Utf8JsonWriter w, QueuedMessage m)
     {
-        var recipients = new JsonArray();
+        w.WriteStartObject();
+        w.WriteString("id", m.Id);
+        w.WriteString("sender", m.Sender);
+        w.WriteString("received", m.ReceivedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        w.WriteNumber("age-seconds", (long)Math.Max(0, m.Age.TotalSeconds));
+        w.WriteNumber("size", m.Size);
+        w.WriteBoolean("frozen", m.Frozen);
+        w.WriteBoolean("in-flight", m.InFlight);
+        if (m.NextAttempt is { } next) w.WriteString("next-attempt", next.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        else w.WriteNull("next-attempt");
+        w.WriteStartArray("recipients");
         foreach (var r in m.Recipients)
-            recipients.Add(new JsonObject { ["address"] = r.Address, ["state"] = StateName(r.State) });
-        var o = new JsonObject
         {
-            ["id"] = m.Id,
-            ["sender"] = m.Sender,
-            ["received"] = m.ReceivedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
-            ["age-seconds"] = (long)Math.Max(0, m.Age.TotalSeconds),
-            ["size"] = m.Size,
-            ["frozen"] = m.Frozen,
-            ["in-flight"] = m.InFlight,
-            ["next-attempt"] = m.NextAttempt?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
-            ["recipients"] = recipients,
-        };
-        return o;
+            w.WriteStartObject();
+            w.WriteString("address", r.Address);
+            w.WriteString("state", StateName(r.State));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>One message as one line of <c>queue list --json</c>, without the newline.</summary>
+    public static string ToJsonLine(QueuedMessage m)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions)) Write(w, m);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static JsonObject ToJson(QueuedMessage m) => JsonNode.Parse(ToJsonLine(m))!.AsObject();
+
+    /// <summary>
+    /// The rows of a <c>list</c> answer: one line per message, written in batches of about 32 KiB
+    /// as the reader takes them, so the listing is never one string in memory.
+    /// </summary>
+    public static async Task WriteRowsAsync(Stream stream, IEnumerable<QueuedMessage> messages, CancellationToken ct)
+    {
+        const int Batch = 32 * 1024;
+        var buffer = new ArrayBufferWriter<byte>(Batch + 4096);
+        var w = new Utf8JsonWriter(buffer, WriterOptions);
+        await using (w.ConfigureAwait(false))
+        {
+            foreach (var m in messages)
+            {
+                w.Reset(buffer);
+                Write(w, m);
+                w.Flush();
+                buffer.Write("\n"u8);
+                if (buffer.WrittenCount < Batch) continue;
+                await stream.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
+                buffer.ResetWrittenCount();
+            }
+            if (buffer.WrittenCount > 0) await stream.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Reads back what <see cref="ToJson"/> wrote; <see cref="FormatException"/> if it is not that.</summary>

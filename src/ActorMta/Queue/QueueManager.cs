@@ -38,10 +38,18 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     /// <summary>Told by the session right after <see cref="MessageSpool.StoreAsync"/> completed.</summary>
     public sealed record Enqueue(Envelope Envelope);
 
-    /// <summary>Ask: answered with a <see cref="QueueSnapshot"/>.</summary>
-    public sealed record GetQueue
+    /// <summary>Ask: answered with a <see cref="QueueSnapshot"/> of the whole queue, or with
+    /// <paramref name="Id"/> only of that message (empty when it is not queued): <c>queue show</c>
+    /// must not copy a queue of 100,000 messages to find one.</summary>
+    public sealed record GetQueue(string? Id = null)
     {
         public static readonly GetQueue Instance = new();
+    }
+
+    /// <summary>Ask: answered with the number of queued messages (an <see cref="int"/>).</summary>
+    public sealed record CountQueue
+    {
+        public static readonly CountQueue Instance = new();
     }
 
     /// <summary>Tell: attempt every waiting message now, ignoring retry times (like <c>exim -qff</c>).</summary>
@@ -129,7 +137,8 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         Receive<AttemptOutcome>(OnOutcome);
         Receive<AttemptCrashed>(OnCrashed);
         Receive<RetryDue>(_ => OnRetryDue());
-        Receive<GetQueue>(_ => Sender.Tell(Snapshot()));
+        Receive<GetQueue>(m => Sender.Tell(Snapshot(m.Id)));
+        Receive<CountQueue>(_ => Sender.Tell(_entries.Count));
         Receive<RunQueue>(_ => OnRunQueue());
         Receive<QueueRunDue>(_ => OnQueueRunDue());
         ReceiveControl();
@@ -302,10 +311,12 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         }
     }
 
-    private QueueSnapshot Snapshot()
+    private QueueSnapshot Snapshot(string? id)
     {
         var now = DateTimeOffset.UtcNow;
-        var messages = _entries.Values
+        IEnumerable<Entry> chosen = id is null ? _entries.Values
+            : _entries.TryGetValue(id, out var one) ? [one] : [];
+        var messages = chosen
             .OrderBy(static e => e.Envelope.MessageId, StringComparer.Ordinal)
             .Select(e => new QueuedMessage(
                 e.Envelope.MessageId,

@@ -281,26 +281,13 @@ public sealed class MessageSpool
     public bool Contains(string messageId) => _log?.Holds(messageId) == true || File.Exists(PathOf(messageId));
 
     /// <summary>
-    /// Everything in the spool, oldest first, changing nothing (for an operator looking at the spool
-    /// of a stopped MTA, or while another process owns it): temporary and unreadable files are
-    /// skipped and reported, torn journal records ignored but not cut.
+    /// Everything in the spool, in no particular order and read one message at a time, changing
+    /// nothing (for an operator looking at the spool of a stopped MTA, or while another process
+    /// owns it): temporary and unreadable files are skipped and reported, torn journal records
+    /// ignored but not cut. A stopped MTA's queue may hold hundreds of thousands of messages, so
+    /// nothing here holds them all.
     /// </summary>
-    public static IReadOnlyList<SpooledMessage> ReadAll(string spoolDirectory, Action<string>? report = null)
-    {
-        var found = Enumerate(spoolDirectory, report).ToList();
-        found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return found;
-    }
-
-    /// <summary>
-    /// How many messages <see cref="ReadAll"/> would return, holding one message at a time instead
-    /// of all of them (a stopped MTA's queue may hold hundreds of thousands).
-    /// </summary>
-    public static int CountAll(string spoolDirectory, Action<string>? report = null)
-        => Enumerate(spoolDirectory, report).Count();
-
-    /// <summary>The spool's messages in no particular order, read one at a time.</summary>
-    private static IEnumerable<SpooledMessage> Enumerate(string spoolDirectory, Action<string>? report)
+    public static IEnumerable<SpooledMessage> ReadEach(string spoolDirectory, Action<string>? report = null)
     {
         string input = Path.Combine(Path.GetFullPath(spoolDirectory), "input");
         // The log first, every read done before input/ is listed: a message moving out of the log

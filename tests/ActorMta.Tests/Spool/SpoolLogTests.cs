@@ -256,7 +256,7 @@ public sealed class SpoolLogTests : IDisposable
 
         Assert.Null(view.TryRead(envelope.MessageId));
         Assert.Null(view.TryRead(newer.MessageId)); // not in the log when it was scanned
-        var all = MessageSpool.ReadAll(image);
+        var all = MessageSpool.ReadEach(image).OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
         Assert.Equal([envelope.MessageId, newer.MessageId], all.Select(m => m.Id));
         Assert.Equal([RecipientState.Pending, RecipientState.Delivered], all[0].Recipients);
     }
