@@ -196,10 +196,25 @@ public sealed class FakeConnection : IDisposable
         return BeforeBanner;
     }
 
+    /// <summary>Send every reply one byte per TCP segment, with a pause between: a slow or fragmenting link.</summary>
+    public bool Trickle { get; set; }
+
     public async Task SendAsync(string text)
     {
-        await _stream.WriteAsync(Encoding.UTF8.GetBytes(text));
-        await _stream.FlushAsync();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        if (!Trickle)
+        {
+            await _stream.WriteAsync(bytes);
+            await _stream.FlushAsync();
+            return;
+        }
+        _socket.NoDelay = true;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            await _stream.WriteAsync(bytes.AsMemory(i, 1));
+            await _stream.FlushAsync();
+            await Task.Delay(1);
+        }
     }
 
     public async Task<string?> ReadLineAsync()
