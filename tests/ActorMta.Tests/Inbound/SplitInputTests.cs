@@ -80,4 +80,51 @@ public sealed class SplitInputTests
         using var next = await mta.ConnectAsync();
         Assert.StartsWith("220 ", await next.ReadRepliesAsync(1));
     }
+
+    /// <summary>A pipelined session in flights (what is sent before waiting) and the replies each flight waits for.</summary>
+    private static readonly (string Flight, int Replies)[] Session =
+    [
+        ("EHLO client.test\r\n", 1),
+        ("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nRCPT TO:<x@elsewhere.example>\r\n"
+         + "BDAT 17\r\nSubject: chunks\r\nBDAT 9 LAST\r\n\r\nhello\r\n", 5),
+        ("MAIL FROM:<b@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n", 3),
+        ("Subject: data\r\n\r\n..one\r\n.\r\n", 1),
+        ("RSET\r\nNOOP\r\n", 2),
+        ("QUIT\r\n", 1),
+    ];
+
+    private static async Task<string> RunSessionAsync(TestMta mta, Random? splitter)
+    {
+        using var client = await mta.ConnectAsync();
+        var replies = new StringBuilder(await client.ReadRepliesAsync(1));
+        foreach (var (flight, count) in Session)
+        {
+            var bytes = Encoding.UTF8.GetBytes(flight);
+            for (int at = 0; at < bytes.Length;)
+            {
+                int length = splitter is null ? bytes.Length - at : Math.Min(bytes.Length - at, splitter.Next(1, 12));
+                await client.SendAsync(bytes[at..(at + length)]);
+                at += length;
+                if (splitter is not null) await Task.Delay(1);
+            }
+            replies.Append(await client.ReadRepliesAsync(count));
+        }
+        return System.Text.RegularExpressions.Regex.Replace(replies.ToString(), @"id=\S+", "id=ID");
+    }
+
+    [Fact]
+    public async Task A_pipelined_session_cut_at_random_places_gets_the_replies_of_the_whole_one()
+    {
+        await using var mta = await TestMta.StartAsync();
+        string whole = await RunSessionAsync(mta, null);
+        Assert.Contains("550 5.7.1 Relay not permitted\r\n", whole);
+        Assert.Equal(2, whole.Split("250 2.0.0 OK id=ID").Length - 1);
+
+        for (int seed = 1; seed <= 4; seed++)
+            Assert.Equal(whole, await RunSessionAsync(mta, new Random(seed)));
+
+        var delivered = await mta.WaitForMaildirAsync("user", 10);
+        Assert.Equal(5, delivered.Count(m => m.EndsWith("Subject: chunks\r\n\r\nhello\r\n", StringComparison.Ordinal)));
+        Assert.Equal(5, delivered.Count(m => m.EndsWith("Subject: data\r\n\r\n.one\r\n", StringComparison.Ordinal)));
+    }
 }
