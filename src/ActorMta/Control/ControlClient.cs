@@ -58,25 +58,16 @@ public static class ControlClient
                 conversation.Head = JsonNode.Parse(line)?.AsObject() ?? throw new IOException("the MTA answered with an empty document");
                 return conversation;
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or JsonException or InvalidOperationException)
             {
                 await conversation.DisposeAsync().ConfigureAwait(false);
-                throw new IOException($"no answer from the MTA within {timeout.TotalSeconds:0} s");
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException)
-            {
-                await conversation.DisposeAsync().ConfigureAwait(false);
-                throw new IOException($"the MTA answered something that is not JSON: {e.Message}");
-            }
-            catch (SocketException e)
-            {
-                await conversation.DisposeAsync().ConfigureAwait(false);
-                throw new IOException($"control connection failed: {e.Message}", e);
-            }
-            catch (IOException)
-            {
-                await conversation.DisposeAsync().ConfigureAwait(false);
-                throw;
+                if (e is IOException) throw;
+                throw e switch
+                {
+                    OperationCanceledException => new IOException($"no answer from the MTA within {timeout.TotalSeconds:0} s"),
+                    SocketException => new IOException($"control connection failed: {e.Message}", e),
+                    _ => new IOException($"the MTA answered something that is not JSON: {e.Message}"),
+                };
             }
         }
         catch (ControlUnavailableException)
