@@ -36,21 +36,22 @@ public static class ReplyReader
             var line = rest[..lf];
             if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
             if (line.Length < 3 || !IsDigit(line[0]) || !IsDigit(line[1]) || !IsDigit(line[2]))
-                throw new FormatException($"malformed reply line \"{Encoding.UTF8.GetString(line)}\"");
+                throw Malformed(line);
             var lineCode = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
             if (code >= 0 && lineCode != code) throw new FormatException($"reply code changed from {code} to {lineCode} within one reply");
             code = lineCode;
             var last = line.Length == 3 || line[3] == ' ';
-            if (!last && line[3] != '-') throw new FormatException($"malformed reply line \"{Encoding.UTF8.GetString(line)}\"");
-            lines.Add(line.Length > 4 ? Encoding.UTF8.GetString(line[4..]) : "");
+            if (!last && line[3] != '-') throw Malformed(line);
+            if (line.IndexOf((byte)'\r') >= 0) throw Malformed(line); // a CR inside a line: the text of no reply
+            // The text goes into log lines and bounces: its control characters are escaped here, once.
+            lines.Add(line.Length > 4 ? PeerText.Printable(Encoding.UTF8.GetString(line[4..])) : "");
             position += lf + 1;
             if (position > MaxReplyLength) throw new FormatException("reply too long");
             if (!last) continue;
 
             if (code is < 200 or > 599) throw new FormatException($"reply code {code} out of range");
             consumed = position;
-            try { reply = Create(code, lines); }
-            catch (ArgumentException e) { throw new FormatException($"malformed reply: {e.Message}", e); } // e.g. a CR inside a line
+            reply = Create(code, lines);
             return true;
         }
     }
@@ -68,6 +69,8 @@ public static class ReplyReader
         }
         return new SmtpReply(code, null, [.. lines]);
     }
+
+    private static FormatException Malformed(ReadOnlySpan<byte> line) => new($"malformed reply line \"{PeerText.Escape(line)}\"");
 
     private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
 }

@@ -223,7 +223,7 @@ public sealed partial class InboundSession
             return;
         }
 
-        string setId = LogText.Escape(Encoding.UTF8.GetBytes(checkedResult.User));
+        string setId = PeerText.Escape(Encoding.UTF8.GetBytes(checkedResult.User));
         if (checkedResult.Error is not null)
         {
             _context.Logger.Error(checkedResult.Error, "password check failed for {User}", setId);
@@ -269,7 +269,7 @@ public sealed partial class InboundSession
 
     /// <summary><c>A=plain:user</c> on <c>&lt;=</c> lines (Exim's <c>A=&lt;authenticator&gt;:&lt;id&gt;</c>).</summary>
     private string AuthLogField() =>
-        _authenticatedId is null ? "" : $" A={_authenticator}:{LogText.Escape(Encoding.UTF8.GetBytes(_authenticatedId))}";
+        _authenticatedId is null ? "" : $" A={_authenticator}:{PeerText.Escape(Encoding.UTF8.GetBytes(_authenticatedId))}";
 
     /// <summary>The protocol names grow an "a" when the client authenticated: esmtpa, esmtpsa (RFC 3848).</summary>
     private string WithAuth(string protocol) =>

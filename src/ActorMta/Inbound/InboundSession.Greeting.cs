@@ -62,7 +62,7 @@ public sealed partial class InboundSession
         Span<byte> first = stackalloc byte[128];
         var count = _connection.ReadAvailable(first);
         _context.MainLog.Write(
-            $"SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[{_clientText}]:{_clientPort} input=\"{LogText.Escape(first[..count])}\"");
+            $"SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[{_clientText}]:{_clientPort} input=\"{PeerText.Escape(first[..count])}\"");
         Reply(Replies.SynchronizationError);
         CloseAfterFlush();
     }

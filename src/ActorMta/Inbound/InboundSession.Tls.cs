@@ -90,7 +90,7 @@ public sealed partial class InboundSession
         }
         if (discarded == 0) return;
         _context.MainLog.Write(
-            $"SMTP protocol error: {discarded} byte{(discarded == 1 ? "" : "s")} sent after STARTTLS before the TLS handshake discarded: {HostField()} input=\"{LogText.Escape(quoted)}\"");
+            $"SMTP protocol error: {discarded} byte{(discarded == 1 ? "" : "s")} sent after STARTTLS before the TLS handshake discarded: {HostField()} input=\"{PeerText.Escape(quoted)}\"");
     }
 
     /// <summary>Hands the connection to the handshake; no read or write of ours is in flight.</summary>
@@ -187,7 +187,7 @@ public sealed partial class InboundSession
         if (count > 0 && !_earlyAcceptable)
         {
             _context.MainLog.Write(
-                $"SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[{_clientText}]:{_clientPort} input=\"{LogText.Escape(buffer.AsSpan(0, Math.Min(count, 128)))}\"");
+                $"SMTP protocol synchronization error (input sent without waiting for greeting): rejected connection from H=[{_clientText}]:{_clientPort} input=\"{PeerText.Escape(buffer.AsSpan(0, Math.Min(count, 128)))}\"");
             ArrayPool<byte>.Shared.Return(buffer);
             Reply(Replies.SynchronizationError);
             CloseAfterFlush();

@@ -306,10 +306,10 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         if (!mustBeLast || !MoreInputWaiting) return false;
         if (command.Verb is SmtpVerb.Ehlo or SmtpVerb.Helo && _earlyAcceptable && !_dataSeen) return false;
 
-        var next = Buffered > 0 ? LogText.Escape(_input.AsSpan(_inputStart, Math.Min(Buffered, 128))) : "";
+        var next = Buffered > 0 ? PeerText.Escape(_input.AsSpan(_inputStart, Math.Min(Buffered, 128))) : "";
         var advertised = _pipeliningAdvertised ? "pipelining was advertised" : "pipelining was not advertised";
         _context.MainLog.Write(
-            $"SMTP protocol synchronization error (next input sent too soon: {advertised}): rejected \"{LogText.Escape(line)}\" {HostField()} next input=\"{next}\"");
+            $"SMTP protocol synchronization error (next input sent too soon: {advertised}): rejected \"{PeerText.Escape(line)}\" {HostField()} next input=\"{next}\"");
         Reply(Replies.SynchronizationError);
         CloseAfterFlush();
         return true;
