@@ -25,12 +25,28 @@ public static class CommandParser
     private static readonly HelpCommand Help = new((string?)null);
 
     /// <summary>
+    /// U+0080-U+009F in valid UTF-8 (0xC2 then 0x80-0x9F): control characters too, which an
+    /// SMTPUTF8 address would otherwise carry into log lines (CSI, U+009B, starts a terminal
+    /// escape sequence as ESC [ does).
+    /// </summary>
+    private static bool HasC1Control(ReadOnlySpan<byte> line)
+    {
+        for (int at = line.IndexOf((byte)0xC2); at >= 0 && at + 1 < line.Length; )
+        {
+            if (line[at + 1] is >= 0x80 and <= 0x9F) return true;
+            int next = line[(at + 1)..].IndexOf((byte)0xC2);
+            at = next < 0 ? -1 : at + 1 + next;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Parses one command line given WITHOUT its CRLF (or LF). Verbs and keywords are
     /// case-insensitive. An unknown verb is an <see cref="UnknownCommand"/>, not an error.
     /// </summary>
     public static ParseResult Parse(ReadOnlySpan<byte> line)
     {
-        if (line.ContainsAny(ControlBytes) || (!Ascii.IsValid(line) && !Utf8.IsValid(line)))
+        if (line.ContainsAny(ControlBytes) || (!Ascii.IsValid(line) && (!Utf8.IsValid(line) || HasC1Control(line))))
         {
             return ParseResult.Fail(CommandErrors.NotText);
         }

@@ -20,7 +20,8 @@ internal static class MessageHeaders
             if (line.Length > MessageIdName.Length && Ascii.EqualsIgnoreCase(line[..MessageIdName.Length], MessageIdName))
             {
                 var value = line[MessageIdName.Length..].TrimEnd((byte)'\r').Trim((byte)' ').Trim((byte)'\t');
-                var text = Encoding.UTF8.GetString(value);
+                // A header is the sender's text: its control characters must not reach the log line.
+                var text = ActorMta.Smtp.PeerText.Printable(Encoding.UTF8.GetString(value));
                 return text.Length > 0 ? text.Trim('<', '>') : null;
             }
             if (lineEnd < 0) return null;

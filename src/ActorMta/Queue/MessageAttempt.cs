@@ -467,7 +467,7 @@ internal sealed class MessageAttempt
                 SmtpUtf8: envelope.SmtpUtf8,
                 Ret: null,
                 EnvId: null,
-                HeaderMessageId: $"<{message.MessageId}>",
+                HeaderMessageId: message.MessageId, // without <>, as every envelope keeps it and Exim logs it
                 Size: bytes.Length);
             await owner._spool.StoreAsync(bounce, [bytes]).ConfigureAwait(false);
             owner._log.Write($"{bounce.MessageId} <= <> R={_id} U=actormta P=local S={bounce.Size} id={bounce.HeaderMessageId} for {envelope.Sender}");

@@ -58,6 +58,19 @@ public class CommandParserTests
         Assert.Equal("500 5.5.2", Parse.Codes(Parse.Error(line)));
     }
 
+    [Theory]
+    [InlineData("MAIL FROM:<a\u009b31m@example.com> SMTPUTF8")] // CSI: a terminal escape sequence in the log
+    [InlineData("RCPT TO:<user\u0085x@example.com>")]
+    [InlineData("EHLO \u0080")]
+    [InlineData("HELP \u009f")]
+    public void C1ControlCharacterInUtf8IsNotText(string line) => Assert.Equal("500 5.5.2", Parse.Codes(Parse.Error(line)));
+
+    [Theory]
+    [InlineData("MAIL FROM:<\u00c2\u00a0a@example.com> SMTPUTF8", "\u00c2\u00a0a")] // 0xC3 0x82, 0xC2 0xA0: C2 bytes, no control
+    [InlineData("MAIL FROM:<\u0100\u0180\u0200@example.com> SMTPUTF8", "\u0100\u0180\u0200")] // second bytes 0x80: not after 0xC2
+    public void Utf8AddressWithoutControlsIsText(string line, string localPart) =>
+        Assert.Equal(localPart, Parse.Ok<MailCommand>(line).From!.LocalPart);
+
     [Fact]
     public void MailWithNulInAddressIsNotText()
     {

@@ -268,7 +268,7 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         await WaitForLogAsync($"{envelope.MessageId} Completed");
         var lines = _f.Sink.Lines;
         Assert.Equal($"{envelope.MessageId} ** carol@remote.example: retry timeout exceeded (no remote transport configured yet)", lines[0]);
-        Assert.Matches($@"^\S+ <= <> R={envelope.MessageId} U=actormta P=local S=\d+ id=<\S+> for alice@remote.example$", lines[1]);
+        Assert.Matches($@"^\S+ <= <> R={envelope.MessageId} U=actormta P=local S=\d+ id=[^<>\s]+@[^<>\s]+ for alice@remote.example$", lines[1]);
         Assert.Equal($"{envelope.MessageId} Completed", lines[2]);
         Assert.DoesNotContain($"input/{envelope.MessageId}", _f.SpoolFiles());
     }

@@ -232,7 +232,7 @@ public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
         var failedLine = Assert.Single(F.Sink.Lines, l => l.StartsWith($"{envelope.MessageId} ** ", StringComparison.Ordinal));
         Assert.Contains("carol@remote.example", failedLine, StringComparison.Ordinal);
         Assert.Contains("550 5.1.1 No such user here", failedLine, StringComparison.Ordinal);
-        var received = await WaitForLogAsync($@"^\S+ <= <> R={Id(envelope)} U=actormta P=local S=\d+ id=<\S+> for alice@test\.example$");
+        var received = await WaitForLogAsync($@"^\S+ <= <> R={Id(envelope)} U=actormta P=local S=\d+ id=[^<>\s]+@[^<>\s]+ for alice@test\.example$");
         string bounceId = received.Split(' ')[0];
         await WaitForLogAsync($"^{System.Text.RegularExpressions.Regex.Escape(bounceId)} => alice@test\\.example R=local_user");
 
