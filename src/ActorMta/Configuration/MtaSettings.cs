@@ -177,6 +177,10 @@ public sealed record SpoolSettings(string Directory, bool Fsync)
 
     /// <summary><c>spool.log-size-limit</c>: ... or sooner, once the sealed segments hold this many bytes.</summary>
     public long LogSizeLimit { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary><c>spool.min-free-space</c>: MAIL is refused (452 4.3.1) while the spool's file
+    /// system has less free than this plus the declared SIZE (Exim's check_spool_space); 0: off.</summary>
+    public long MinFreeSpace { get; init; } = 64L * 1024 * 1024;
 }
 
 /// <summary><c>actormta.local-delivery</c>: maildir delivery for local domains.</summary>

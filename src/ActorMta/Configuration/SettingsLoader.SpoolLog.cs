@@ -5,7 +5,7 @@ public static partial class SettingsLoader
     /// <summary>Smallest log segment: below it checkpoints would run for every few messages.</summary>
     private const long MinLogSegmentSize = 64 * 1024;
 
-    /// <summary><c>actormta.spool.write-ahead-log</c> and the <c>log-*</c> keys.</summary>
+    /// <summary><c>actormta.spool.write-ahead-log</c>, the <c>log-*</c> keys and <c>min-free-space</c>.</summary>
     private static SpoolSettings ReadSpoolLog(Reader r, SpoolSettings spool)
     {
         const string SegmentSize = "actormta.spool.log-segment-size";
@@ -23,6 +23,7 @@ public static partial class SettingsLoader
             LogCheckpointInterval = r.Duration("actormta.spool.log-checkpoint-interval"),
             LogRetention = r.Duration("actormta.spool.log-retention"),
             LogSizeLimit = sizeLimit,
+            MinFreeSpace = r.SizeOrOff("actormta.spool.min-free-space"),
         };
     }
 }

@@ -800,6 +800,22 @@ public static partial class SettingsLoader
             return bytes.Value;
         }
 
+        /// <summary>A size, or 0 (written <c>0</c>) for a check that is off.</summary>
+        public long SizeOrOff(string path)
+        {
+            string? text = Scalar(path, "a size such as 64M, or 0 for off");
+            if (text is null) return 0;
+            if (text.Trim() == "0") return 0;
+            long? bytes = ParseSize(text);
+            if (bytes is null or <= 0)
+            {
+                Fail(path, $"expected a size such as 64M or 64MiB, or 0 for off, got \"{text}\"");
+                return 0;
+            }
+
+            return bytes.Value;
+        }
+
         public TimeSpan Duration(string path)
         {
             string? text = Scalar(path, "a duration such as 5m");

@@ -66,6 +66,10 @@ public sealed class LocalSubmission(MtaSettings settings, MessageSpool spool, Ma
         string sender = submission.Sender is null ? userAddress : submission.Sender is "<>" ? "" : Qualify(submission.Sender.Trim('<', '>'), host);
         if (sender.Length > 0) CheckAddress(sender, "sender");
 
+        if (!spool.Space.HasRoomFor(submission.Data.Length, out long free))
+            throw new SubmissionException(ControlProtocol.Failed,
+                $"not enough space in the spool: {free / (1024 * 1024)} MiB free, actormta.spool.min-free-space is {spool.Space.MinimumFree / (1024 * 1024)} MiB; try again later");
+
         string id = spool.NewMessageId();
         var now = DateTimeOffset.Now;
         string? headerMessageId = message.Values("message-id").FirstOrDefault()?.Trim().Trim('<', '>');

@@ -33,6 +33,13 @@ public sealed partial class InboundSession
             Reply(Replies.SizeAtMail(_smtp.MaxMessageSize));
             return;
         }
+        if (!_context.Spool.Space.HasRoomFor(parameters.Size ?? 0, out long free))
+        {
+            _context.MainLog.Write(
+                $"{HostField()} F=<{mail.From}> temporarily rejected MAIL: spool has {free / (1024 * 1024)} MiB free, below actormta.spool.min-free-space ({_context.Spool.Space.MinimumFree / (1024 * 1024)} MiB){(parameters.Size is { } size ? $" with SIZE={size}" : "")}");
+            Reply(Replies.InsufficientStorage);
+            return;
+        }
         if (parameters.Body == BodyType.BinaryMime)
         {
             Reply(Replies.BinaryMimeNotSupported);

@@ -22,6 +22,7 @@ internal static class Replies
     public static readonly SmtpReply BinaryMimeNotSupported = new(555, "5.5.4", "BODY=BINARYMIME is not supported");
     public static readonly SmtpReply InternationalWithoutSmtpUtf8 = new(553, "5.6.7", "UTF-8 address needs the SMTPUTF8 parameter");
     public static readonly SmtpReply TooManyRecipients = new(452, "4.5.3", "Too many recipients");
+    public static readonly SmtpReply InsufficientStorage = new(452, "4.3.1", "Insufficient system storage, please try again later");
     public static readonly SmtpReply RelayDenied = new(550, "5.7.1", "Relay not permitted");
     public static readonly SmtpReply UnknownUser = new(550, "5.1.1", "Unknown user");
     public static readonly SmtpReply SpoolFailure = new(451, "4.3.0", "Local error in processing: message not accepted, please try again later");

@@ -82,6 +82,7 @@ public sealed class MessageSpool
     {
         _fsync = settings.Fsync;
         Directory = Path.GetFullPath(settings.Directory);
+        Space = new SpoolSpace(Directory, settings.MinFreeSpace);
         _input = Path.Combine(Directory, "input");
         _corrupt = Path.Combine(Directory, "corrupt");
         try
@@ -110,6 +111,9 @@ public sealed class MessageSpool
 
     /// <summary>Absolute path of the spool root.</summary>
     public string Directory { get; }
+
+    /// <summary>Whether the file system under the spool has room for another message (MAIL asks).</summary>
+    public SpoolSpace Space { get; }
 
     /// <summary>Directory holding the committed message files (<c>&lt;root&gt;/input</c>).</summary>
     public string InputDirectory => _input;

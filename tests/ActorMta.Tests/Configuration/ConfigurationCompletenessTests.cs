@@ -75,6 +75,7 @@ public sealed class ConfigurationCompletenessTests
         ["SpoolSettings.LogCheckpointInterval"] = "actormta.spool.log-checkpoint-interval",
         ["SpoolSettings.LogRetention"] = "actormta.spool.log-retention",
         ["SpoolSettings.LogSizeLimit"] = "actormta.spool.log-size-limit",
+        ["SpoolSettings.MinFreeSpace"] = "actormta.spool.min-free-space",
         ["LocalDeliverySettings.MaildirRoot"] = "actormta.local-delivery.maildir-root",
         ["QueueSettings.RetryInterval"] = "actormta.queue.retry-interval",
         ["QueueSettings.MaxRetryTime"] = "actormta.queue.max-retry-time",

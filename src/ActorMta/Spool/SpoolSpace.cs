@@ -1,0 +1,71 @@
+namespace ActorMta.Spool;
+
+/// <summary>
+/// Whether the spool's file system has room for one more message (Exim's check_spool_space):
+/// <c>spool.min-free-space</c> plus what the client declared with SIZE. A disk that fills up
+/// under the spool log would make it refuse every message until a restart; refusing MAIL with a
+/// 452 first keeps the MTA working and tells senders to come back.
+/// </summary>
+/// <remarks>
+/// The free space is read (statvfs) at most once a second while there is plenty, not once per
+/// MAIL: between two readings a busy server writes a few megabytes; within twice the minimum
+/// every MAIL reads it (about a microsecond). Sessions ask
+/// concurrently; a reading is one <see cref="long"/> and a stale one is as good as a fresh one.
+/// </remarks>
+public sealed class SpoolSpace(string directory, long minimumFree)
+{
+    private const long ReadingLifetimeMs = 1000;
+
+    private long _free = long.MaxValue;
+    private long _readAt = -ReadingLifetimeMs; // the first question reads
+
+    /// <summary>The configured minimum; 0 when the check is off.</summary>
+    public long MinimumFree => minimumFree;
+
+    /// <summary>True when a message of <paramref name="declaredSize"/> bytes (0 if not declared) leaves the minimum free.</summary>
+    /// <param name="free">The free bytes the decision used.</param>
+    public bool HasRoomFor(long declaredSize, out long free)
+    {
+        free = long.MaxValue;
+        if (minimumFree <= 0) return true;
+        long now = Environment.TickCount64;
+        // Near the minimum every question reads again: one spool log segment more can take tens of megabytes at once.
+        if (now - Volatile.Read(ref _readAt) >= ReadingLifetimeMs || Volatile.Read(ref _free) < 2 * minimumFree)
+        {
+            Volatile.Write(ref _free, ReadFree());
+            Volatile.Write(ref _readAt, now);
+        }
+        free = Volatile.Read(ref _free);
+        return free - Math.Max(0, declaredSize) >= minimumFree;
+    }
+
+    private long ReadFree()
+    {
+        // statvfs itself: DriveInfo wants a mount point, and the spool is rarely one.
+        if (!OperatingSystem.IsLinux()) return long.MaxValue;
+        var info = new StatVfs();
+        if (statvfs(directory, ref info) != 0) return long.MaxValue; // not knowing is no reason to refuse mail; the store still reports a full disk (451)
+        return (long)Math.Min(info.AvailableBlocks * info.FragmentSize, (ulong)long.MaxValue);
+    }
+
+    /// <summary>glibc's <c>struct statvfs</c> on 64-bit Linux (x86-64 and arm64 alike).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct StatVfs
+    {
+        public ulong BlockSize;
+        public ulong FragmentSize;
+        public ulong Blocks;
+        public ulong FreeBlocks;
+        public ulong AvailableBlocks; // free to unprivileged users: what the MTA's user may write
+        public ulong Files;
+        public ulong FreeFiles;
+        public ulong AvailableFiles;
+        public ulong FileSystemId;
+        public ulong Flags;
+        public ulong MaxNameLength;
+        private unsafe fixed int _spare[6];
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int statvfs(string path, ref StatVfs buffer);
+}
