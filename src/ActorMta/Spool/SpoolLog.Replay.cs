@@ -25,6 +25,14 @@ internal sealed partial class SpoolLog
         public readonly HashSet<string> Gone = new(StringComparer.Ordinal);
         public long Last;
 
+        /// <summary>Invalid bytes with valid records after them, per image: damage, not a torn tail.</summary>
+        public readonly List<(int Image, int Offset, int Length)> Damage = [];
+
+        /// <summary>The main-log lines for <see cref="Damage"/>, naming each segment by its path.</summary>
+        public IEnumerable<string> DamageReport(IReadOnlyList<string> paths) => Damage.Select(d =>
+            $"spool log {paths[d.Image]}: {d.Length} bytes at offset {d.Offset} are not valid records (damaged on disk); " +
+            "the records after them were replayed. A message stored there is lost; one removed there may be delivered again");
+
         /// <summary>Per image: its sequence (null: no valid header) and where its valid records end.</summary>
         public readonly long?[] Sequences;
         public readonly int[] Ends;
@@ -72,7 +80,7 @@ internal sealed partial class SpoolLog
         {
             long sequence = Sequences[i]!.Value;
             Last = Math.Max(Last, sequence);
-            foreach (var (kind, id, offset, payloadLength, end) in Records(image, length, sequence))
+            foreach (var (kind, id, offset, payloadLength, end) in Records(image, length, sequence, (at, count) => Damage.Add((i, at, count))))
             {
                 Ends[i] = end;
                 if (kind == KindStore)
@@ -131,6 +139,7 @@ internal sealed partial class SpoolLog
             }
             var scan = Scan.Of(opened.Select(s => s.Handle).ToList());
             _lastSequence = scan.Last;
+            _replayReport.AddRange(scan.DamageReport(opened.Select(s => s.Path).ToList()));
 
             for (int i = 0; i < opened.Count; i++)
             {
@@ -237,6 +246,7 @@ internal sealed partial class SpoolLog
     {
         var images = paths.Select(File.ReadAllBytes).ToList();
         var scan = Scan.Of(images);
+        report.AddRange(scan.DamageReport(paths));
         var files = FileNames(input);
         foreach (string id in scan.Gone.Where(files.Contains)) RemoveAgain(input, id, report);
         foreach (var (id, found) in scan.Stored.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -309,15 +319,51 @@ internal sealed partial class SpoolLog
         return read;
     }
 
-    /// <summary>The valid records of one segment image, stopping at the first torn, stale or foreign one.</summary>
-    private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(byte[] image, int length, long sequence)
+    /// <summary>
+    /// The valid records of one segment image. Where one is not valid, the rest of the image is
+    /// searched for the next record of the same incarnation: a torn tail (a crash during a write)
+    /// or an earlier incarnation's records have none after them, and the records end there. One
+    /// found beyond invalid bytes means the disk damaged a record that was once whole (only a flushed
+    /// batch was ever acknowledged, and its records are whole): the replay goes on after it, and
+    /// <paramref name="damaged"/> hears where and how many bytes were passed over.
+    /// </summary>
+    private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(
+        byte[] image, int length, long sequence, Action<int, int>? damaged = null)
     {
         int at = HeaderSize;
-        while (TryRecord(image, at, length, sequence) is { } record)
+        while (true)
         {
-            yield return record;
-            at = record.End;
+            if (TryRecord(image, at, length, sequence) is { } record)
+            {
+                yield return record;
+                at = record.End;
+                continue;
+            }
+            int next = NextRecord(image, at + 1, length, sequence);
+            if (next < 0) yield break;
+            damaged?.Invoke(at, next - at);
+            at = next;
         }
+    }
+
+    /// <summary>Where the next valid record of incarnation <paramref name="sequence"/> starts at or after <paramref name="from"/>; -1 if none.</summary>
+    private static int NextRecord(byte[] image, int from, int limit, long sequence)
+    {
+        // A record starts with its magic and its incarnation's sequence: 12 bytes a vectorised
+        // search finds quickly, so only their places get a CRC check.
+        var start = new byte[12];
+        BinaryPrimitives.WriteUInt32LittleEndian(start, RecordMagic);
+        BinaryPrimitives.WriteInt64LittleEndian(start.AsSpan(4), sequence);
+        var bytes = image.AsSpan(0, limit);
+        for (int at = from; at < limit;)
+        {
+            int found = bytes[at..].IndexOf(start);
+            if (found < 0) return -1;
+            at += found;
+            if (TryRecord(image, at, limit, sequence) is not null) return at;
+            at++;
+        }
+        return -1;
     }
 
     /// <summary>

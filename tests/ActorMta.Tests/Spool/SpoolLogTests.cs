@@ -100,6 +100,33 @@ public sealed class SpoolLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_record_damaged_on_disk_loses_only_itself_and_the_replay_goes_on_after_it_saying_where()
+    {
+        var first = await _f.StoreAsync("bob@test.example");
+        var second = await _f.StoreAsync("carol@test.example");
+        var third = await _f.StoreAsync("dave@test.example");
+        await _f.Spool.MarkRecipientAsync(third.MessageId, 0, RecipientState.Delivered);
+
+        var image = CrashImage();
+        // Not a torn tail: bytes in the middle of the log go bad, as a failing disk would do.
+        string segment = CurrentSegment(image);
+        byte[] log = File.ReadAllBytes(segment);
+        int record = log.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(second.MessageId)) - 18;
+        int damagedAt = record + 18 + second.MessageId.Length + 40;
+        log[damagedAt] ^= 0xFF;
+        File.WriteAllBytes(segment, log);
+
+        var reports = new List<string>();
+        var recovered = Open(image).Recover(reports.Add);
+
+        Assert.Equal([first.MessageId, third.MessageId], recovered.Select(m => m.Id));
+        Assert.Equal([RecipientState.Delivered], recovered[1].Recipients); // its journal record, after the damage, too
+        string line = Assert.Single(reports, r => r.Contains("damaged on disk", StringComparison.Ordinal));
+        Assert.StartsWith($"spool log {segment}: ", line, StringComparison.Ordinal);
+        Assert.Contains($" bytes at offset {record} are not valid records", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_segment_whose_messages_are_all_gone_is_retired_without_a_single_message_file()
     {
         // A short interval seals the segment at once; with every message removed, it is retired.
