@@ -122,7 +122,8 @@ public sealed class MtaNode : IAsyncDisposable
             if (settings.Persistence.ConnectionString.Length == 0)
             {
                 var file = Path.Combine(settings.DataDirectory, "destinations.db");
-                DestinationPersistence.PrepareSqlite(file); // WAL: the journal and snapshot store must not block each other
+                // WAL: the journal and snapshot store must not block each other. A damaged file is set aside, said on the main log.
+                if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
                 persistence = DestinationPersistence.Config(file);
             }
             else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);

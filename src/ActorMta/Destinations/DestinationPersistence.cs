@@ -35,16 +35,52 @@ public static class DestinationPersistence
     /// while another connection waits to write), which stalls persistence for up to the command
     /// timeout; with WAL readers and the writer do not block each other.
     /// </summary>
-    public static void PrepareSqlite(string sqliteFile)
+    /// <returns>
+    /// Null, or what was done with a file that is not a sound SQLite database (for the log): it is
+    /// moved aside and a new one is started. What it holds are hints, early-pipelining records and
+    /// retry times, that the next connections learn again, like Exim's hints databases: no reason
+    /// for an MTA to refuse to start, and with it every message.
+    /// </returns>
+    public static string? PrepareSqlite(string sqliteFile)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(sqliteFile));
         if (!string.IsNullOrEmpty(directory))
             Directory.CreateDirectory(directory);
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={sqliteFile}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
+        string? problem = Check(sqliteFile);
+        if (problem is null) return null;
+        string aside = $"{sqliteFile}.corrupt-{DateTime.UtcNow:yyyyMMddHHmmss}";
+        File.Move(sqliteFile, aside);
+        foreach (string suffix in new[] { "-wal", "-shm" })
+            if (File.Exists(sqliteFile + suffix)) File.Move(sqliteFile + suffix, aside + suffix);
+        if (Check(sqliteFile) is { } again) throw new IOException($"cannot start a new {sqliteFile}: {again}");
+        return $"{sqliteFile} is not a sound SQLite database ({problem}): moved to {aside} and started anew; "
+               + "the early-pipelining records and retry times it held will be learnt again";
+    }
+
+    /// <summary>Opens the file (creating it), sets WAL and runs SQLite's quick check; null when all is well.</summary>
+    private static string? Check(string sqliteFile)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={sqliteFile}");
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode=WAL;";
+            command.ExecuteNonQuery();
+            command.CommandText = "PRAGMA quick_check;";
+            string verdict = command.ExecuteScalar() as string ?? "no answer";
+            return verdict == "ok" ? null : verdict;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode is 11 or 26) // SQLITE_CORRUPT, SQLITE_NOTADB
+        {
+            return e.Message;
+        }
+        finally
+        {
+            // A pooled connection would keep the file open (and its bad pages cached) under the next one.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearPool(connection);
+            connection.Dispose();
+        }
     }
 
     /// <summary>Any linq2db provider, e.g. <c>("Host=...;Database=mta;Username=...", "PostgreSQL.15")</c> for a cluster.</summary>
