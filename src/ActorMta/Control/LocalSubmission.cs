@@ -68,7 +68,7 @@ public sealed class LocalSubmission(MtaSettings settings, MessageSpool spool, Ma
 
         if (!spool.Space.HasRoomFor(submission.Data.Length, out long free))
             throw new SubmissionException(ControlProtocol.Failed,
-                $"not enough space in the spool: {free / (1024 * 1024)} MiB free, actormta.spool.min-free-space is {spool.Space.MinimumFree / (1024 * 1024)} MiB; try again later");
+                $"not enough space in the spool: {spool.Space.Shortage(free)}; try again later");
 
         string id = spool.NewMessageId();
         var now = DateTimeOffset.Now;

@@ -36,7 +36,7 @@ public sealed partial class InboundSession
         if (!_context.Spool.Space.HasRoomFor(parameters.Size ?? 0, out long free))
         {
             _context.MainLog.Write(
-                $"{HostField()} F=<{mail.From}> temporarily rejected MAIL: spool has {free / (1024 * 1024)} MiB free, below actormta.spool.min-free-space ({_context.Spool.Space.MinimumFree / (1024 * 1024)} MiB){(parameters.Size is { } size ? $" with SIZE={size}" : "")}");
+                $"{HostField()} F=<{mail.From}> temporarily rejected MAIL: spool has {_context.Spool.Space.Shortage(free)}{(parameters.Size is { } size ? $" with SIZE={size}" : "")}");
             Reply(Replies.InsufficientStorage);
             return;
         }

@@ -19,8 +19,9 @@ public sealed class SpoolSpace(string directory, long minimumFree)
     private long _free = long.MaxValue;
     private long _readAt = -ReadingLifetimeMs; // the first question reads
 
-    /// <summary>The configured minimum; 0 when the check is off.</summary>
-    public long MinimumFree => minimumFree;
+    /// <summary>Why there is no room, for a log line or an error: "34 MiB free, below actormta.spool.min-free-space (40 MiB)".</summary>
+    public string Shortage(long free) =>
+        $"{free / (1024 * 1024)} MiB free, below actormta.spool.min-free-space ({minimumFree / (1024 * 1024)} MiB)";
 
     /// <summary>True when a message of <paramref name="declaredSize"/> bytes (0 if not declared) leaves the minimum free.</summary>
     /// <param name="free">The free bytes the decision used.</param>

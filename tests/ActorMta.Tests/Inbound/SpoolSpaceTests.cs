@@ -65,7 +65,7 @@ public sealed class SpoolSpaceTests
         await using var mta = await TestMta.StartAsync(s => s with { Spool = s.Spool with { MinFreeSpace = 1L << 50 } });
         var r = await ActorMta.Tests.Operations.Operator.RunAsync(mta.Directory, ["sendmail", "ann@test.example"], "Subject: full\n\nx\n");
         Assert.Equal(1, r.ExitCode);
-        Assert.Matches(@"^actormta: not enough space in the spool: \d+ MiB free, actormta\.spool\.min-free-space is 1073741824 MiB; try again later\n$", r.Stderr);
+        Assert.Matches(@"^actormta: not enough space in the spool: \d+ MiB free, below actormta\.spool\.min-free-space \(1073741824 MiB\); try again later\n$", r.Stderr);
         Assert.Equal("0\n", (await ActorMta.Tests.Operations.Operator.RunAsync(mta, "queue", "count")).Stdout);
         Assert.DoesNotContain(mta.MainLogLines(), l => l.Contains(" <= ", StringComparison.Ordinal));
     }
