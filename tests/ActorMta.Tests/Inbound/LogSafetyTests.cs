@@ -9,20 +9,11 @@ namespace ActorMta.Tests.Inbound;
 /// </summary>
 public sealed class LogSafetyTests
 {
-    private static async Task<RawSmtpClient> GreetedAsync(TestMta mta)
-    {
-        var client = await mta.ConnectAsync();
-        await client.ReadRepliesAsync(1);
-        await client.SendAsync("EHLO client.test\r\n");
-        await client.ReadRepliesAsync(1);
-        return client;
-    }
-
     [Fact]
     public async Task Control_characters_in_the_Message_ID_are_escaped_on_the_reception_line()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
         await client.SendAsync("Message-ID: <\u001b[2J\u0007x\u009by@client.test>\r\nSubject: ids\r\n\r\nhello\r\n.\r\n");
@@ -37,7 +28,7 @@ public sealed class LogSafetyTests
     public async Task An_address_with_a_C1_control_character_is_refused_and_never_logged()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a\u009b31m@client.test> SMTPUTF8\r\n");
         Assert.Equal("500 5.5.2 Syntax error, command contains invalid characters\r\n", await client.ReadRepliesAsync(1));
         await client.SendAsync("QUIT\r\n");

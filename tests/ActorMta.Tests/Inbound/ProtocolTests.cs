@@ -5,15 +5,6 @@ namespace ActorMta.Tests.Inbound;
 /// <summary>The server dialogue of RFC 5321 as a client sees it: sequencing, replies, limits, policy.</summary>
 public sealed class ProtocolTests
 {
-    private static async Task<RawSmtpClient> GreetedAsync(TestMta mta)
-    {
-        var client = await mta.ConnectAsync();
-        await client.ReadRepliesAsync(1);
-        await client.SendAsync("EHLO client.test\r\n");
-        await client.ReadRepliesAsync(1);
-        return client;
-    }
-
     [Fact]
     public async Task CanNotMailBeforeEhlo()
     {
@@ -28,7 +19,7 @@ public sealed class ProtocolTests
     public async Task CanNotDataBeforeRcpt()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
         await client.ReadRepliesAsync(1);
         await client.SendAsync("DATA\r\n");
@@ -39,7 +30,7 @@ public sealed class ProtocolTests
     public async Task RefusedBdatChunkIsStillConsumed()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         // No MAIL: the chunk is refused, but its 11 bytes must not be read as commands.
         await client.SendAsync("BDAT 11 LAST\r\nNOOP\r\nXXX\r\nNOOP\r\n");
         var replies = await client.ReadRepliesAsync(2);
@@ -50,7 +41,7 @@ public sealed class ProtocolTests
     public async Task UnknownCommandGets500AndTooManyCloseTheConnection()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         for (var i = 0; i < 5; i++)
         {
             await client.SendAsync("FROB\r\n");
@@ -66,7 +57,7 @@ public sealed class ProtocolTests
     public async Task OverlongCommandLineGets500()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("NOOP " + new string('x', 5000) + "\r\nRSET\r\n");
         Assert.Equal("500 5.5.6 Line too long\r\n250 2.0.0 Reset OK\r\n", await client.ReadRepliesAsync(2));
         await client.SendAsync("NOOP\r\n");
@@ -77,7 +68,7 @@ public sealed class ProtocolTests
     public async Task VrfyHelpRsetNoopQuit()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("VRFY user\r\n");
         Assert.StartsWith("252 2.1.5 ", await client.ReadRepliesAsync(1));
         await client.SendAsync("HELP\r\n");
@@ -95,7 +86,7 @@ public sealed class ProtocolTests
     public async Task RelayIsRefusedWith550()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<victim@elsewhere.example>\r\nRCPT TO:<ok@relay.example>\r\n");
         Assert.Equal("250 2.1.0 Sender OK\r\n550 5.7.1 Relay not permitted\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(3));
         Assert.Contains("rejected RCPT <victim@elsewhere.example>: relay not permitted", await mta.WaitForLogLineAsync("rejected RCPT"));
@@ -105,7 +96,7 @@ public sealed class ProtocolTests
     public async Task UnknownLocalUserIsRefusedWhenAUserListIsConfigured()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Policy = s.Policy with { LocalUsers = new HashSet<string> { "known" } } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<stranger@test.example>\r\nRCPT TO:<Known@test.example>\r\n");
         Assert.Equal("250 2.1.0 Sender OK\r\n550 5.1.1 Unknown user\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(3));
     }
@@ -114,7 +105,7 @@ public sealed class ProtocolTests
     public async Task PostmasterWithoutDomainIsAccepted()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\n");
         Assert.Equal("250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n", await client.ReadRepliesAsync(2));
     }
@@ -123,7 +114,7 @@ public sealed class ProtocolTests
     public async Task DeclaredSizeOverTheLimitIsRefusedAtMail()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test> SIZE=2000000\r\n");
         Assert.Equal("552 5.3.4 Message size exceeds fixed maximum message size (1048576 octets)\r\n", await client.ReadRepliesAsync(1));
     }
@@ -132,7 +123,7 @@ public sealed class ProtocolTests
     public async Task ContentOverTheLimitIsRefusedAfterData()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = 1000 } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
         var line = new string('x', 70) + "\r\n";
@@ -147,7 +138,7 @@ public sealed class ProtocolTests
     public async Task TooManyRecipientsGet452()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxRecipients = 2 } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<u1@test.example>\r\nRCPT TO:<u2@test.example>\r\nRCPT TO:<u3@test.example>\r\n");
         Assert.EndsWith("250 2.1.5 Recipient OK\r\n452 4.5.3 Too many recipients\r\n", await client.ReadRepliesAsync(4));
     }
@@ -156,7 +147,7 @@ public sealed class ProtocolTests
     public async Task TooManyMessagesPerConnectionGet421()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessagesPerConnection = 1 } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
         await client.SendAsync("Subject: one\r\n\r\nbody\r\n.\r\n");
@@ -190,7 +181,7 @@ public sealed class ProtocolTests
         // that attempt is not counted and another is made. A 421 after a short silence fails.
         for (int attempt = 1; client is null; attempt++)
         {
-            var candidate = await GreetedAsync(mta);
+            var candidate = await mta.GreetedAsync();
             var busyUntil = DateTime.UtcNow + 2 * timeout;
             var lastReply = DateTime.UtcNow;
             bool stalled = false;
@@ -230,7 +221,7 @@ public sealed class ProtocolTests
         {
             Smtp = s.Smtp with { IdleTimeout = TimeSpan.FromMinutes(5), DataTimeout = TimeSpan.FromMilliseconds(400) },
         });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
         await client.SendAsync("Subject: stalled\r\n\r\nhalf a me");
@@ -258,7 +249,7 @@ public sealed class ProtocolTests
     public async Task ReceivedHeaderIsPrependedAndMaildirHasReturnPathAndDeliveredTo()
     {
         await using var mta = await TestMta.StartAsync();
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
         await client.SendAsync("Subject: hi\r\n\r\n..dot-stuffed line\r\n.\r\n");

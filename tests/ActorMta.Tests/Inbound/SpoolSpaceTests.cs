@@ -9,21 +9,12 @@ namespace ActorMta.Tests.Inbound;
 /// </summary>
 public sealed class SpoolSpaceTests
 {
-    private static async Task<RawSmtpClient> GreetedAsync(TestMta mta)
-    {
-        var client = await mta.ConnectAsync();
-        await client.ReadRepliesAsync(1);
-        await client.SendAsync("EHLO client.test\r\n");
-        await client.ReadRepliesAsync(1);
-        return client;
-    }
-
     [Fact]
     public async Task Below_the_minimum_MAIL_gets_452_is_logged_and_nothing_is_spooled()
     {
         const long Petabyte = 1L << 50;
         await using var mta = await TestMta.StartAsync(s => s with { Spool = s.Spool with { MinFreeSpace = Petabyte } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
 
         await client.SendAsync("MAIL FROM:<a@client.test>\r\n");
         Assert.Equal("452 4.3.1 Insufficient system storage, please try again later\r\n", await client.ReadRepliesAsync(1));
@@ -40,7 +31,7 @@ public sealed class SpoolSpaceTests
     {
         const long Petabyte = 1L << 50;
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = 2 * Petabyte } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
 
         await client.SendAsync($"MAIL FROM:<a@client.test> SIZE={Petabyte}\r\n");
         Assert.Equal("452 4.3.1 Insufficient system storage, please try again later\r\n", await client.ReadRepliesAsync(1));
@@ -54,7 +45,7 @@ public sealed class SpoolSpaceTests
     public async Task With_the_check_off_MAIL_is_not_asked_about_space()
     {
         await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = long.MaxValue }, Spool = s.Spool with { MinFreeSpace = 0 } });
-        using var client = await GreetedAsync(mta);
+        using var client = await mta.GreetedAsync();
         await client.SendAsync($"MAIL FROM:<a@client.test> SIZE={1L << 60}\r\n");
         Assert.Equal("250 2.1.0 Sender OK\r\n", await client.ReadRepliesAsync(1));
     }

@@ -23,10 +23,7 @@ public sealed class QueueListingStreamTests
         var ids = new List<string>();
         for (int first = 0; first < Messages; first += PerConnection)
         {
-            using var client = await mta.ConnectAsync();
-            await client.ReadRepliesAsync(1);
-            await client.SendAsync("EHLO client.test\r\n");
-            await client.ReadRepliesAsync(1);
+            using var client = await mta.GreetedAsync();
             var batch = new StringBuilder();
             for (int i = first; i < first + PerConnection; i++)
             {

@@ -89,6 +89,16 @@ public sealed class TestMta : IAsyncDisposable
 
     public Task<RawSmtpClient> ConnectAsync() => RawSmtpClient.ConnectAsync(EndPoint);
 
+    /// <summary>A client past the banner and <c>EHLO client.test</c>, ready for MAIL.</summary>
+    public async Task<RawSmtpClient> GreetedAsync()
+    {
+        var client = await ConnectAsync();
+        await client.ReadRepliesAsync(1);
+        await client.SendAsync("EHLO client.test\r\n");
+        await client.ReadRepliesAsync(1);
+        return client;
+    }
+
     public string[] MainLogLines()
     {
         if (!File.Exists(MainLogPath)) return [];
