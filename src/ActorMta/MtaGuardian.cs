@@ -43,7 +43,12 @@ public sealed class MtaGuardian : UntypedActor
         var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
         var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
         _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog, router, delivery), "queue");
-        var context = new InboundContext(settings, spool, _queue, mainLog, logger) { Auth = auth, Tls = tls };
+        var context = new InboundContext(settings, spool, _queue, mainLog, logger)
+        {
+            Auth = auth,
+            Tls = tls,
+            DataBudget = new DataMemoryBudget(settings.Smtp.MaxDataInMemory),
+        };
         Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }
 

@@ -149,6 +149,10 @@ public sealed record SmtpServerSettings(
 {
     /// <summary><c>smtp.tcp-fastopen</c>: TFO queue length on the listening sockets (0: off). The kernel must allow it too.</summary>
     public int TcpFastOpenQueue { get; init; } = 256;
+
+    /// <summary><c>smtp.max-data-in-memory</c>: message data all sessions together may hold while
+    /// receiving; a message that would go over gets 452 4.3.1 after its data (0: no limit).</summary>
+    public long MaxDataInMemory { get; init; } = 512L * 1024 * 1024;
 }
 
 /// <summary><c>actormta.policy</c>: who may send what where. Never an open relay.</summary>

@@ -207,6 +207,7 @@ public static partial class SettingsLoader
             BareLineEndings: r.Enum<BareLineEndingPolicy>("actormta.smtp.bare-line-endings"))
         {
             TcpFastOpenQueue = r.NonNegativeInt("actormta.smtp.tcp-fastopen", maximum: MaxTcpFastOpenQueue),
+            MaxDataInMemory = r.SizeOrOff("actormta.smtp.max-data-in-memory"),
         };
 
         var localUsers = r.StringList("actormta.policy.local-users");

@@ -23,4 +23,7 @@ public sealed record InboundContext(
 
     /// <summary>The node's server TLS (certificate, STARTTLS host list); null when TLS is off.</summary>
     public ServerTls? Tls { get; init; }
+
+    /// <summary>Message data in memory, shared by every listener's sessions.</summary>
+    public DataMemoryBudget DataBudget { get; init; } = DataMemoryBudget.Unlimited;
 }

@@ -18,7 +18,16 @@ public sealed partial class InboundSession
     /// <summary>A message buffer larger than this is dropped after use rather than kept for the next message.</summary>
     private const int RetainedBodyCapacity = 64 * 1024;
 
+    /// <summary>The share of <see cref="InboundContext.DataBudget"/> a message takes at a time.</summary>
+    private const int BudgetStep = 64 * 1024;
+
     private ArrayBufferWriter<byte>? _body;
+    /// <summary>Bytes of the shared data budget this message holds.</summary>
+    private long _budgetTaken;
+    /// <summary>The budget had no room for this message: the rest of its data is read and dropped, and it gets 452.</summary>
+    private bool _overBudget;
+    /// <summary>Where dropped data is decoded (the decoders still find the end of the data), emptied before each use.</summary>
+    private ArrayBufferWriter<byte>? _discard;
     private DataDecoder? _dataDecoder;
     private BdatDecoder? _bdatDecoder;
     private long _chunkSize;
@@ -40,7 +49,7 @@ public sealed partial class InboundSession
 
     private bool TryData()
     {
-        var status = _dataDecoder!.Decode(_input.AsSpan(_inputStart, Buffered), _body!, out var consumed);
+        var status = _dataDecoder!.Decode(_input.AsSpan(_inputStart, Buffered), BodySink(Buffered), out var consumed);
         _inputStart += consumed;
         if (status == DataStatus.NeedMoreInput) return false;
         if (Buffered > 0) _pipeliningUsed = true;
@@ -78,7 +87,7 @@ public sealed partial class InboundSession
         {
             var take = (int)Math.Min(_chunkRemaining, Buffered);
             if (take == 0) return false;
-            if (_chunkRefusal is null) _bdatDecoder!.Write(_input.AsSpan(_inputStart, take), _body!);
+            if (_chunkRefusal is null) _bdatDecoder!.Write(_input.AsSpan(_inputStart, take), BodySink(take));
             _inputStart += take;
             _chunkRemaining -= take;
             if (_chunkRemaining > 0) return true;
@@ -96,10 +105,42 @@ public sealed partial class InboundSession
             Reply(Replies.ChunkReceived(_chunkSize));
             return true;
         }
-        _bdatDecoder!.Finish(_body!);
+        _bdatDecoder!.Finish(BodySink(0));
         if (Buffered > 0) _pipeliningUsed = true;
         FinishMessage(_bdatDecoder.Problems);
         return true;
+    }
+
+    /// <summary>
+    /// Where the next <paramref name="incoming"/> bytes of the message go: its body, with the
+    /// shared budget taken for them first, or, once the budget has no room, nowhere.
+    /// </summary>
+    private IBufferWriter<byte> BodySink(int incoming)
+    {
+        if (!_overBudget)
+        {
+            long needed = _body!.WrittenCount + (long)incoming;
+            if (needed <= _budgetTaken) return _body;
+            long step = Math.Max(BudgetStep, needed - _budgetTaken);
+            if (_context.DataBudget.TryTake(step))
+            {
+                _budgetTaken += step;
+                return _body;
+            }
+            // Out of room: what this message holds goes at once, and so does its share.
+            _overBudget = true;
+            _body = null;
+            ReleaseBudgetShare();
+        }
+        _discard ??= new ArrayBufferWriter<byte>(4096);
+        _discard.ResetWrittenCount();
+        return _discard;
+    }
+
+    private void ReleaseBudgetShare()
+    {
+        _context.DataBudget.Give(_budgetTaken);
+        _budgetTaken = 0;
     }
 
     private void FinishMessage(DataProblems problems)
@@ -108,10 +149,12 @@ public sealed partial class InboundSession
         var refusal = problems.HasFlag(DataProblems.TooBig) ? (Reply: Replies.TooBig(_smtp.MaxMessageSize), Why: "message too big")
             : problems.HasFlag(DataProblems.BareLineEnding) && !Normalize ? (Reply: Replies.BareLineEnding, Why: "bare CR or LF in message data")
             : problems.HasFlag(DataProblems.LineTooLong) ? (Reply: Replies.LineTooLongInData(_smtp.MaxTextLineLength), Why: "line too long in message data")
+            : _overBudget ? (Reply: Replies.InsufficientStorage,
+                Why: $"message data in memory would exceed actormta.smtp.max-data-in-memory ({_context.DataBudget.Limit} bytes, all sessions together)")
             : default;
         if (refusal.Reply is not null)
         {
-            _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> rejected after DATA: {refusal.Why}");
+            _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> {(refusal.Reply.IsTransient ? "temporarily " : "")}rejected after DATA: {refusal.Why}");
             Reply(refusal.Reply);
             EndTransaction();
             return;
@@ -190,7 +233,10 @@ public sealed partial class InboundSession
     /// <summary>Forget the content of the message in progress (not while the spool is still writing it).</summary>
     private void AbortMessage()
     {
-        if (_mode == Mode.Busy || _body is null) return;
+        if (_mode == Mode.Busy) return;
+        ReleaseBudgetShare();
+        _overBudget = false;
+        if (_body is null) return;
         if (_body.Capacity > RetainedBodyCapacity) _body = null;
         else _body.ResetWrittenCount();
     }

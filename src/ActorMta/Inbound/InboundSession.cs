@@ -104,6 +104,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         _connection.Dispose();
         ReleaseInput();
         AbortMessage();
+        ReleaseBudgetShare(); // also while a store is running: the body goes with it
     }
 
     protected override void OnReceive(object message)

@@ -64,6 +64,7 @@ public sealed class ConfigurationCompletenessTests
         ["SmtpServerSettings.DataTimeout"] = "actormta.smtp.data-timeout",
         ["SmtpServerSettings.BareLineEndings"] = "actormta.smtp.bare-line-endings",
         ["SmtpServerSettings.TcpFastOpenQueue"] = "actormta.smtp.tcp-fastopen",
+        ["SmtpServerSettings.MaxDataInMemory"] = "actormta.smtp.max-data-in-memory",
         ["PolicySettings.LocalDomains"] = "actormta.policy.local-domains",
         ["PolicySettings.RelayToDomains"] = "actormta.policy.relay-to-domains",
         ["PolicySettings.RelayFromHosts"] = "actormta.policy.relay-from-hosts",

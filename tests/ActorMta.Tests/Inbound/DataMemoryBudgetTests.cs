@@ -1,0 +1,78 @@
+using System.Text;
+using ActorMta.Tests.Support;
+
+namespace ActorMta.Tests.Inbound;
+
+/// <summary>
+/// <c>smtp.max-data-in-memory</c>: message data all sessions hold while receiving is bounded. A
+/// message that would go over is read to its end (the session stays in step with the client) and
+/// answered 452 4.3.1; its share is given back, so the next message fits again.
+/// </summary>
+public sealed class DataMemoryBudgetTests
+{
+    private const long Budget = 600 * 1024;
+
+    private static Task<TestMta> StartAsync() =>
+        TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = 10 * 1024 * 1024, MaxDataInMemory = Budget } });
+
+    private static string Body(int kilobytes, string subject) =>
+        $"Subject: {subject}\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('x', 998) + "\r\n", kilobytes));
+
+    [Fact]
+    public async Task A_DATA_message_over_the_budget_gets_452_after_its_data_and_the_next_one_fits_again()
+    {
+        await using var mta = await StartAsync();
+        using var client = await mta.GreetedAsync();
+
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        await client.SendAsync(Body(1000, "too much") + ".\r\n");
+        Assert.Equal("452 4.3.1 Insufficient system storage, please try again later\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Matches(@"F=<a@client\.test> temporarily rejected after DATA: message data in memory would exceed actormta\.smtp\.max-data-in-memory \(614400 bytes, all sessions together\)$",
+            await mta.WaitForLogLineAsync("temporarily rejected after DATA"));
+
+        // Its share came back: a message nearly as large as the budget goes through on the same connection.
+        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await client.ReadRepliesAsync(3);
+        await client.SendAsync(Body(400, "fits") + ".\r\n");
+        Assert.StartsWith("250 2.0.0 OK id=", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
+        var delivered = Assert.Single(await mta.WaitForMaildirAsync("user"));
+        Assert.Contains("Subject: fits\r\n", delivered);
+    }
+
+    [Fact]
+    public async Task BDAT_chunks_over_the_budget_are_read_and_dropped_and_LAST_gets_452()
+    {
+        await using var mta = await StartAsync();
+        using var client = await mta.GreetedAsync();
+
+        string chunk = Body(400, "chunked");
+        int size = Encoding.ASCII.GetByteCount(chunk);
+        await client.SendAsync($"MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT {size}\r\n{chunk}BDAT {size} LAST\r\n{chunk}NOOP\r\n");
+        var replies = await client.ReadRepliesAsync(5, TimeSpan.FromSeconds(30));
+        Assert.EndsWith($"250 2.0.0 {size} octets received\r\n452 4.3.1 Insufficient system storage, please try again later\r\n250 2.0.0 OK\r\n", replies);
+        Assert.Equal("0\n", (await ActorMta.Tests.Operations.Operator.RunAsync(mta, "queue", "count")).Stdout);
+    }
+
+    [Fact]
+    public async Task The_budget_is_shared_a_second_session_goes_over_while_the_first_holds_its_data()
+    {
+        await using var mta = await StartAsync();
+        using var first = await mta.GreetedAsync();
+        using var second = await mta.GreetedAsync();
+        foreach (var client in new[] { first, second })
+        {
+            await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+            await client.ReadRepliesAsync(3);
+        }
+
+        await first.SendAsync(Body(400, "first")); // held: its end has not come
+        await Task.Delay(500);
+        await second.SendAsync(Body(400, "second") + ".\r\n");
+        Assert.StartsWith("452 4.3.1 ", await second.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
+
+        await first.SendAsync(".\r\n");
+        Assert.StartsWith("250 2.0.0 OK id=", await first.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Contains("Subject: first\r\n", Assert.Single(await mta.WaitForMaildirAsync("user")));
+    }
+}
