@@ -77,23 +77,28 @@ public sealed class DataMemoryBudgetTests
     }
 
     [Fact]
-    public async Task Each_spooled_message_gives_its_share_back_so_messages_one_after_another_never_run_out()
+    public async Task Each_spooled_or_reset_message_gives_its_share_back_while_its_session_stays()
     {
         await using var mta = await StartAsync();
-        using var client = await mta.GreetedAsync();
-        for (int i = 0; i < 4; i++) // 4 x 400 KB through a 600 KiB budget
+        using var first = await mta.GreetedAsync();
+        using var second = await mta.GreetedAsync();
+
+        // 400 KB at a time through a 600 KiB budget, the two sessions taking turns and staying open.
+        for (int i = 0; i < 4; i++)
         {
+            var client = i % 2 == 0 ? first : second;
             await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
             await client.ReadRepliesAsync(3);
-            await client.SendAsync(Body(400, $"one of four {i}") + ".\r\n");
+            await client.SendAsync(Body(400, $"turn {i}") + ".\r\n");
             Assert.StartsWith("250 2.0.0 OK id=", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
         }
-        // And RSET in the middle of a message gives its share back too.
-        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT 400000\r\n" + new string('y', 400_000) + "RSET\r\n");
-        Assert.EndsWith("250 2.0.0 400000 octets received\r\n250 2.0.0 Reset OK\r\n", await client.ReadRepliesAsync(4, TimeSpan.FromSeconds(30)));
-        await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
-        await client.ReadRepliesAsync(3);
-        await client.SendAsync(Body(400, "after RSET") + ".\r\n");
-        Assert.StartsWith("250 2.0.0 OK id=", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
+
+        // RSET in the middle of a message gives its share back too.
+        await first.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT 400000\r\n" + new string('y', 400_000) + "RSET\r\n");
+        Assert.EndsWith("250 2.0.0 400000 octets received\r\n250 2.0.0 Reset OK\r\n", await first.ReadRepliesAsync(4, TimeSpan.FromSeconds(30)));
+        await second.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+        await second.ReadRepliesAsync(3);
+        await second.SendAsync(Body(400, "after RSET") + ".\r\n");
+        Assert.StartsWith("250 2.0.0 OK id=", await second.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
     }
 }
