@@ -14,9 +14,6 @@ public sealed class DataMemoryBudget(long limit)
 
     private long _taken;
 
-    /// <summary>Bytes taken now, all sessions together.</summary>
-    public long Taken => Volatile.Read(ref _taken);
-
     /// <summary>The configured limit in bytes; 0 for none.</summary>
     public long Limit => limit;
 

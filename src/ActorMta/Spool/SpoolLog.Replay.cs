@@ -328,7 +328,7 @@ internal sealed partial class SpoolLog
     /// <paramref name="damaged"/> hears where and how many bytes were passed over.
     /// </summary>
     private static IEnumerable<(byte Kind, string Id, int Offset, int Length, int End)> Records(
-        byte[] image, int length, long sequence, Action<int, int>? damaged = null)
+        byte[] image, int length, long sequence, Action<int, int> damaged)
     {
         int at = HeaderSize;
         while (true)
@@ -341,7 +341,7 @@ internal sealed partial class SpoolLog
             }
             int next = NextRecord(image, at + 1, length, sequence);
             if (next < 0) yield break;
-            damaged?.Invoke(at, next - at);
+            damaged(at, next - at);
             at = next;
         }
     }
