@@ -2,10 +2,11 @@ namespace ActorMta.Inbound;
 
 /// <summary>
 /// The message data all inbound sessions together hold in memory while receiving
-/// (<c>smtp.max-data-in-memory</c>). A session keeps a message whole until it is spooled, so
-/// without a bound a few hundred clients each sending a 50 MB message slowly would take the
-/// process's memory (20 such messages held 1.7 GB on 2026-11-30). Sessions take their share in
-/// steps as data arrives and give it back when the message is spooled or dropped.
+/// (<c>smtp.max-data-in-memory</c>). A session keeps a message in memory up to
+/// <see cref="ActorMta.Spool.IncomingData.SpillAt"/> and then spills it to a file, so each holds
+/// under a megabyte; but a few thousand clients sending at once would still take the process's
+/// memory. Sessions take their share in steps as data arrives and give it back when the message
+/// is spooled or dropped.
 /// </summary>
 public sealed class DataMemoryBudget(long limit)
 {

@@ -15,13 +15,13 @@ public sealed partial class InboundSession
     private sealed record Stored(Envelope Envelope);
     private sealed record StoreFailed(Envelope Envelope, Exception Error);
 
-    /// <summary>A message buffer larger than this is dropped after use rather than kept for the next message.</summary>
-    private const int RetainedBodyCapacity = 64 * 1024;
-
     /// <summary>The share of <see cref="InboundContext.DataBudget"/> a message takes at a time.</summary>
     private const int BudgetStep = 64 * 1024;
 
-    private ArrayBufferWriter<byte>? _body;
+    /// <summary>The data of the message in progress: in memory, or past <see cref="IncomingData.SpillAt"/> in a spill file.</summary>
+    private IncomingData? _body;
+    /// <summary>The store in progress (<see cref="Mode.Busy"/>): the body is closed only after it.</summary>
+    private Task? _storing;
     /// <summary>Bytes of the shared data budget this message holds.</summary>
     private long _budgetTaken;
     /// <summary>The budget had no room for this message: the rest of its data is read and dropped, and it gets 452.</summary>
@@ -40,7 +40,7 @@ public sealed partial class InboundSession
     private void OnData()
     {
         _dataSeen = true;
-        _body ??= new ArrayBufferWriter<byte>(4096);
+        _body ??= new IncomingData(_context.Spool.InputDirectory);
         if (_dataDecoder is null) _dataDecoder = new DataDecoder(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
         else _dataDecoder.Reset(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
         _mode = Mode.Data;
@@ -61,7 +61,7 @@ public sealed partial class InboundSession
     {
         if (_state != ServerState.InChunks)
         {
-            _body ??= new ArrayBufferWriter<byte>(4096);
+            _body ??= new IncomingData(_context.Spool.InputDirectory);
             if (_bdatDecoder is null) _bdatDecoder = new BdatDecoder(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
             else _bdatDecoder.Reset(_smtp.MaxMessageSize, _smtp.MaxTextLineLength, Normalize);
             _transaction.UsedChunking = true;
@@ -113,13 +113,14 @@ public sealed partial class InboundSession
 
     /// <summary>
     /// Where the next <paramref name="incoming"/> bytes of the message go: its body, with the
-    /// shared budget taken for them first, or, once the budget has no room, nowhere.
+    /// shared budget taken first for what it holds in memory, or, once the budget has no room, nowhere.
     /// </summary>
     private IBufferWriter<byte> BodySink(int incoming)
     {
         if (!_overBudget)
         {
-            long needed = _body!.WrittenCount + (long)incoming;
+            // A spilled body holds at most its staging buffer; the share taken before the spill is kept.
+            long needed = _body!.InMemory + (long)incoming;
             if (needed <= _budgetTaken) return _body;
             long step = Math.Max(BudgetStep, needed - _budgetTaken);
             if (_context.DataBudget.TryTake(step))
@@ -129,7 +130,7 @@ public sealed partial class InboundSession
             }
             // Out of room: what this message holds goes at once, and so does its share.
             _overBudget = true;
-            _body = null;
+            _body.Reset();
             ReleaseBudgetShare();
         }
         _discard ??= new ArrayBufferWriter<byte>(4096);
@@ -151,6 +152,7 @@ public sealed partial class InboundSession
             : problems.HasFlag(DataProblems.LineTooLong) ? (Reply: Replies.LineTooLongInData(_smtp.MaxTextLineLength), Why: "line too long in message data")
             : _overBudget ? (Reply: Replies.InsufficientStorage,
                 Why: $"message data in memory would exceed actormta.smtp.max-data-in-memory ({_context.DataBudget.Limit} bytes, all sessions together)")
+            : !_body!.Complete() ? (Reply: Replies.SpoolFailure, Why: _body.Failure!)
             : default;
         if (refusal.Reply is not null)
         {
@@ -161,11 +163,11 @@ public sealed partial class InboundSession
         }
 
         var envelope = BuildEnvelope(out var receivedHeader);
-        var body = _body!.WrittenMemory;
         _mode = Mode.Busy;
         Task store;
-        try { store = _context.Spool.StoreAsync(envelope, [receivedHeader, body]); }
+        try { store = _context.Spool.StoreAsync(envelope, receivedHeader, _body!); }
         catch (Exception e) { store = Task.FromException(e); } // a synchronous failure is still a 451, never a dropped connection
+        _storing = store;
         store.PipeTo(Self, success: () => new Stored(envelope), failure: e => new StoreFailed(envelope, e));
     }
 
@@ -181,7 +183,6 @@ public sealed partial class InboundSession
         var recipients = _transaction.Recipients.ToArray();
         receivedHeader = ReceivedHeader.Build(_heloName, _clientText, _clientPort, _hostname, withKeyword, id,
             recipients.Length == 1 ? recipients[0].Address : null, now);
-        var body = _body!.WrittenSpan;
         return new Envelope(
             MessageId: id,
             Sender: _transaction.Sender?.ToString() ?? "",
@@ -195,8 +196,8 @@ public sealed partial class InboundSession
             SmtpUtf8: utf8,
             Ret: parameters.Ret,
             EnvId: parameters.EnvId,
-            HeaderMessageId: MessageHeaders.FindMessageId(body),
-            Size: receivedHeader.Length + body.Length);
+            HeaderMessageId: MessageHeaders.FindMessageId(_body!.Head),
+            Size: receivedHeader.Length + _body.Length);
     }
 
     private void OnStored(Stored stored)
@@ -233,12 +234,12 @@ public sealed partial class InboundSession
     /// <summary>Forget the content of the message in progress (not while the spool is still writing it).</summary>
     private void AbortMessage()
     {
-        if (_mode == Mode.Busy) return;
+        // The mode is not enough: a connection lost during the store makes it Closed.
+        if (_storing is { IsCompleted: false }) return;
         ReleaseBudgetShare();
         _overBudget = false;
-        if (_body is null) return;
-        if (_body.Capacity > RetainedBodyCapacity) _body = null;
-        else _body.ResetWrittenCount();
+        _storing = null;
+        _body?.Reset();
     }
 
     /// <summary>Exim's reception line: <c>id &lt;= sender H=(helo) [ip]:port P=esmtp L* K S=size id=msgid for rcpts</c>.</summary>

@@ -105,6 +105,9 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         ReleaseInput();
         AbortMessage();
         ReleaseBudgetShare(); // also while a store is running: the body goes with it
+        // A store still running reads the spill file: it is closed when the store ends.
+        if (_storing is { IsCompleted: false } storing && _body is { } body) storing.ContinueWith(_ => body.Dispose(), TaskScheduler.Default);
+        else _body?.Dispose();
     }
 
     protected override void OnReceive(object message)

@@ -137,21 +137,39 @@ public sealed class MessageSpool
     /// </summary>
     /// <exception cref="SpoolException">The message could not be stored; nothing was left behind.</exception>
     /// <exception cref="OperationCanceledException">Cancelled before the rename; nothing was left behind.</exception>
-    public async Task StoreAsync(Envelope envelope, IReadOnlyList<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken = default)
+    public Task StoreAsync(Envelope envelope, IReadOnlyList<ReadOnlyMemory<byte>> data, CancellationToken cancellationToken = default) =>
+        StoreAsync(envelope, data, spilled: null, cancellationToken);
+
+    /// <summary>
+    /// Durably stores a message received by a session: <paramref name="prefix"/> (its
+    /// <c>Received:</c> header), then <paramref name="data"/>, in memory or spilled to a file. The
+    /// caller keeps <paramref name="data"/> untouched until the task completes.
+    /// </summary>
+    /// <exception cref="SpoolException">The message could not be stored; nothing was left behind.</exception>
+    public Task StoreAsync(Envelope envelope, ReadOnlyMemory<byte> prefix, IncomingData data, CancellationToken cancellationToken = default)
+    {
+        if (!data.Complete()) throw new SpoolException(data.Failure!);
+        return data.Spilled
+            ? StoreAsync(envelope, [prefix], data, cancellationToken)
+            : StoreAsync(envelope, [prefix, data.Memory], spilled: null, cancellationToken);
+    }
+
+    private async Task StoreAsync(Envelope envelope, IReadOnlyList<ReadOnlyMemory<byte>> data, IncomingData? spilled, CancellationToken cancellationToken)
     {
         string id = envelope.MessageId;
         if (!MessageIds.IsValid(id)) throw new SpoolException($"\"{id}\" is not a spool id");
         string final = Path.Combine(_input, id);
         string temp = final + TempSuffix;
 
-        long length = 0;
+        long length = spilled?.Length ?? 0;
         foreach (var part in data) length += part.Length;
         var parts = new List<ReadOnlyMemory<byte>>(data.Count + 2) { SpoolFile.Header(envelope, length) };
         parts.AddRange(data);
         parts.Add(SpoolFile.Trailer);
 
         long fileLength = length + parts[0].Length + SpoolFile.Trailer.Length;
-        if (_log is not null && fileLength <= SpoolLog.MaxRecordPayload && !_log.Full)
+        // A spilled message is too large for the log (IncomingData.SpillAt): it always gets its file.
+        if (_log is not null && spilled is null && fileLength <= SpoolLog.MaxRecordPayload && !_log.Full)
         {
             await StoreLoggedAsync(_log, id, final, parts, (int)fileLength, cancellationToken).ConfigureAwait(false);
             return;
@@ -167,7 +185,7 @@ public sealed class MessageSpool
                 if (!Writing.TryAdd(temp, true)) throw new SpoolException($"{id} is being stored already");
                 try
                 {
-                    NewFile.Write(temp, parts, _fsync);                            // 1, 2
+                    NewFile.Write(temp, parts, _fsync, spilled: spilled, spilledAt: parts.Count - 1); // 1, 2
                     cancellationToken.ThrowIfCancellationRequested();
                     File.Move(temp, final, overwrite: true);                       // 3: rename(2)
                 }

@@ -28,11 +28,14 @@ internal static class NewFile
 
     /// <param name="replace">Truncate a file already under <paramref name="path"/> instead of
     /// failing; on a failure the path is then unlinked whatever was there.</param>
-    public static void Write(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace = false)
+    /// <param name="spilled">Data received into a spill file, copied in between
+    /// <c>parts[spilledAt - 1]</c> and <c>parts[spilledAt]</c>.</param>
+    public static void Write(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace = false,
+        IncomingData? spilled = null, int spilledAt = 0)
     {
         if (!OperatingSystem.IsLinux())
         {
-            WritePortable(path, parts, fsync, replace);
+            WritePortable(path, parts, fsync, replace, spilled, spilledAt);
             return;
         }
 
@@ -45,7 +48,16 @@ internal static class NewFile
         }
         try
         {
-            WriteAll(fd, path, parts);
+            if (spilled is null)
+            {
+                WriteAll(fd, path, parts, 0, parts.Count, 0);
+            }
+            else
+            {
+                long offset = WriteAll(fd, path, parts, 0, spilledAt, 0);
+                spilled.CopySpilled(piece => offset = WriteAll(fd, path, [piece], 0, 1, offset));
+                WriteAll(fd, path, parts, spilledAt, parts.Count, offset);
+            }
             if (fsync) FileSync.File(fd, path);
         }
         catch
@@ -66,14 +78,14 @@ internal static class NewFile
     /// <summary>True when <paramref name="error"/> from <see cref="Write"/> says the name was already taken.</summary>
     public static bool AlreadyExisted(Exception error) => error is IOException { HResult: EEXIST };
 
-    private static unsafe void WriteAll(int fd, string path, IReadOnlyList<ReadOnlyMemory<byte>> parts)
+    /// <summary>Writes <c>parts[from..to)</c> at <paramref name="offset"/>; returns the offset after them.</summary>
+    private static unsafe long WriteAll(int fd, string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, int from, int to, long offset)
     {
-        long offset = 0;
         var vectors = stackalloc IoVector[MaxVectors];
         var pins = t_pins ??= new MemoryHandle[MaxVectors];
-        for (int first = 0; first < parts.Count; first += MaxVectors)
+        for (int first = from; first < to; first += MaxVectors)
         {
-            int count = Math.Min(MaxVectors, parts.Count - first);
+            int count = Math.Min(MaxVectors, to - first);
             long wanted = 0;
             try
             {
@@ -120,9 +132,11 @@ internal static class NewFile
                 }
             }
         }
+        return offset;
     }
 
-    private static void WritePortable(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace)
+    private static void WritePortable(string path, IReadOnlyList<ReadOnlyMemory<byte>> parts, bool fsync, bool replace,
+        IncomingData? spilled, int spilledAt)
     {
         FileStream file;
         try
@@ -137,7 +151,12 @@ internal static class NewFile
         {
             using (file)
             {
-                foreach (var part in parts) file.Write(part.Span);
+                for (int i = 0; i < parts.Count; i++)
+                {
+                    if (i == spilledAt) spilled?.CopySpilled(piece => file.Write(piece.Span));
+                    file.Write(parts[i].Span);
+                }
+                if (spilledAt >= parts.Count) spilled?.CopySpilled(piece => file.Write(piece.Span));
                 if (fsync) file.Flush(flushToDisk: true);
             }
         }

@@ -6,11 +6,13 @@ namespace ActorMta.Tests.Inbound;
 /// <summary>
 /// <c>smtp.max-data-in-memory</c>: message data all sessions hold while receiving is bounded. A
 /// message that would go over is read to its end (the session stays in step with the client) and
-/// answered 452 4.3.1; its share is given back, so the next message fits again.
+/// answered 452 4.3.1; its share is given back, so the next message fits again. The messages here
+/// stay below <see cref="ActorMta.Spool.IncomingData.SpillAt"/>, so they are held in memory whole
+/// (larger ones go to a spill file: <see cref="LargeMessageSpillTests"/>).
 /// </summary>
 public sealed class DataMemoryBudgetTests
 {
-    private const long Budget = 600 * 1024;
+    private const long Budget = 300 * 1024;
 
     private static Task<TestMta> StartAsync() =>
         TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxMessageSize = 10 * 1024 * 1024, MaxDataInMemory = Budget } });
@@ -28,13 +30,13 @@ public sealed class DataMemoryBudgetTests
         await client.ReadRepliesAsync(3);
         await client.SendAsync(Body(1000, "too much") + ".\r\n");
         Assert.Equal("452 4.3.1 Insufficient system storage, please try again later\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
-        Assert.Matches(@"F=<a@client\.test> temporarily rejected after DATA: message data in memory would exceed actormta\.smtp\.max-data-in-memory \(614400 bytes, all sessions together\)$",
+        Assert.Matches(@"F=<a@client\.test> temporarily rejected after DATA: message data in memory would exceed actormta\.smtp\.max-data-in-memory \(307200 bytes, all sessions together\)$",
             await mta.WaitForLogLineAsync("temporarily rejected after DATA"));
 
         // Its share came back: a message nearly as large as the budget goes through on the same connection.
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await client.ReadRepliesAsync(3);
-        await client.SendAsync(Body(400, "fits") + ".\r\n");
+        await client.SendAsync(Body(200, "fits") + ".\r\n");
         Assert.StartsWith("250 2.0.0 OK id=", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
         var delivered = Assert.Single(await mta.WaitForMaildirAsync("user"));
         Assert.Contains("Subject: fits\r\n", delivered);
@@ -46,7 +48,7 @@ public sealed class DataMemoryBudgetTests
         await using var mta = await StartAsync();
         using var client = await mta.GreetedAsync();
 
-        string chunk = Body(400, "chunked");
+        string chunk = Body(200, "chunked");
         int size = Encoding.ASCII.GetByteCount(chunk);
         await client.SendAsync($"MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT {size}\r\n{chunk}BDAT {size} LAST\r\n{chunk}NOOP\r\n");
         var replies = await client.ReadRepliesAsync(5, TimeSpan.FromSeconds(30));
@@ -66,9 +68,9 @@ public sealed class DataMemoryBudgetTests
             await client.ReadRepliesAsync(3);
         }
 
-        await first.SendAsync(Body(400, "first")); // held: its end has not come
+        await first.SendAsync(Body(200, "first")); // held: its end has not come
         await Task.Delay(500);
-        await second.SendAsync(Body(400, "second") + ".\r\n");
+        await second.SendAsync(Body(200, "second") + ".\r\n");
         Assert.StartsWith("452 4.3.1 ", await second.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
 
         await first.SendAsync(".\r\n");
@@ -83,13 +85,13 @@ public sealed class DataMemoryBudgetTests
         using var first = await mta.GreetedAsync();
         using var second = await mta.GreetedAsync();
 
-        // 400 KB at a time through a 600 KiB budget, the two sessions taking turns and staying open.
+        // 200 KB at a time through a 300 KiB budget, the two sessions taking turns and staying open.
         for (int i = 0; i < 4; i++)
         {
             var client = i % 2 == 0 ? first : second;
             await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
             await client.ReadRepliesAsync(3);
-            await client.SendAsync(Body(400, $"turn {i}") + ".\r\n");
+            await client.SendAsync(Body(200, $"turn {i}") + ".\r\n");
             Assert.StartsWith("250 2.0.0 OK id=", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
         }
 
@@ -98,7 +100,7 @@ public sealed class DataMemoryBudgetTests
         Assert.EndsWith("250 2.0.0 400000 octets received\r\n250 2.0.0 Reset OK\r\n", await first.ReadRepliesAsync(4, TimeSpan.FromSeconds(30)));
         await second.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
         await second.ReadRepliesAsync(3);
-        await second.SendAsync(Body(400, "after RSET") + ".\r\n");
+        await second.SendAsync(Body(200, "after RSET") + ".\r\n");
         Assert.StartsWith("250 2.0.0 OK id=", await second.ReadRepliesAsync(1, TimeSpan.FromSeconds(30)));
     }
 }
