@@ -37,6 +37,13 @@
 //       RSA-2048 certificate; each client task loops connect, EHLO, STARTTLS, handshake, QUIT.
 //       Prints both rates and the ratio. Needs root and exim4-daemon-heavy.
 //
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- large [--clients 20] [--megabytes 40] [--rounds 3] [--only actormta|exim]
+//       Large messages: the clients each send a message of that size over DATA at once, hold it
+//       before the final dot until all have sent, then end together. Prints accepted, seconds to
+//       the last 250, peak memory (Exim: the daemon and its children) and server CPU, ActorMta
+//       then Exim 4.96, and the ratios. Both queue only and fsync. Needs root and exim4-daemon-heavy
+//       for the Exim half.
+//
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
 //       each having received its banner.
@@ -92,6 +99,10 @@ return args.FirstOrDefault() switch
         WarmUp = IntOption("--warm-up", 2500),
     }),
     "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
+    "large" => await LargeMessageBenchmark.RunAsync(new LargeMessageBenchmark.Options(
+        IntOption("--clients", 20), IntOption("--megabytes", 40), IntOption("--rounds", 3),
+        Exim: Option("--only") is null or "exim",
+        ActorMta: Option("--only") is null or "actormta")),
     "tls" => await ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.RunAsync(new ActorMta.Benchmarks.Tls.TlsHandshakeBenchmark.Options(
         Concurrency: IntOption("--concurrency", 8),
         Duration: TimeSpan.FromSeconds(IntOption("--seconds", 10)),
