@@ -53,11 +53,23 @@ internal sealed partial class SpoolLog
         lock (_gate) path = Path.Combine(_logDirectory, $"segment-{_nextFileNumber++:D4}");
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
         var segment = new Segment(path, handle);
-        var zeros = new byte[Math.Min(_segmentSize, 1024 * 1024)];
-        for (long at = 0; at < _segmentSize; at += zeros.Length)
-            RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentSize - at)), at);
-        WriteHeader(segment, 0);
-        if (_fsync) FileSync.Directory(_logDirectory);
+        try
+        {
+            var zeros = new byte[Math.Min(_segmentSize, 1024 * 1024)];
+            for (long at = 0; at < _segmentSize; at += zeros.Length)
+                RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentSize - at)), at);
+            WriteHeader(segment, 0);
+            if (_fsync) FileSync.Directory(_logDirectory);
+        }
+        catch
+        {
+            // A half-made segment (a full disk) would hold the space it got; its header says
+            // nothing yet, so it is not one of the log's files.
+            handle.Dispose();
+            try { File.Delete(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
         return segment;
     }
 
@@ -82,7 +94,21 @@ internal sealed partial class SpoolLog
             while (RetireAgain())
             {
                 RetireWhileAny();
+                if (_checkpointDeferred is not null)
+                {
+                    Report?.Invoke("spool log checkpoint done again");
+                    _checkpointDeferred = null;
+                }
             }
+        }
+        catch (CheckpointDeferred e)
+        {
+            // Nothing was synced or voided: the segment keeps its records and the log goes on
+            // taking messages. The timer kicks the checkpoint again (every checkpoint interval).
+            if (_checkpointDeferred is null) Report?.Invoke($"spool log checkpoint failed, will try again: {e.Message}");
+            _checkpointDeferred = e.Message;
+            lock (_gate) _retireRunning = false;
+            ArmTimer(force: true);
         }
         catch (Exception e)
         {
@@ -93,6 +119,13 @@ internal sealed partial class SpoolLog
             lock (_gate) _retireRunning = false;
         }
     }
+
+    /// <summary>
+    /// A checkpoint that failed before it synced or voided anything (a message file or a spare
+    /// segment could not be written: a full disk, no descriptors left): what it wrote is undone,
+    /// and it is tried again later, unlike a failed sync.
+    /// </summary>
+    private sealed class CheckpointDeferred(string message, Exception cause) : Exception(message, cause);
 
     /// <summary>Whether another pass is wanted; if not, the pass ends (a later kick starts a new one).</summary>
     private bool RetireAgain()
@@ -170,12 +203,18 @@ internal sealed partial class SpoolLog
         lock (_gate) needSpare = _spares.Count == 0;
         if (needSpare && _failure is null)
         {
-            var spare = CreateSegment();
+            Segment spare;
+            try { spare = CreateSegment(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CheckpointDeferred($"cannot make a spare log segment: {e.Message}", e);
+            }
             lock (_gate) _spares.Push(spare);
         }
     }
 
     /// <summary>Writes every message of <paramref name="segment"/> still in the log its own file.</summary>
+    /// <exception cref="CheckpointDeferred">A file could not be written; the messages moved so far are back in the log.</exception>
     private List<LogResident> MoveToFiles(Segment segment)
     {
         var moved = new List<LogResident>();
@@ -191,10 +230,42 @@ internal sealed partial class SpoolLog
                 entry.Moved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
             moved.Add(entry);
-            WriteFile(Path.Combine(_input, entry.Id), image);
+            string path = Path.Combine(_input, entry.Id);
+            try
+            {
+                WriteFile(path, image);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                UndoMoves(moved);
+                throw new CheckpointDeferred($"cannot write {path}: {e.Message}", e);
+            }
         }
         Interlocked.Add(ref MovedToFiles, moved.Count);
         return moved;
+    }
+
+    /// <summary>
+    /// The messages live in the log again, as before the move. Their files go: unsynced, they may
+    /// or may not survive a crash, and a file beside a live log record is ignored at replay anyway.
+    /// Waiting journal records and removals go on (to the log).
+    /// </summary>
+    private void UndoMoves(List<LogResident> moved)
+    {
+        foreach (var entry in moved)
+        {
+            lock (entry)
+            {
+                if (entry.State == LogResident.Where.Moving) entry.State = LogResident.Where.Log;
+            }
+            string path = Path.Combine(_input, entry.Id);
+            foreach (var leftover in new[] { path, path + ".tmp" })
+            {
+                try { File.Delete(leftover); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // ignored at replay, as said
+            }
+            entry.Moved!.TrySetResult();
+        }
     }
 
     /// <summary>The message now has its file (durable, and its segment void): journal records and

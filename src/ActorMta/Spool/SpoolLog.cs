@@ -92,6 +92,8 @@ internal sealed partial class SpoolLog
     private const int MaxKeptBuffer = 4 * 1024 * 1024;
     private byte[] _buffer = new byte[InitialBuffer];
     private volatile string? _failure;
+    /// <summary>Why the last checkpoint failed and waits to be tried again (see <c>CheckpointDeferred</c>), or null.</summary>
+    private volatile string? _checkpointDeferred;
 
     /// <summary>
     /// True when the log has grown past its hard limit (retirement too slow for the arrivals):

@@ -430,6 +430,43 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Contains("actormta.spool.log-segment-size: expected at least 64K", e.Message);
     }
 
+    [Fact]
+    public async Task A_checkpoint_that_cannot_write_a_message_file_is_tried_again_and_the_log_takes_messages_meanwhile()
+    {
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(300), LogRetention = TimeSpan.Zero },
+        });
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        f.Spool.Report = reports.Enqueue;
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var stuck = await f.StoreAsync("bob@test.example", "carol@test.example");
+
+        // The move writes <id>.tmp first: a directory under that name makes the write fail, as a
+        // full disk or a process out of descriptors would.
+        var blocker = Path.Combine(f.InputDirectory, stuck.MessageId + ".tmp");
+        Directory.CreateDirectory(blocker);
+        await Until(() => reports.Any(r => r.StartsWith("spool log checkpoint failed, will try again: cannot write ", StringComparison.Ordinal)));
+        Assert.True(log.Holds(stuck.MessageId));
+        Assert.False(File.Exists(f.Spool.PathOf(stuck.MessageId)));
+
+        // Meanwhile the log takes stores and journal records (before, it refused them until a restart).
+        var later = await f.StoreAsync("dave@test.example");
+        await f.Spool.MarkRecipientAsync(stuck.MessageId, 0, RecipientState.Delivered);
+        Assert.Single(reports, r => r.StartsWith("spool log checkpoint failed", StringComparison.Ordinal)); // said once, not at every try
+
+        Directory.Delete(blocker);
+        await Until(() => !log.Holds(stuck.MessageId));
+        Assert.Contains("spool log checkpoint done again", reports);
+        Assert.EndsWith("\njournal\n" + SpoolFile.RecipientRecord(0, RecipientState.Delivered), File.ReadAllText(f.Spool.PathOf(stuck.MessageId)));
+
+        // A restart finds each message once, with its journal.
+        var restarted = Open(CrashImage(f.Settings.Spool.Directory));
+        var recovered = restarted.Recover().OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { stuck.MessageId, later.MessageId }.Order(StringComparer.Ordinal), recovered.Select(m => m.Id));
+        Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Single(m => m.Id == stuck.MessageId).Recipients);
+    }
+
     private string CrashImage(string? spool = null)
     {
         string from = spool ?? _f.Settings.Spool.Directory;
