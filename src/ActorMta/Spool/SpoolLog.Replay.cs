@@ -185,8 +185,7 @@ internal sealed partial class SpoolLog
             }
             foreach (string id in scan.Gone.Where(files.Contains)) RemoveAgain(_input, id, _replayReport);
 
-            var current = TakeSpare();
-            WriteHeader(current, ++_lastSequence);
+            var current = StartCurrent();
             if (created && _fsync)
             {
                 FileSync.Directory(_logDirectory);
@@ -199,6 +198,32 @@ internal sealed partial class SpoolLog
             foreach (var segment in opened) segment.Handle.Dispose();
             throw new SpoolException($"cannot open the spool log in {_logDirectory}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The segment records go to after a start: a void one (a spare, or a new one), or, when there
+    /// is none and no room to make one (a disk that filled up), the newest segment, continued where
+    /// its records end under its own sequence. Else the MTA could not start on a full disk at all,
+    /// not even to deliver the queue that would free it; a new segment is tried again once this
+    /// one is due (see <see cref="MaybeSeal"/>).
+    /// </summary>
+    private Segment StartCurrent()
+    {
+        Segment current;
+        try
+        {
+            current = TakeSpare();
+        }
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && _sealed.Count > 0)
+        {
+            current = _sealed[^1];
+            _sealed.RemoveAt(_sealed.Count - 1);
+            _sealedBytes -= current.Position;
+            _replayReport.Add($"no room for a new spool log segment ({e.Message}): continuing {current.Path}");
+            return current;
+        }
+        WriteHeader(current, ++_lastSequence);
+        return current;
     }
 
     /// <summary>

@@ -12,15 +12,33 @@ internal sealed partial class SpoolLog
         var current = _current;
         bool due = current.HasRecords
             && (current.Position >= _segmentSize || DateTime.UtcNow - current.FirstRecordAt >= _interval);
-        if (due)
+        if (due && DateTime.UtcNow >= _nextSealTry)
         {
-            var next = TakeSpare();
-            WriteHeader(next, ++_lastSequence);
-            lock (_gate)
+            Segment? next;
+            try
             {
-                _sealed.Add(current);
-                _sealedBytes += current.Position;
-                _current = next;
+                next = TakeSpare();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // No spare, and none can be made now (a full disk): the current segment goes on
+                // past its size, and a new one is tried again an interval later (making one
+                // writes its whole size, too much to try at every commit).
+                if (_nextSealTry == default) Report?.Invoke($"spool log cannot start a new segment, will try again: {e.Message}");
+                _nextSealTry = DateTime.UtcNow + _interval;
+                next = null;
+            }
+            if (next is not null)
+            {
+                if (_nextSealTry != default) Report?.Invoke("spool log started a new segment again");
+                _nextSealTry = default;
+                WriteHeader(next, ++_lastSequence);
+                lock (_gate)
+                {
+                    _sealed.Add(current);
+                    _sealedBytes += current.Position;
+                    _current = next;
+                }
             }
         }
         bool waiting;

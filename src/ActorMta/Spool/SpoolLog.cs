@@ -94,6 +94,10 @@ internal sealed partial class SpoolLog
     private volatile string? _failure;
     /// <summary>Why the last checkpoint failed and waits to be tried again (see <c>CheckpointDeferred</c>), or null.</summary>
     private volatile string? _checkpointDeferred;
+    /// <summary>Why the last commit's write failed (it is tried again with the next), or null.</summary>
+    private string? _writeFailing;
+    /// <summary>No new segment before then: the last attempt to make one failed (see MaybeSeal).</summary>
+    private DateTime _nextSealTry;
 
     /// <summary>
     /// True when the log has grown past its hard limit (retirement too slow for the arrivals):
@@ -367,14 +371,28 @@ internal sealed partial class SpoolLog
         try
         {
             RandomAccess.Write(segment.Handle, _buffer.AsSpan(0, at), segment.Position);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteFailed(segment, at, e, batch);
+            return;
+        }
+        try
+        {
             if (_fsync) FileSync.DataSync(segment.Handle, segment.Path);
         }
         catch (Exception e)
         {
-            // The segment's tail is now unknown: nothing may be appended after it, or replay would
-            // stop before it. Refuse until a restart (the session answers 451, the queue retries).
+            // After a failed sync the kernel may have dropped the pages, and a later sync would not
+            // say so: the segment's tail is unknown. Refuse until a restart (the session answers
+            // 451, the queue retries), which replays what is really on disk.
             Fail($"the spool log {segment.Path} failed: {e.Message}", e, batch);
             return;
+        }
+        if (_writeFailing is not null)
+        {
+            Report?.Invoke($"the spool log {segment.Path} is written again");
+            _writeFailing = null;
         }
         if (!segment.HasRecords) segment.FirstRecordAt = DateTime.UtcNow;
         Volatile.Write(ref segment.Position, segment.Position + at);
@@ -396,6 +414,29 @@ internal sealed partial class SpoolLog
             }
         }
         ArmTimer();
+    }
+
+    /// <summary>
+    /// A write that failed (a full disk): nothing of the batch was acknowledged and nothing after it
+    /// is written yet, so the log goes on, and the next commit writes at the same place. What part
+    /// of the batch reached the page cache is zeroed first, or a replay could take a message
+    /// refused here for a stored one. Unlike a failed sync, a failed write loses nothing the kernel
+    /// held: a disk that fills up and then has room again is survived without a restart.
+    /// </summary>
+    private void WriteFailed(Segment segment, int length, Exception error, List<Item> batch)
+    {
+        try
+        {
+            RandomAccess.Write(segment.Handle, new byte[length], segment.Position);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Past the blocks the disk had: the failed write put nothing there either.
+        }
+        string why = $"the spool log {segment.Path} could not be written, will try again: {error.Message}";
+        if (_writeFailing is null) Report?.Invoke(why);
+        _writeFailing = why;
+        foreach (var item in batch) item.Done.TrySetException(new SpoolException(why, error));
     }
 
     private void Admit(Item item, Segment segment)

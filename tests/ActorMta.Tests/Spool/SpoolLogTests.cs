@@ -467,6 +467,34 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Equal([RecipientState.Delivered, RecipientState.Pending], recovered.Single(m => m.Id == stuck.MessageId).Recipients);
     }
 
+    [Fact]
+    public async Task A_restart_with_no_room_for_a_new_segment_continues_the_newest_one_and_loses_nothing()
+    {
+        var first = await _f.StoreAsync("bob@test.example");
+        var image = CrashImage();
+        // No void segment is left, and a new one cannot be made: its name is taken by a directory,
+        // as a full disk would refuse its blocks.
+        var newest = Assert.Single(Directory.GetFiles(Path.Combine(image, "log"), "segment-*"));
+        int number = int.Parse(Path.GetFileName(newest)["segment-".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        Directory.CreateDirectory(Path.Combine(image, "log", $"segment-{number + 1:D4}"));
+
+        var restarted = Open(image);
+        var reports = new List<string>();
+        var recovered = restarted.Recover(reports.Add);
+        Assert.Equal(first.MessageId, Assert.Single(recovered).Id);
+        Assert.Contains(reports, r => r.StartsWith("no room for a new spool log segment (", StringComparison.Ordinal)
+            && r.EndsWith("): continuing " + newest, StringComparison.Ordinal));
+
+        // It takes messages, after the first one's records, and a second restart finds both.
+        var second = _f.NewEnvelope("carol@test.example");
+        await restarted.StoreAsync(second, [SpoolFixture.SampleData]);
+        await restarted.MarkRecipientAsync(first.MessageId, 0, RecipientState.Delivered);
+        var again = Open(CrashImage(image)).Recover().OrderBy(m => m.Id, StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { first.MessageId, second.MessageId }.Order(StringComparer.Ordinal), again.Select(m => m.Id));
+        Assert.Equal([RecipientState.Delivered], again.Single(m => m.Id == first.MessageId).Recipients);
+        Assert.Equal(SpoolFixture.SampleData, SpoolFixture.DataOf(Open(CrashImage(image)), second.MessageId));
+    }
+
     private string CrashImage(string? spool = null)
     {
         string from = spool ?? _f.Settings.Spool.Directory;
