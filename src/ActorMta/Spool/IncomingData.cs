@@ -40,6 +40,8 @@ public sealed class IncomingData : IBufferWriter<byte>, IDisposable
     private ArrayBufferWriter<byte> _memory = new(4096);
     private SafeFileHandle? _file;
     private long _fileLength;
+    /// <summary>Bytes written after a <see cref="Failure"/>, counted but not kept.</summary>
+    private long _dropped;
     private byte[]? _head;
 
     /// <param name="directory">Where the spill file goes: the spool's input directory, on the spool's file system.</param>
@@ -50,7 +52,6 @@ public sealed class IncomingData : IBufferWriter<byte>, IDisposable
 
     /// <summary>Bytes written so far (dropped ones included, after a <see cref="Failure"/>).</summary>
     public long Length => _fileLength + _memory.WrittenCount + _dropped;
-    private long _dropped;
 
     /// <summary>Bytes held in memory right now.</summary>
     public int InMemory => _memory.WrittenCount;
