@@ -96,6 +96,8 @@ internal sealed partial class SpoolLog
     private volatile string? _checkpointDeferred;
     /// <summary>Why the last commit's write failed (it is tried again with the next), or null.</summary>
     private string? _writeFailing;
+    private bool _writeFailureSaid;
+    private DateTime _writeFailureSaidAt;
     /// <summary>No new segment before then: the last attempt to make one failed (see MaybeSeal).</summary>
     private DateTime _nextSealTry;
 
@@ -391,8 +393,9 @@ internal sealed partial class SpoolLog
         }
         if (_writeFailing is not null)
         {
-            Report?.Invoke($"the spool log {segment.Path} is written again");
+            if (_writeFailureSaid) Report?.Invoke($"the spool log {segment.Path} is written again");
             _writeFailing = null;
+            _writeFailureSaid = false;
         }
         if (!segment.HasRecords) segment.FirstRecordAt = DateTime.UtcNow;
         Volatile.Write(ref segment.Position, segment.Position + at);
@@ -434,7 +437,14 @@ internal sealed partial class SpoolLog
             // Past the blocks the disk had: the failed write put nothing there either.
         }
         string why = $"the spool log {segment.Path} could not be written, will try again: {error.Message}";
-        if (_writeFailing is null) Report?.Invoke(why);
+        // A disk at its last blocks fails and succeeds by turns, as removals free a few: said at
+        // most once a minute, with its recovery, not at every turn.
+        if (_writeFailing is null && DateTime.UtcNow - _writeFailureSaidAt >= TimeSpan.FromMinutes(1))
+        {
+            Report?.Invoke(why);
+            _writeFailureSaidAt = DateTime.UtcNow;
+            _writeFailureSaid = true;
+        }
         _writeFailing = why;
         foreach (var item in batch) item.Done.TrySetException(new SpoolException(why, error));
     }
