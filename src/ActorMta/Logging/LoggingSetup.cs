@@ -7,7 +7,9 @@ using Serilog;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Filters;
+using Serilog.Formatting;
 using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
 using LogEvent = Serilog.Events.LogEvent;
 
 namespace ActorMta.Logging;
@@ -50,7 +52,7 @@ public static class LoggingSetup
             CreateFolderOf(mainLog);
             configuration = configuration.WriteTo.Logger(sub => sub
                 .Filter.ByIncludingOnly(Matching.WithProperty(MainLog.Property))
-                .WriteTo.File(mainLog, outputTemplate: MainLogTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture));
+                .WriteTo.Sink(LogFile(mainLog, new MessageTemplateTextFormatter(MainLogTemplate, System.Globalization.CultureInfo.InvariantCulture))));
         }
 
         if (settings.Console)
@@ -63,7 +65,7 @@ public static class LoggingSetup
         if (settings.JsonLogPath is { } jsonLog)
         {
             CreateFolderOf(jsonLog);
-            configuration = configuration.WriteTo.File(new CompactJsonFormatter(), jsonLog);
+            configuration = configuration.WriteTo.Sink(LogFile(jsonLog, new CompactJsonFormatter()));
         }
 
         return configuration.CreateLogger();
@@ -75,6 +77,12 @@ public static class LoggingSetup
         ArgumentNullException.ThrowIfNull(logger);
         Log.Logger = logger;
     }
+
+    /// <summary>A log file that follows its rotation (<see cref="RotatableLogFile"/>); Serilog's own file sink off Linux.</summary>
+    private static ILogEventSink LogFile(string path, ITextFormatter formatter) =>
+        OperatingSystem.IsLinux()
+            ? new RotatableLogFile(path, formatter)
+            : new LoggerConfiguration().WriteTo.File(formatter, path).CreateLogger();
 
     private static void CreateFolderOf(string path)
     {

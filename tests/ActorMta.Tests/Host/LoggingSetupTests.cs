@@ -50,6 +50,46 @@ public sealed class LoggingSetupTests : IDisposable
     }
 
     [Fact]
+    public async Task LogFilesFollowRenameDeleteAndCopytruncateRotationWhileTheLoggerRuns()
+    {
+        string mainLogPath = Path.Combine(_folder, "log", "mainlog");
+        string jsonPath = Path.Combine(_folder, "log", "actormta.json");
+        using var logger = LoggingSetup.CreateLogger(new LogSettings(mainLogPath, jsonPath, Console: false, LogPipelining: true));
+        var mainLog = new MainLog(logger);
+        static string Last(string path) => File.ReadAllLines(path)[^1];
+        // The sink looks at its path at most once a second.
+        static Task NextCheckAsync() => Task.Delay(TimeSpan.FromMilliseconds(1100));
+
+        mainLog.Write("one Completed");
+        // Renamed, as logrotate (create mode) and exicyclog do: later lines go to a new file under the path.
+        File.Move(mainLogPath, mainLogPath + ".1");
+        File.Move(jsonPath, jsonPath + ".1");
+        await NextCheckAsync();
+        mainLog.Write("two Completed");
+        Assert.EndsWith(" one Completed", Assert.Single(File.ReadAllLines(mainLogPath + ".1")), StringComparison.Ordinal);
+        Assert.EndsWith(" two Completed", Assert.Single(File.ReadAllLines(mainLogPath)), StringComparison.Ordinal);
+        Assert.Contains("one Completed", Assert.Single(File.ReadAllLines(jsonPath + ".1")), StringComparison.Ordinal);
+        Assert.Contains("two Completed", Assert.Single(File.ReadAllLines(jsonPath)), StringComparison.Ordinal);
+
+        // Deleted: made again.
+        File.Delete(mainLogPath);
+        await NextCheckAsync();
+        mainLog.Write("three Completed");
+        Assert.EndsWith(" three Completed", Assert.Single(File.ReadAllLines(mainLogPath)), StringComparison.Ordinal);
+
+        // Copied and truncated in place (logrotate's copytruncate): the next line starts the file,
+        // with no hole of zero bytes where the old lines were.
+        mainLog.Write("four Completed");
+        File.Copy(mainLogPath, mainLogPath + ".2");
+        using (var truncate = new FileStream(mainLogPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) truncate.SetLength(0);
+        mainLog.Write("five Completed");
+        var bytes = File.ReadAllBytes(mainLogPath);
+        Assert.DoesNotContain((byte)0, bytes);
+        Assert.EndsWith(" five Completed", Assert.Single(File.ReadAllLines(mainLogPath)), StringComparison.Ordinal);
+        Assert.EndsWith(" four Completed", Last(mainLogPath + ".2"));
+    }
+
+    [Fact]
     public void DisabledSinksWriteNothing()
     {
         var console = new StringWriter();
