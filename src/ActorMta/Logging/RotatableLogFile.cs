@@ -1,10 +1,10 @@
-using System.ComponentModel;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
+using static ActorMta.Unix.Libc;
 
 namespace ActorMta.Logging;
 
@@ -115,7 +115,7 @@ internal sealed class RotatableLogFile : ILogEventSink, IDisposable
                 {
                     int error = Marshal.GetLastPInvokeError();
                     if (error == EINTR) continue;
-                    throw new IOException($"cannot write {_path}: {new Win32Exception(error).Message}", error);
+                    throw new IOException($"cannot write {_path}: {Describe(error)}", error);
                 }
                 done += (int)written;
             }
@@ -129,20 +129,8 @@ internal sealed class RotatableLogFile : ILogEventSink, IDisposable
         if (fd < 0)
         {
             int error = Marshal.GetLastPInvokeError();
-            throw new IOException($"cannot open {path}: {new Win32Exception(error).Message}", error);
+            throw new IOException($"cannot open {path}: {Describe(error)}", error);
         }
         return new SafeFileHandle(fd, ownsHandle: true);
     }
-
-    private const int O_WRONLY = 0x1;
-    private const int O_CREAT = 0x40;   // Linux x86-64 and arm64 share these values
-    private const int O_APPEND = 0x400;
-    private const int O_CLOEXEC = 0x80000;
-    private const int EINTR = 4;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open(string path, int flags, int mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe nint write(int fd, byte* buffer, nint count);
 }

@@ -1,6 +1,5 @@
-using System.ComponentModel;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using static ActorMta.Unix.Libc;
 
 namespace ActorMta.Spool;
 
@@ -59,7 +58,7 @@ internal static class FileSync
     /// <summary>Opens a directory (which .NET cannot do on Unix), runs <paramref name="call"/> on it, closes it.</summary>
     private static void OnDirectory(string path, Func<int, int> call, string what)
     {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0) throw new IOException($"cannot open {path} for {what}: {LastError()}");
         try
         {
@@ -70,27 +69,4 @@ internal static class FileSync
             _ = close(fd);
         }
     }
-
-    private const int O_RDONLY = 0;
-    private const int O_CLOEXEC = 0x80000; // same value on Linux x86-64 and arm64
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fdatasync(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fsync(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int syncfs(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern void sync();
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open(string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
-
-    private static string LastError() => new Win32Exception(Marshal.GetLastPInvokeError()).Message;
 }

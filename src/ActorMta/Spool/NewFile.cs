@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.ComponentModel;
 using System.Runtime.InteropServices;
+using static ActorMta.Unix.Libc;
 
 namespace ActorMta.Spool;
 
@@ -166,33 +166,4 @@ internal static class NewFile
             throw;
         }
     }
-
-    private static string Describe(int errno) => new Win32Exception(errno).Message;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private unsafe struct IoVector
-    {
-        public void* Base;
-        public nint Length;
-    }
-
-    private const int O_WRONLY = 0x1;
-    private const int O_CREAT = 0x40;   // Linux x86-64 and arm64 share these values
-    private const int O_EXCL = 0x80;
-    private const int O_TRUNC = 0x200;
-    private const int O_CLOEXEC = 0x80000;
-    private const int EINTR = 4;
-    private const int EEXIST = 17;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open(string path, int flags, int mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe long pwritev(int fd, IoVector* vectors, int count, long offset);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int unlink(string path);
 }
