@@ -72,6 +72,23 @@ public sealed class IncomingDataTests : IDisposable
     }
 
     [Fact]
+    public void After_a_message_only_a_small_buffer_is_kept_for_the_next_one()
+    {
+        using var data = new IncomingData(_directory);
+        Write(data, Bytes(300, 5), 300);
+        int small = data.BufferCapacity;
+        data.Reset();
+        Assert.Equal(small, data.BufferCapacity); // a 300-byte message leaves the buffer as it was
+
+        // A 50 KB message grew it to 64 KiB; an idle session does not keep that.
+        Write(data, Bytes(50_000, 6), 1000);
+        Assert.True(data.BufferCapacity >= 50_000);
+        data.Reset();
+        Assert.Equal(small, data.BufferCapacity);
+        Assert.InRange(small, 1, 4096);
+    }
+
+    [Fact]
     public void A_spill_file_that_cannot_be_created_is_a_failure_with_the_directory_and_the_data_is_dropped()
     {
         var missing = Path.Combine(_directory, "gone");
