@@ -44,9 +44,9 @@
 //       then Exim 4.96, and the ratios. Both queue only and fsync. Needs root and exim4-daemon-heavy
 //       for the Exim half.
 //
-//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000]
+//   dotnet run -c Release --project tests/ActorMta.Benchmarks -- rss [--connections 5000] [--message-size BYTES]
 //       Memory per idle connection: (RSS after - RSS before) / N with N connections open,
-//       each having received its banner.
+//       each having received its banner (and, with --message-size, sent one message of that size).
 //
 //   dotnet run -c Release --project tests/ActorMta.Benchmarks -- micro [BenchmarkDotNet args]
 //       BenchmarkDotNet on the hot protocol code (RCPT command parsing, DATA decoding of a
@@ -98,7 +98,7 @@ return args.FirstOrDefault() switch
     {
         WarmUp = IntOption("--warm-up", 2500),
     }),
-    "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000)),
+    "rss" => await IdleConnectionsBenchmark.RunAsync(IntOption("--connections", 5000), IntOption("--message-size", 0)),
     "large" => await LargeMessageBenchmark.RunAsync(new LargeMessageBenchmark.Options(
         IntOption("--clients", 20), IntOption("--megabytes", 40), IntOption("--rounds", 3),
         Exim: Option("--only") is null or "exim",
