@@ -2,9 +2,9 @@ namespace ActorMta.Spool;
 
 /// <summary>
 /// Whether the spool's file system has room for one more message (Exim's check_spool_space):
-/// <c>spool.min-free-space</c> plus what the client declared with SIZE. A disk that fills up
-/// under the spool log would make it refuse every message until a restart; refusing MAIL with a
-/// 452 first keeps the MTA working and tells senders to come back.
+/// <c>spool.min-free-space</c> plus what the client declared with SIZE. On a disk that fills up
+/// every message would get 451 after its data has been sent, and deliveries could not record that
+/// they are done; refusing MAIL with a 452 first costs the sender nothing and tells it to come back.
 /// </summary>
 /// <remarks>
 /// The free space is read (statvfs) at most once a second while there is plenty, not once per
