@@ -56,6 +56,11 @@ internal static class MessageReport
     }
 
     /// <summary>Every main-log line that mentions the id (like exigrep), or why there are none.</summary>
+    /// <summary>
+    /// The message's lines in the main log: in the file rotated last (<c>mainlog.1</c>, as logrotate
+    /// and exicyclog name it, left uncompressed by logrotate's <c>delaycompress</c>), then in the
+    /// current one, so that a rotation in the middle of a message's life hides none of its lines.
+    /// </summary>
     public static void AppendLogLines(StringBuilder sb, string? mainLog, string id)
     {
         if (mainLog is null)
@@ -63,22 +68,30 @@ internal static class MessageReport
             sb.Append("  (the main log is off: actormta.log.main-log)\n");
             return;
         }
-        try
+        string rotated = mainLog + ".1";
+        var files = File.Exists(rotated) ? new[] { rotated, mainLog } : [mainLog];
+        bool any = false;
+        foreach (var file in files)
         {
-            using var stream = new FileStream(mainLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            bool any = false;
-            while (reader.ReadLine() is { } line)
+            // Just rotated, the current file appears at its next line: the rotated one is enough then.
+            if (file == mainLog && files.Length == 2 && !File.Exists(mainLog)) continue;
+            try
             {
-                if (!line.Contains(id, StringComparison.Ordinal)) continue;
-                sb.Append(line).Append('\n');
-                any = true;
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var reader = new StreamReader(stream, Encoding.UTF8);
+                while (reader.ReadLine() is { } line)
+                {
+                    if (!line.Contains(id, StringComparison.Ordinal)) continue;
+                    sb.Append(line).Append('\n');
+                    any = true;
+                }
             }
-            if (!any) sb.Append("  (no lines for ").Append(id).Append(" in ").Append(mainLog).Append(")\n");
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                sb.Append("  (cannot read ").Append(file).Append(": ").Append(e.Message).Append(")\n");
+                return;
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            sb.Append("  (cannot read ").Append(mainLog).Append(": ").Append(e.Message).Append(")\n");
-        }
+        if (!any) sb.Append("  (no lines for ").Append(id).Append(" in ").Append(string.Join(" or ", files)).Append(")\n");
     }
 }
