@@ -176,6 +176,7 @@ public sealed class IncomingData : IBufferWriter<byte>, IDisposable
 
     private void WriteOut()
     {
+        if (_memory.WrittenCount == 0) return; // Complete() after the last write-out, or twice
         try
         {
             RandomAccess.Write(_file!, _memory.WrittenSpan, _fileLength);

@@ -112,10 +112,10 @@ internal sealed partial class SpoolLog
             while (RetireAgain())
             {
                 RetireWhileAny();
-                if (_checkpointDeferred is not null)
+                if (_checkpointDeferred)
                 {
                     Report?.Invoke("spool log checkpoint done again");
-                    _checkpointDeferred = null;
+                    _checkpointDeferred = false;
                 }
             }
         }
@@ -123,8 +123,8 @@ internal sealed partial class SpoolLog
         {
             // Nothing was synced or voided: the segment keeps its records and the log goes on
             // taking messages. The timer kicks the checkpoint again (every checkpoint interval).
-            if (_checkpointDeferred is null) Report?.Invoke($"spool log checkpoint failed, will try again: {e.Message}");
-            _checkpointDeferred = e.Message;
+            if (!_checkpointDeferred) Report?.Invoke($"spool log checkpoint failed, will try again: {e.Message}");
+            _checkpointDeferred = true;
             lock (_gate) _retireRunning = false;
             ArmTimer(force: true);
         }

@@ -92,10 +92,10 @@ internal sealed partial class SpoolLog
     private const int MaxKeptBuffer = 4 * 1024 * 1024;
     private byte[] _buffer = new byte[InitialBuffer];
     private volatile string? _failure;
-    /// <summary>Why the last checkpoint failed and waits to be tried again (see <c>CheckpointDeferred</c>), or null.</summary>
-    private volatile string? _checkpointDeferred;
-    /// <summary>Why the last commit's write failed (it is tried again with the next), or null.</summary>
-    private string? _writeFailing;
+    /// <summary>The last checkpoint failed and waits to be tried again (see <c>CheckpointDeferred</c>).</summary>
+    private volatile bool _checkpointDeferred;
+    /// <summary>The last commit's write failed (it is tried again with the next).</summary>
+    private bool _writeFailing;
     private bool _writeFailureSaid;
     private DateTime _writeFailureSaidAt;
     /// <summary>No new segment before then: the last attempt to make one failed (see MaybeSeal).</summary>
@@ -391,10 +391,10 @@ internal sealed partial class SpoolLog
             Fail($"the spool log {segment.Path} failed: {e.Message}", e, batch);
             return;
         }
-        if (_writeFailing is not null)
+        if (_writeFailing)
         {
             if (_writeFailureSaid) Report?.Invoke($"the spool log {segment.Path} is written again");
-            _writeFailing = null;
+            _writeFailing = false;
             _writeFailureSaid = false;
         }
         if (!segment.HasRecords) segment.FirstRecordAt = DateTime.UtcNow;
@@ -439,13 +439,13 @@ internal sealed partial class SpoolLog
         string why = $"the spool log {segment.Path} could not be written, will try again: {error.Message}";
         // A disk at its last blocks fails and succeeds by turns, as removals free a few: said at
         // most once a minute, with its recovery, not at every turn.
-        if (_writeFailing is null && DateTime.UtcNow - _writeFailureSaidAt >= TimeSpan.FromMinutes(1))
+        if (!_writeFailing && DateTime.UtcNow - _writeFailureSaidAt >= TimeSpan.FromMinutes(1))
         {
             Report?.Invoke(why);
             _writeFailureSaidAt = DateTime.UtcNow;
             _writeFailureSaid = true;
         }
-        _writeFailing = why;
+        _writeFailing = true;
         foreach (var item in batch) item.Done.TrySetException(new SpoolException(why, error));
     }
 
