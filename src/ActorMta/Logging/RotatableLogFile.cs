@@ -96,7 +96,7 @@ internal sealed class RotatableLogFile : ILogEventSink, IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
             next = Open(_path);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return; // the old file goes on getting the lines; tried again a second later
         }
