@@ -76,6 +76,10 @@ public sealed class MessageSpool
     private readonly SpoolLog? _log;
     private readonly IReadOnlyList<string> _replayReport = [];
 
+    /// <summary>For tests: called by <see cref="Recover(Action{string}?)"/> after it read the log's
+    /// messages and before it lists <c>input/</c>, where a move out of the log can overtake it.</summary>
+    internal Action? BetweenRecoveryReads;
+
     /// <summary>Opens (creating if missing) the spool directory tree.</summary>
     /// <exception cref="SpoolException">The directories cannot be created.</exception>
     public MessageSpool(SpoolSettings settings)
@@ -250,6 +254,20 @@ public sealed class MessageSpool
     {
         foreach (string line in _log?.TakeReplayReport() ?? _replayReport) report?.Invoke(line);
         var found = new List<SpooledMessage>();
+        // The log first, then input/. A recovery may run while the log moves messages out to their
+        // files (a node restarted in the same process shares the log; so does a restarted queue
+        // manager), and a moving message's file is complete before it leaves the log: read in this
+        // order it is found in one place or both. Listed the other way round, one that moved in
+        // between was in neither (not yet a file, no longer in the log) and stayed unqueued.
+        var inLog = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string id in _log?.ResidentIds.ToList() ?? [])
+        {
+            MessageIds.Observe(id);
+            if (TryReadResident(id) is not { } message) continue;
+            found.Add(message);
+            inLog.Add(id);
+        }
+        BetweenRecoveryReads?.Invoke();
         foreach (string path in System.IO.Directory.EnumerateFiles(_input).Order(StringComparer.Ordinal).ToList())
         {
             if (Writing.ContainsKey(path)) continue; // being stored by a session right now
@@ -265,7 +283,7 @@ public sealed class MessageSpool
                 continue;
             }
             MessageIds.Observe(name);
-            if (_log?.Holds(name) == true) continue; // a copy a move left; the log's is the message
+            if (inLog.Contains(name) || _log?.Holds(name) == true) continue; // a copy a move left, or made meanwhile: read from the log already
             try
             {
                 found.Add(ReadMessage(path, name, CutTornRecord));
@@ -274,11 +292,6 @@ public sealed class MessageSpool
             {
                 MoveToCorrupt(path, name, e.Message, report);
             }
-        }
-        foreach (string id in _log?.ResidentIds.ToList() ?? [])
-        {
-            MessageIds.Observe(id);
-            if (TryReadResident(id) is { } message) found.Add(message);
         }
         found.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         return found;

@@ -241,6 +241,33 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Equal([RecipientState.Pending, RecipientState.Delivered], recovered.Recipients);
     }
 
+    [Fact]
+    public async Task A_recovery_overtaken_by_a_move_out_of_the_log_still_finds_the_message_once()
+    {
+        // A node restarted in the same process (or a restarted queue manager) recovers while the
+        // shared log goes on retiring segments: here a move runs, start to end, inside the recovery.
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromSeconds(1), LogRetention = TimeSpan.Zero },
+        });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var envelope = await f.StoreAsync("bob@test.example");
+        string path = f.Spool.PathOf(envelope.MessageId);
+        bool fileBefore = true;
+        f.Spool.BetweenRecoveryReads = () =>
+        {
+            fileBefore = File.Exists(path);
+            SpinWait.SpinUntil(() => !log.Holds(envelope.MessageId) && Interlocked.Read(ref log.MovedToFiles) == 1, TimeSpan.FromSeconds(10));
+        };
+
+        var recovered = f.Spool.Recover();
+
+        Assert.False(fileBefore, "the move was done before the recovery began: nothing overtook it");
+        Assert.False(log.Holds(envelope.MessageId));
+        Assert.True(File.Exists(path));
+        Assert.Equal(envelope.MessageId, Assert.Single(recovered).Id);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
