@@ -45,8 +45,11 @@ internal sealed record RecipientBook(
 /// <param name="Completed">Every recipient is done and the message is gone from the spool.</param>
 /// <param name="Vanished">The spool file disappeared under us (removed by hand): drop the message.</param>
 /// <param name="Bounces">Bounces this attempt spooled: the queue enqueues them.</param>
+/// <param name="WaitsForRoom">Aborted because the spool's disk is full: try again once it has room
+/// (<see cref="QueueManager"/> watches), <paramref name="NextAttempt"/> at the latest.</param>
 internal sealed record AttemptOutcome(
-    string MessageId, RecipientBook Book, DateTimeOffset? NextAttempt, bool Completed, bool Vanished = false, IReadOnlyList<Envelope>? Bounces = null);
+    string MessageId, RecipientBook Book, DateTimeOffset? NextAttempt, bool Completed, bool Vanished = false,
+    IReadOnlyList<Envelope>? Bounces = null, bool WaitsForRoom = false);
 
 /// <summary>The queue's way to the router and the delivery agent, as awaitable calls (see <see cref="QueueManager"/>).</summary>
 internal interface IRemotePath
@@ -142,9 +145,14 @@ internal sealed class MessageAttempt
         catch (Exception e) when (e is SpoolException or IOException or UnauthorizedAccessException)
         {
             // Journal or spool trouble (disk full, permissions): keep what is journaled, retry later.
+            // A full disk usually has room again long before the retry interval (an operator
+            // cleans up, a log is rotated away): then the queue tries again as soon as it sees room.
             var next = DateTimeOffset.UtcNow + _settings.Queue.RetryInterval;
-            _log.Write($"{id} delivery attempt aborted, retry after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}");
-            return new AttemptOutcome(id, run.Book, next, Completed: false, Bounces: run.Bounces);
+            bool full = _spool.Space.IsShort(out long free);
+            _log.Write(full
+                ? $"{id} delivery attempt aborted, retry when the spool has room ({free / (1024 * 1024)} MiB free, {_spool.Space.RoomNeeded / (1024 * 1024)} MiB needed), at the latest after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}"
+                : $"{id} delivery attempt aborted, retry after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}");
+            return new AttemptOutcome(id, run.Book, next, Completed: false, Bounces: run.Bounces, WaitsForRoom: full);
         }
     }
 

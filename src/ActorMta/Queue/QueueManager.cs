@@ -141,6 +141,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         Receive<CountQueue>(_ => Sender.Tell(_entries.Count));
         Receive<RunQueue>(_ => OnRunQueue());
         Receive<QueueRunDue>(_ => OnQueueRunDue());
+        Receive<RoomCheckDue>(_ => OnRoomCheckDue());
         ReceiveControl();
     }
 
@@ -215,6 +216,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         entry.Book = outcome.Book;
         if (outcome.Completed || outcome.Vanished) _entries.Remove(outcome.MessageId);
         else Defer(outcome.MessageId, entry, outcome.NextAttempt ?? DateTimeOffset.UtcNow + _settings.Queue.RetryInterval);
+        if (outcome.WaitsForRoom && !outcome.Completed) WaitForRoom(outcome.MessageId);
         foreach (var bounce in outcome.Bounces ?? []) OnEnqueue(bounce);
         QueueChanged();
         Dispatch();

@@ -86,7 +86,7 @@ public sealed class MessageSpool
     {
         _fsync = settings.Fsync;
         Directory = Path.GetFullPath(settings.Directory);
-        Space = new SpoolSpace(Directory, settings.MinFreeSpace);
+        Space = new SpoolSpace(Directory, settings.MinFreeSpace, settings.WriteAheadLog && settings.Fsync ? settings.LogSegmentSize : 0);
         _input = Path.Combine(Directory, "input");
         _corrupt = Path.Combine(Directory, "corrupt");
         try

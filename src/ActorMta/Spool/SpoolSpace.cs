@@ -12,9 +12,20 @@ namespace ActorMta.Spool;
 /// every MAIL reads it (about a microsecond). Sessions ask
 /// concurrently; a reading is one <see cref="long"/> and a stale one is as good as a fresh one.
 /// </remarks>
-public sealed class SpoolSpace(string directory, long minimumFree)
+/// <param name="directory">The spool's root.</param>
+/// <param name="minimumFree"><c>spool.min-free-space</c> (0: off).</param>
+/// <param name="segmentSize"><c>spool.log-segment-size</c>: what the log takes at once for a new segment.</param>
+public sealed class SpoolSpace(string directory, long minimumFree, long segmentSize = 0)
 {
     private const long ReadingLifetimeMs = 1000;
+
+    /// <summary>
+    /// Below this the spool is short of room for deliveries to record their results: the minimum
+    /// MAIL keeps, and at least two log segments, since the log's writes fail once its current
+    /// segment is full and no new one can be made; never under 1 MiB (a disk with less is full
+    /// for any purpose). With <c>min-free-space</c> off the log's need is still a fact of the disk.
+    /// </summary>
+    public long RoomNeeded { get; } = Math.Max(Math.Max(minimumFree, 2 * segmentSize), 1024 * 1024);
 
     private long _free = long.MaxValue;
     private long _readAt = -ReadingLifetimeMs; // the first question reads
@@ -38,6 +49,17 @@ public sealed class SpoolSpace(string directory, long minimumFree)
         }
         free = Volatile.Read(ref _free);
         return free - Math.Max(0, declaredSize) >= minimumFree;
+    }
+
+    /// <summary>
+    /// True when the file system has less than <see cref="RoomNeeded"/> free, read now: an attempt
+    /// that could not record its result then waits for room rather than for the retry interval
+    /// (the queue reads this every <c>queue.room-check-interval</c> while such attempts wait).
+    /// </summary>
+    public bool IsShort(out long free)
+    {
+        free = ReadFree();
+        return free < RoomNeeded;
     }
 
     private long ReadFree()

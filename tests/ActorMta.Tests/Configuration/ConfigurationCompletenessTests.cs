@@ -83,6 +83,7 @@ public sealed class ConfigurationCompletenessTests
         ["QueueSettings.LocalDeliveryParallelism"] = "actormta.queue.local-delivery-parallelism",
         ["QueueSettings.QueueOnly"] = "actormta.queue.queue-only",
         ["QueueSettings.QueueRunInterval"] = "actormta.queue.queue-run-interval",
+        ["QueueSettings.RoomCheckInterval"] = "actormta.queue.room-check-interval",
         ["QueueSettings.Tuning"] = "actormta.queue",
         ["QueueTuning.RetryRules"] = "actormta.queue.retry",
         ["QueueTuning.ParallelAttempts"] = "actormta.queue.parallel-attempts",

@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using ActorMta.Configuration;
+using ActorMta.Queue;
 using ActorMta.Tests.Support;
+using Akka.Actor;
 
 namespace ActorMta.Tests.Spool;
 
@@ -76,5 +78,81 @@ public sealed class FullDiskTests
             Assert.Equal(accepted.Order(StringComparer.Ordinal), deliveries.Select(l => l.Split(' ')[2]).Order(StringComparer.Ordinal));
             mta.KeepDirectory = false;
         }
+    }
+    [TmpfsFact]
+    public async Task Deliveries_the_full_disk_aborted_are_tried_again_once_there_is_room_not_after_the_retry_interval()
+    {
+        using var tmpfs = Tmpfs.Mount(megabytes: 24);
+        // The maildirs are on the test's own disk: the deliveries work, only recording them cannot.
+        await using var mta = await TestMta.StartAsync(s => s with
+        {
+            Spool = s.Spool with
+            {
+                Directory = Path.Combine(tmpfs.Path, "spool"),
+                MinFreeSpace = 0,
+                LogSegmentSize = 256 * 1024,
+                LogCheckpointInterval = TimeSpan.FromHours(1),
+                LogRetention = TimeSpan.FromHours(1),
+            },
+            Queue = s.Queue with
+            {
+                QueueOnly = true,
+                QueueRunInterval = TimeSpan.FromHours(1),
+                RetryInterval = TimeSpan.FromMinutes(15),
+                RoomCheckInterval = TimeSpan.FromMilliseconds(200),
+            },
+            Smtp = s.Smtp with { MaxMessagesPerConnection = 100_000 },
+        });
+        var accepted = new List<string>();
+        using var client = await mta.GreetedAsync();
+        async Task<string> SendLinesAsync(int lines)
+        {
+            await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+            await client.ReadRepliesAsync(3);
+            await client.SendAsync("Subject: filling\r\n\r\n" + string.Concat(Enumerable.Repeat(new string('z', 98) + "\r\n", lines)) + ".\r\n");
+            return await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(30));
+        }
+        // Many messages first: their removal records must need more than the log has left.
+        for (int i = 0; i < 300; i++) accepted.Add(Regex.Match(await SendLinesAsync(1), @"id=(\S+)").Groups[1].Value);
+        // No room left: the log goes on past its segment (no new one can be made) until a write
+        // fails; smaller and smaller messages then take what room the log's last pages had.
+        string filler = tmpfs.Fill(leave: 0);
+        string reply = "";
+        foreach (int size in new[] { 200, 20, 1 })
+        {
+            while ((reply = await SendLinesAsync(size)).StartsWith("250 ", StringComparison.Ordinal))
+            {
+                accepted.Add(Regex.Match(reply, @"id=(\S+)").Groups[1].Value);
+                Assert.True(accepted.Count < 2000, "the log never failed");
+            }
+        }
+        Assert.StartsWith("451 ", reply);
+
+        mta.Node.Queue.Tell(QueueManager.RunQueue.Instance);
+        string aborted = await mta.WaitForLogLineAsync("delivery attempt aborted, retry when the spool has room (");
+        Assert.Matches(@"\(0 MiB free, 1 MiB needed\), at the latest after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ", aborted);
+        await mta.WaitForMaildirAsync("user", accepted.Count);
+        // On the full disk nothing is tried again: the aborted ones stay aborted.
+        await Task.Delay(1000);
+        var lines = mta.MainLogLines();
+        int abortedCount = lines.Count(l => l.Contains("delivery attempt aborted, retry when the spool has room", StringComparison.Ordinal));
+        Assert.True(abortedCount > 100, $"{abortedCount} aborted");
+        Assert.Equal(accepted.Count - abortedCount, lines.Count(l => l.EndsWith(" Completed", StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, l => l.Contains("room again", StringComparison.Ordinal));
+
+        File.Delete(filler);
+        Assert.Matches($@"spool has room again \(\d+ MiB free\): trying {abortedCount} message\(s\) whose delivery attempt the full disk aborted",
+            await mta.WaitForLogLineAsync("spool has room again"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (mta.MainLogLines().Count(l => l.EndsWith(" Completed", StringComparison.Ordinal)) < accepted.Count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "not every message completed:\n" + string.Join('\n', mta.MainLogLines()));
+            await Task.Delay(50);
+        }
+        // Each one delivered once: the retry found the maildir file the aborted attempt wrote.
+        Assert.Equal(accepted.Count, Directory.GetFiles(mta.MaildirNew("user")).Length);
+        var deliveries = mta.MainLogLines().Where(l => l.Contains(" => user@test.example", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]);
+        Assert.Equal(accepted.Order(StringComparer.Ordinal), deliveries.Order(StringComparer.Ordinal));
+        Assert.Equal(0, await mta.Node.Queue.Ask<int>(QueueManager.CountQueue.Instance, TimeSpan.FromSeconds(5)));
     }
 }

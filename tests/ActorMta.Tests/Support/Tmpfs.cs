@@ -29,6 +29,9 @@ public sealed class Tmpfs : IDisposable
         using var file = new FileStream(filler, FileMode.Create, FileAccess.Write);
         var block = new byte[64 * 1024];
         while (Free - block.Length > leave) file.Write(block);
+        // The rest to the byte (tmpfs counts whole pages): with leave = 0 not even a small log record fits.
+        file.Write(new byte[Math.Max(0, Free - leave)]);
+        file.Flush();
         return filler;
     }
 
