@@ -82,8 +82,7 @@ public sealed partial class QueueManager
         _inFlight++;
         string id = m.MessageId;
         var replyTo = Sender;
-        _attempt.GiveUpAsync(entry.Envelope, entry.Book, m.User)
-            .PipeTo(Self, success: outcome => new GaveUp(outcome, replyTo, m.User), failure: e => new AttemptCrashed(id, e));
+        Report(id, _attempt.GiveUpAsync(entry.Envelope, entry.Book, m.User), outcome => new GaveUp(outcome, replyTo, m.User));
     }
 
     private void OnGaveUp(GaveUp gaveUp)

@@ -105,6 +105,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     private readonly MessageAttempt _attempt;
     private readonly int _parallelism;
     private readonly RemotePath _remote;
+    private readonly Running _running;
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Queue<string> _ready = new();
@@ -118,15 +119,14 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public QueueManager(MtaSettings settings, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery, QueueTuning? tuning = null)
+    private QueueManager(MtaSettings settings, MessageSpool spool, MainLog mainLog, QueueTuning tuning, Running running)
     {
-        tuning ??= settings.Queue.Tuning;
         _settings = settings;
         _spool = spool;
         _mainLog = mainLog;
-        _remote = new RemotePath(router, delivery, settings.Outbound);
-        _attempt = new MessageAttempt(
-            settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog, _remote);
+        _running = running;
+        _remote = running.Remote;
+        _attempt = running.Attempt;
         _parallelism = Math.Max(1, tuning.ParallelAttempts);
 
         Receive<Enqueue>(m => OnEnqueue(m.Envelope, arrival: true));
@@ -160,7 +160,49 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     /// <param name="delivery"><c>/user/mta/delivery</c>, the delivery agent.</param>
     /// <param name="tuning">Retry schedule and parallelism; <see cref="QueueTuning.Default"/> (Exim's schedule) when null.</param>
     public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery, QueueTuning? tuning = null)
-        => Akka.Actor.Props.Create(() => new QueueManager(settings, spool, mainLog, router, delivery, tuning));
+    {
+        var chosen = tuning ?? settings.Queue.Tuning;
+        // Made once, here, and not by the constructor: every incarnation of the actor shares it.
+        var running = new Running(settings, chosen, spool, mainLog, router, delivery);
+        return Akka.Actor.Props.CreateBy(new Producer(() => new QueueManager(settings, spool, mainLog, chosen, running)));
+    }
+
+    /// <summary>Makes each incarnation with the shared <see cref="Running"/> (Akka's own producer wants a public constructor).</summary>
+    private sealed class Producer(Func<QueueManager> make) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(QueueManager);
+
+        public ActorBase Produce() => make();
+
+        public void Release(ActorBase actor)
+        {
+        }
+    }
+
+    /// <summary>
+    /// What outlives a restart of the queue manager by its supervisor (a bug's exception). The
+    /// attempts it started are tasks, not children, and go on: the messages they hold must not be
+    /// attempted again by the new incarnation (a remote host would get them twice) until their
+    /// results arrive, which they do, at the same actor reference; and their calls to the router
+    /// and the delivery agent must still be answered, so the correlation of those replies lives
+    /// here too.
+    /// </summary>
+    private sealed class Running
+    {
+        public Running(MtaSettings settings, QueueTuning tuning, MessageSpool spool, MainLog mainLog, IActorRef router, IActorRef delivery)
+        {
+            Remote = new RemotePath(router, delivery, settings.Outbound);
+            Attempt = new MessageAttempt(
+                settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog, Remote);
+        }
+
+        public RemotePath Remote { get; }
+
+        public MessageAttempt Attempt { get; }
+
+        /// <summary>Messages whose attempt runs; each leaves once its result was told to the actor.</summary>
+        public ConcurrentDictionary<string, bool> Attempts { get; } = new(StringComparer.Ordinal);
+    }
 
     protected override void PreStart()
     {
@@ -170,11 +212,19 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(QueueRunTimer, QueueRunDue.Instance, _settings.Queue.QueueRunInterval);
         var now = DateTimeOffset.UtcNow;
         _spool.Report = _mainLog.Write;
+        // Taken before the spool is read: an attempt that ends after this still counts as running
+        // (its result comes here), and one that ended before journaled all it did first.
+        var stillRunning = _running.Attempts.Keys.ToHashSet(StringComparer.Ordinal);
         foreach (var message in _spool.Recover(_mainLog.Write))
         {
             var entry = new Entry(message.Envelope, RecipientBook.From(message), recovered: true) { Frozen = message.Frozen };
             Add(message.Id, entry);
-            if (message.NextAttempt is { } due && due > now) Defer(message.Id, entry, due);
+            if (stillRunning.Contains(message.Id))
+            {
+                entry.InFlight = true;
+                _inFlight++;
+            }
+            else if (message.NextAttempt is { } due && due > now) Defer(message.Id, entry, due);
             else MakeReady(message.Id, entry);
         }
         QueueChanged();
@@ -308,9 +358,25 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
             entry.InFlight = true;
             _inFlight++;
             bool maybeRepeated = entry.Recovered || entry.Attempts > 0;
-            _attempt.RunAsync(entry.Envelope, entry.Book, maybeRepeated)
-                .PipeTo(Self, success: static outcome => outcome, failure: e => new AttemptCrashed(id, e));
+            Report(id, _attempt.RunAsync(entry.Envelope, entry.Book, maybeRepeated), static outcome => outcome);
         }
+    }
+
+    /// <summary>
+    /// Tells the result of <paramref name="attempt"/> (an attempt or a give-up on message
+    /// <paramref name="id"/>) to this actor, whichever incarnation it is by then; the message
+    /// counts as running (<see cref="Running.Attempts"/>) until the result is told.
+    /// </summary>
+    private void Report(string id, Task<AttemptOutcome> attempt, Func<AttemptOutcome, object> result)
+    {
+        var self = Self;
+        var running = _running.Attempts;
+        running[id] = true;
+        attempt.ContinueWith(done =>
+        {
+            self.Tell(done.IsCompletedSuccessfully ? result(done.Result) : new AttemptCrashed(id, done.Exception?.GetBaseException() ?? new TaskCanceledException()));
+            running.TryRemove(id, out _);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private QueueSnapshot Snapshot(string? id)

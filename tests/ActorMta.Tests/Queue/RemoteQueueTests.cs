@@ -197,6 +197,51 @@ public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_queue_manager_restarted_by_its_supervisor_waits_for_the_delivery_still_running_instead_of_sending_it_again()
+    {
+        var dataReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A server that takes its time over the reply to the message's data.
+        var server = Server(async (c, _) =>
+        {
+            await c.SendAsync("220 fake.test ESMTP\r\n");
+            while (await c.ReadLineAsync() is { } line)
+            {
+                switch (line.Split(' ')[0].ToUpperInvariant())
+                {
+                    case "DATA":
+                        await c.SendAsync("354 go ahead\r\n");
+                        c.Messages.Add(await c.ReadUntilAsync("\r\n.\r\n"));
+                        dataReceived.TrySetResult();
+                        await release.Task;
+                        await c.SendAsync("250 OK queued as SLOW\r\n");
+                        break;
+                    case "QUIT": await c.SendAsync("221 bye\r\n"); return;
+                    default: await c.SendAsync("250 OK\r\n"); break;
+                }
+            }
+        });
+        var queue = StartQueue(server);
+        var envelope = await StoreAsync("alice@test.example", To("carol@remote.example"));
+        queue.Tell(new QueueManager.Enqueue(envelope));
+        await dataReceived.Task.WaitAsync(Patience);
+
+        // A bug's exception (here a null envelope) makes its supervisor restart the queue manager,
+        // which rebuilds the queue from the spool while the attempt it started goes on.
+        queue.Tell(new QueueManager.Enqueue(null!));
+        Assert.Equal(1, await queue.Ask<int>(QueueManager.CountQueue.Instance, Patience));
+        await Task.Delay(1000);
+        Assert.Equal(1, server.ConnectionCount);
+
+        release.SetResult();
+        await WaitForLogAsync($"^{Id(envelope)} Completed$");
+        Assert.Single(F.Sink.Lines, l => l.Contains(" => carol@remote.example", StringComparison.Ordinal));
+        Assert.Single(server.Connections.SelectMany(c => c.Messages));
+        Assert.Equal(0, await queue.Ask<int>(QueueManager.CountQueue.Instance, Patience));
+        Assert.Empty(F.SpoolFiles());
+    }
+
+    [Fact]
     public async Task A_4xx_recipient_is_retried_at_the_scheduled_time_and_then_delivered_while_the_local_one_is_delivered_once()
     {
         var server = Sink((n, _) => n == 1 ? "451 4.2.0 try again later" : "250 Accepted");
