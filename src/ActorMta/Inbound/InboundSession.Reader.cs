@@ -25,6 +25,7 @@ public sealed partial class InboundSession
         private ValueTask<int> _pending;
         private byte[]? _buffer;
         private int _start;
+        private volatile bool _told;
 
         public Reader(Connection connection, IActorRef session)
         {
@@ -36,10 +37,15 @@ public sealed partial class InboundSession
         /// <summary>Reads into <paramref name="buffer"/> from <paramref name="start"/>; with no buffer, waits for input first.</summary>
         public void Start(byte[]? buffer, int start)
         {
+            _told = false;
             _buffer = buffer;
             _start = start;
             Continue();
         }
+
+        /// <summary>The read has ended and its message is in (or on its way to) the session's
+        /// mailbox: a timer message ahead of it must not end the session (see OnTimeout).</summary>
+        public bool ResultOnItsWay => _told;
 
         private void Continue()
         {
@@ -94,6 +100,7 @@ public sealed partial class InboundSession
             }
             var buffer = _buffer;
             _buffer = null;
+            _told = true;
             _session.Tell(new InputReady(buffer, count));
             return false;
         }
@@ -103,6 +110,7 @@ public sealed partial class InboundSession
             // A buffer the session passed in is still the session's, which returns it to the pool
             // when it stops; one rented here is left to the collector (the pool does not need it back).
             _buffer = null;
+            _told = true;
             _session.Tell(new InputFailed(error));
         }
     }

@@ -466,6 +466,10 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             ArmTimeout(due);
             return;
         }
+        // Input that came as the timer fired wins over it: its read's message is queued behind this
+        // one, or its bytes wait in the socket for the read to see them. The client was not idle,
+        // and handling that input starts the clock again.
+        if (_reader.ResultOnItsWay || _connection.HasPendingInput) return;
         var during = _mode is Mode.Data or Mode.Chunk ? "DATA" : "command";
         _context.MainLog.Write($"SMTP {during} timeout on connection from {HostField()}");
         Reply(Replies.Timeout(_hostname));

@@ -167,6 +167,45 @@ public sealed class ProtocolTests
     }
 
     [Fact]
+    public async Task ACommandThatArrivesAsTheIdleTimerFiresIsAnsweredNotCutOff()
+    {
+        // One dispatcher thread for every actor, the sessions included, and a test actor holds it:
+        // the idle timer's message and then the command's read queue up in the session's mailbox
+        // in that order, as they do when a command arrives in the timer's last instant.
+        await using var mta = await TestMta.StartAsync(
+            s => s with { Smtp = s.Smtp with { IdleTimeout = TimeSpan.FromMilliseconds(500) } },
+            akka: "akka.actor.default-dispatcher { executor = fork-join-executor\nfork-join-executor { parallelism-min = 1, parallelism-max = 1, parallelism-factor = 1.0 } }");
+        using var client = await mta.GreetedAsync();
+        using var release = new ManualResetEventSlim();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        mta.Node.System.ActorOf(Akka.Actor.Props.Create(() => new DispatcherHolder(held, release)));
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(5));
+
+        await Task.Delay(900);
+        await client.SendAsync("NOOP\r\n");
+        await Task.Delay(300);
+        release.Set();
+
+        Assert.Equal("250 2.0.0 OK\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
+        // And the clock starts again from that command.
+        Assert.Equal("421 4.4.2 mx.test.example SMTP command timeout - closing connection\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
+    }
+
+    /// <summary>Holds its dispatcher's thread from its start until released.</summary>
+    private sealed class DispatcherHolder : Akka.Actor.UntypedActor
+    {
+        public DispatcherHolder(TaskCompletionSource held, ManualResetEventSlim release)
+        {
+            held.SetResult();
+            release.Wait(TimeSpan.FromSeconds(10));
+        }
+
+        protected override void OnReceive(object message)
+        {
+        }
+    }
+
+    [Fact]
     public async Task TheIdleTimeoutCountsFromTheLastCommandNotFromTheFirst()
     {
         // Long enough that a loaded test machine's stalls (the client runs in the server's process)

@@ -68,7 +68,8 @@ public sealed class TestMta : IAsyncDisposable
         Log: new LogSettings(Path.Combine(directory, "log", "mainlog"), null, false, true));
 
     /// <param name="directory">An existing data directory to start on (a restart); it is then left in place on dispose.</param>
-    public static async Task<TestMta> StartAsync(Func<MtaSettings, MtaSettings>? adjust = null, string? directory = null)
+    /// <param name="akka">More Akka configuration (HOCON), such as a dispatcher a test needs.</param>
+    public static async Task<TestMta> StartAsync(Func<MtaSettings, MtaSettings>? adjust = null, string? directory = null, string? akka = null)
     {
         var keep = directory is not null;
         directory ??= Path.Combine(Path.GetTempPath(), "actormta-test-" + Guid.NewGuid().ToString("N")[..12]);
@@ -82,8 +83,8 @@ public sealed class TestMta : IAsyncDisposable
                 .Filter.ByIncludingOnly(e => e.Properties.ContainsKey(MainLog.Property))
                 .WriteTo.File(settings.Log.MainLogPath!, outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss} {Message:l}{NewLine}"))
             .CreateLogger();
-        var akka = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
-        var node = await MtaNode.StartAsync(settings, akka, logger);
+        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING\n" + akka);
+        var node = await MtaNode.StartAsync(settings, config, logger);
         return new TestMta(directory, settings, node, logger) { KeepDirectory = keep };
     }
 
