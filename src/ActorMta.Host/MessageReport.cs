@@ -55,30 +55,31 @@ internal static class MessageReport
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
-    /// <summary>Every main-log line that mentions the id (like exigrep), or why there are none.</summary>
+    /// <summary>Most rotated main logs looked at (a daily rotation keeps a few weeks).</summary>
+    private const int MaxRotations = 99;
+
     /// <summary>
-    /// The message's lines in the main log: in the file rotated last (<c>mainlog.1</c>, as logrotate
-    /// and exicyclog name it, left uncompressed by logrotate's <c>delaycompress</c>), then in the
-    /// current one, so that a rotation in the middle of a message's life hides none of its lines.
+    /// Every main-log line that mentions the id (like exigrep), oldest first, or why there are
+    /// none. A message queued for days has lines in every rotation of the log since it came, so
+    /// the rotated files are read too: <c>mainlog.1</c>, then <c>mainlog.2</c> and so on, each
+    /// also as <c>.gz</c> (logrotate's <c>compress</c>) and with two digits (exicyclog's
+    /// <c>mainlog.01</c>), back to the first one whose first line is not after
+    /// <paramref name="receivedAt"/>: older ones cannot hold the message's lines and are not opened.
     /// </summary>
-    public static void AppendLogLines(StringBuilder sb, string? mainLog, string id)
+    public static void AppendLogLines(StringBuilder sb, string? mainLog, string id, DateTimeOffset receivedAt)
     {
         if (mainLog is null)
         {
             sb.Append("  (the main log is off: actormta.log.main-log)\n");
             return;
         }
-        string rotated = mainLog + ".1";
-        var files = File.Exists(rotated) ? new[] { rotated, mainLog } : [mainLog];
+        var files = FilesSince(mainLog, receivedAt);
         bool any = false;
         foreach (var file in files)
         {
-            // Just rotated, the current file appears at its next line: the rotated one is enough then.
-            if (file == mainLog && files.Length == 2 && !File.Exists(mainLog)) continue;
             try
             {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var reader = new StreamReader(stream, Encoding.UTF8);
+                using var reader = Open(file);
                 while (reader.ReadLine() is { } line)
                 {
                     if (!line.Contains(id, StringComparison.Ordinal)) continue;
@@ -86,12 +87,55 @@ internal static class MessageReport
                     any = true;
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 sb.Append("  (cannot read ").Append(file).Append(": ").Append(e.Message).Append(")\n");
                 return;
             }
         }
         if (!any) sb.Append("  (no lines for ").Append(id).Append(" in ").Append(string.Join(" or ", files)).Append(")\n");
+    }
+
+    /// <summary>The files to read, oldest first; the current one last (even when missing: right after a
+    /// rename it appears at its next line, and a log never written says so when opened).</summary>
+    private static List<string> FilesSince(string mainLog, DateTimeOffset receivedAt)
+    {
+        var files = new List<string>();
+        for (int n = 1; n <= MaxRotations; n++)
+        {
+            string? rotated = new[] { $"{mainLog}.{n}", $"{mainLog}.{n}.gz", $"{mainLog}.{n:D2}", $"{mainLog}.{n:D2}.gz" }.FirstOrDefault(File.Exists);
+            if (rotated is null) break;
+            files.Add(rotated);
+            if (FirstLineTime(rotated) is { } first && first <= receivedAt) break;
+        }
+        files.Reverse();
+        // Just rotated, the current file appears at its next line: the rotated ones are enough then.
+        if (files.Count == 0 || File.Exists(mainLog)) files.Add(mainLog);
+        return files;
+    }
+
+    private static StreamReader Open(string file)
+    {
+        Stream stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (file.EndsWith(".gz", StringComparison.Ordinal)) stream = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
+        return new StreamReader(stream, Encoding.UTF8);
+    }
+
+    /// <summary>When the file's first line was written (the main log's local time), or null when it has none or cannot be read.</summary>
+    private static DateTimeOffset? FirstLineTime(string file)
+    {
+        try
+        {
+            using var reader = Open(file);
+            string? line = reader.ReadLine();
+            return line is { Length: >= 19 }
+                && DateTime.TryParseExact(line.AsSpan(0, 19), "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var local)
+                ? new DateTimeOffset(local)
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return null; // said when it is read
+        }
     }
 }

@@ -258,7 +258,7 @@ internal static class QueueCommands
             output.Append("  (").Append(e.Message).Append(")\n");
         }
         output.Append("\nMain log:\n");
-        MessageReport.AppendLogLines(output, settings.Log.MainLogPath, id);
+        MessageReport.AppendLogLines(output, settings.Log.MainLogPath, id, spooled.Envelope.ReceivedAt);
         await c.Out.WriteAsync(output.ToString()).ConfigureAwait(false);
         await c.Out.FlushAsync().ConfigureAwait(false);
         return ExitCodes.Ok;
