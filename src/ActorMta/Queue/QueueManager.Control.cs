@@ -82,7 +82,7 @@ public sealed partial class QueueManager
         _inFlight++;
         string id = m.MessageId;
         var replyTo = Sender;
-        Report(id, _attempt.GiveUpAsync(entry.Envelope, entry.Book, m.User), outcome => new GaveUp(outcome, replyTo, m.User));
+        TellWhenDone(id, _attempt.GiveUpAsync(entry.Envelope, entry.Book, m.User), outcome => new GaveUp(outcome, replyTo, m.User));
     }
 
     private void OnGaveUp(GaveUp gaveUp)

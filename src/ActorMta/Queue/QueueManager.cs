@@ -358,7 +358,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
             entry.InFlight = true;
             _inFlight++;
             bool maybeRepeated = entry.Recovered || entry.Attempts > 0;
-            Report(id, _attempt.RunAsync(entry.Envelope, entry.Book, maybeRepeated), static outcome => outcome);
+            TellWhenDone(id, _attempt.RunAsync(entry.Envelope, entry.Book, maybeRepeated), static outcome => outcome);
         }
     }
 
@@ -367,7 +367,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
     /// <paramref name="id"/>) to this actor, whichever incarnation it is by then; the message
     /// counts as running (<see cref="Running.Attempts"/>) until the result is told.
     /// </summary>
-    private void Report(string id, Task<AttemptOutcome> attempt, Func<AttemptOutcome, object> result)
+    private void TellWhenDone(string id, Task<AttemptOutcome> attempt, Func<AttemptOutcome, object> result)
     {
         var self = Self;
         var running = _running.Attempts;
