@@ -28,13 +28,21 @@ internal sealed class ClientPipeline : IDisposable
     private int _end;
 
     private readonly bool _fastOpen;
+    private readonly TimeSpan _commandTimeout;
+    private readonly TimeSpan _dataTimeout;
     private bool _firstWriteDone;
     private int _firstPayloadAt = -1;
 
+    /// <param name="commandTimeout"><c>outbound.command-timeout</c>: the longest wait for a reply to a
+    /// command (the banner counts as one), RFC 5321 4.5.3.2's five minutes by default.</param>
+    /// <param name="dataTimeout"><c>outbound.data-timeout</c>: the longest wait for a write to go out and
+    /// for the reply to the end of the data (DATA's final dot, a BDAT chunk).</param>
     /// <param name="fastOpen">The socket may put the first write in its SYN: keep message content out of that write.</param>
-    public ClientPipeline(Connection connection, bool fastOpen = false)
+    public ClientPipeline(Connection connection, TimeSpan commandTimeout, TimeSpan dataTimeout, bool fastOpen = false)
     {
         _connection = connection;
+        _commandTimeout = commandTimeout;
+        _dataTimeout = dataTimeout;
         _fastOpen = fastOpen;
     }
 
@@ -71,17 +79,24 @@ internal sealed class ClientPipeline : IDisposable
     public async Task FlushAsync(CancellationToken ct)
     {
         if (_output.WrittenCount == 0) return;
+        // A write waits only when the server stops reading (its window full): bounded like data.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_dataTimeout);
         try
         {
             var pending = _output.WrittenMemory;
             if (_fastOpen && !_firstWriteDone && _firstPayloadAt > 0)
             {
                 // Rule 14: a SYN can be replayed by the network, so it may carry commands, never message content.
-                await _connection.WriteAsync(pending[.._firstPayloadAt], ct).ConfigureAwait(false);
+                await _connection.WriteAsync(pending[.._firstPayloadAt], timeout.Token).ConfigureAwait(false);
                 pending = pending[_firstPayloadAt..];
             }
             _firstWriteDone = true;
-            await _connection.WriteAsync(pending, ct).ConfigureAwait(false);
+            await _connection.WriteAsync(pending, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            throw new ConversationBrokenException($"timeout sending to the server (data-timeout, {_dataTimeout.TotalSeconds:0.#}s)", e);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
@@ -109,17 +124,26 @@ internal sealed class ClientPipeline : IDisposable
             {
                 throw new ConversationBrokenException($"bad reply to {command}: {e.Message}", e);
             }
-            await FillAsync(command, ct).ConfigureAwait(false);
+            await FillAsync(command, expected is Expect.DataEnd or Expect.Bdat, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task FillAsync(string waitingFor, CancellationToken ct)
+    /// <summary>Reads more of the reply to <paramref name="waitingFor"/>, within the command or the data timeout.</summary>
+    private async Task FillAsync(string waitingFor, bool afterData, CancellationToken ct)
     {
         _input = ReceiveBuffer.MakeRoom(_input, ref _start, ref _end);
+        var limit = afterData ? _dataTimeout : _commandTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(limit);
         int count;
         try
         {
-            count = await _connection.ReadAsync(_input.AsMemory(_end), ct).ConfigureAwait(false);
+            count = await _connection.ReadAsync(_input.AsMemory(_end), timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            string which = afterData ? "data-timeout" : "command-timeout";
+            throw new ConversationBrokenException($"timeout waiting for the reply to {Describe(waitingFor)} ({which}, {limit.TotalSeconds:0.#}s)", e);
         }
         catch (OperationCanceledException e)
         {
@@ -133,7 +157,12 @@ internal sealed class ClientPipeline : IDisposable
         _end += count;
     }
 
-    private static string Describe(string command) => command == "connect" ? "the banner" : command.Split(' ')[0];
+    private static string Describe(string command) => command switch
+    {
+        "connect" => "the banner",
+        "end of data" => "the end of the data",
+        _ => command.Split(' ')[0],
+    };
 
     public void Dispose()
     {

@@ -402,7 +402,7 @@ public sealed partial class OutboundSession : UntypedActor
             _socket = socket;
             _connection = new Connection(socket, new IPEndPoint(owner._hop.Address, owner._hop.Port));
             // On a TLS-on-connect port the SYN carries the ClientHello; the pipeline's writes come after the handshake.
-            _pipeline = new ClientPipeline(_connection, fastOpen && !_tlsOnConnect);
+            _pipeline = new ClientPipeline(_connection, _settings.CommandTimeout, _settings.DataTimeout, fastOpen && !_tlsOnConnect);
         }
 
         /// <summary>Tell the destination what this server offers (rule 8), only for hosts the feature is watched for.</summary>
