@@ -33,6 +33,13 @@ internal sealed class ClientPipeline : IDisposable
     private bool _firstWriteDone;
     private int _firstPayloadAt = -1;
 
+    // The timeout of the current wait, linked to the caller's token (the attempt's deadline). Kept
+    // across waits, its timer re-armed and disarmed: no allocation per round trip. The session
+    // awaits each flush and read before the next, so there is one wait at a time; a wait it
+    // cancelled ends the conversation, and a cancelled one is never armed again.
+    private CancellationTokenSource? _timeout;
+    private CancellationToken _timeoutLinkedTo;
+
     /// <param name="commandTimeout"><c>outbound.command-timeout</c>: the longest wait for a reply to a
     /// command (the banner counts as one), RFC 5321 4.5.3.2's five minutes by default.</param>
     /// <param name="dataTimeout"><c>outbound.data-timeout</c>: the longest wait for a write to go out and
@@ -80,19 +87,18 @@ internal sealed class ClientPipeline : IDisposable
     {
         if (_output.WrittenCount == 0) return;
         // A write waits only when the server stops reading (its window full): bounded like data.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_dataTimeout);
+        var timeout = Arm(_dataTimeout, ct);
         try
         {
             var pending = _output.WrittenMemory;
             if (_fastOpen && !_firstWriteDone && _firstPayloadAt > 0)
             {
                 // Rule 14: a SYN can be replayed by the network, so it may carry commands, never message content.
-                await _connection.WriteAsync(pending[.._firstPayloadAt], timeout.Token).ConfigureAwait(false);
+                await _connection.WriteAsync(pending[.._firstPayloadAt], timeout).ConfigureAwait(false);
                 pending = pending[_firstPayloadAt..];
             }
             _firstWriteDone = true;
-            await _connection.WriteAsync(pending, timeout.Token).ConfigureAwait(false);
+            await _connection.WriteAsync(pending, timeout).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
@@ -101,6 +107,10 @@ internal sealed class ClientPipeline : IDisposable
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
             throw new ConversationBrokenException($"connection lost while sending: {e.Message}", e);
+        }
+        finally
+        {
+            Disarm();
         }
         _output.ResetWrittenCount();
     }
@@ -133,12 +143,11 @@ internal sealed class ClientPipeline : IDisposable
     {
         _input = ReceiveBuffer.MakeRoom(_input, ref _start, ref _end);
         var limit = afterData ? _dataTimeout : _commandTimeout;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(limit);
+        var timeout = Arm(limit, ct);
         int count;
         try
         {
-            count = await _connection.ReadAsync(_input.AsMemory(_end), timeout.Token).ConfigureAwait(false);
+            count = await _connection.ReadAsync(_input.AsMemory(_end), timeout).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {
@@ -153,9 +162,28 @@ internal sealed class ClientPipeline : IDisposable
         {
             throw new ConversationBrokenException($"connection lost waiting for the reply to {Describe(waitingFor)}: {e.Message}", e);
         }
+        finally
+        {
+            Disarm();
+        }
         if (count == 0) throw new ConversationBrokenException($"connection closed by the server waiting for the reply to {Describe(waitingFor)}");
         _end += count;
     }
+
+    /// <summary>A token that ends after <paramref name="limit"/>, or with <paramref name="ct"/>.</summary>
+    private CancellationToken Arm(TimeSpan limit, CancellationToken ct)
+    {
+        if (_timeout is null || _timeoutLinkedTo != ct || _timeout.IsCancellationRequested)
+        {
+            _timeout?.Dispose();
+            _timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            _timeoutLinkedTo = ct;
+        }
+        _timeout.CancelAfter(limit);
+        return _timeout.Token;
+    }
+
+    private void Disarm() => _timeout?.CancelAfter(Timeout.InfiniteTimeSpan);
 
     private static string Describe(string command) => command switch
     {
@@ -166,6 +194,7 @@ internal sealed class ClientPipeline : IDisposable
 
     public void Dispose()
     {
+        _timeout?.Dispose();
         var input = Interlocked.Exchange(ref _input, null!);
         if (input is not null) ArrayPool<byte>.Shared.Return(input);
     }
