@@ -64,6 +64,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     /// <summary>When the armed timeout timer fires, or 0 when none is armed.</summary>
     private long _timerDue;
     private bool _writePending;
+    /// <summary>When the pending write began: a client that stops reading our replies gets the same timeout as one that stops sending.</summary>
+    private long _writeSince;
     private bool _closeAfterFlush;
     private bool _discardingLongLine;
     /// <summary>
@@ -368,6 +370,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
         }
 
         _writePending = true;
+        _writeSince = Environment.TickCount64;
+        ArmTimeout(_writeSince + (long)ReadTimeout.TotalMilliseconds);
         pending.AsTask().PipeTo(Self, success: () => WriteDone.Instance, failure: e => new WriteFailed(e));
         // The output buffer stays untouched until WriteDone: no input is processed meanwhile.
     }
@@ -459,6 +463,22 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private void OnTimeout()
     {
         _timerDue = 0;
+        if (_writePending)
+        {
+            // Our replies do not leave: the client stopped reading (its window is full). Without this
+            // such a client held its session, and a connection slot, for ever. Nothing more can be
+            // said to it, so the connection is dropped.
+            var writeDue = _writeSince + (long)ReadTimeout.TotalMilliseconds;
+            if (Environment.TickCount64 < writeDue)
+            {
+                ArmTimeout(writeDue);
+                return;
+            }
+            _context.MainLog.Write($"SMTP timeout sending a reply on connection from {HostField()}: the client stopped reading");
+            _mode = Mode.Closed;
+            Context.Stop(Self);
+            return;
+        }
         if (_mode == Mode.Closed || !_readPending) return; // busy on our side: the next read arms it again
         var due = _readSince + (long)ReadTimeout.TotalMilliseconds;
         if (Environment.TickCount64 < due)

@@ -1,3 +1,4 @@
+using System.Text;
 using ActorMta.Tests.Support;
 
 namespace ActorMta.Tests.Inbound;
@@ -164,6 +165,39 @@ public sealed class ProtocolTests
         await client.ReadRepliesAsync(1);
         Assert.Equal("421 4.4.2 mx.test.example SMTP command timeout - closing connection\r\n", await client.ReadRepliesAsync(1, TimeSpan.FromSeconds(5)));
         Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task AClientThatStopsReadingOurRepliesIsDroppedAfterTheTimeout()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { IdleTimeout = TimeSpan.FromSeconds(1) } });
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        await socket.ConnectAsync(mta.EndPoint);
+        var buffer = new byte[4096];
+        await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None); // the banner
+        await socket.SendAsync(Encoding.ASCII.GetBytes("EHLO client.test\r\n"), System.Net.Sockets.SocketFlags.None);
+        await Task.Delay(200);
+        await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None);
+
+        // A pipelined burst whose replies (megabytes) the client never reads.
+        var burst = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("RSET\r\n", 100_000)));
+        using (var sending = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            for (int i = 0; i < 5; i++) await socket.SendAsync(burst, System.Net.Sockets.SocketFlags.None, sending.Token);
+        }
+
+        string line = await mta.WaitForLogLineAsync("SMTP timeout sending a reply on connection from");
+        Assert.Matches(@"SMTP timeout sending a reply on connection from H=\(client\.test\) \[127\.0\.0\.1\]:\d+: the client stopped reading$", line);
+        // Dropped: reading now drains what was queued and then finds the end (or a reset).
+        using var reading = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, reading.Token) > 0) { }
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // A reset: the server closed with our burst unread.
+        }
     }
 
     [Fact]
