@@ -63,7 +63,7 @@ internal static class MessageReport
     /// none. A message queued for days has lines in every rotation of the log since it came, so
     /// the rotated files are read too: <c>mainlog.1</c>, then <c>mainlog.2</c> and so on, each
     /// also as <c>.gz</c> (logrotate's <c>compress</c>) and with two digits (exicyclog's
-    /// <c>mainlog.01</c>), back to the first one whose first line is not after
+    /// <c>mainlog.01</c>), or logrotate's <c>dateext</c> names, back to the first one whose first line is not after
     /// <paramref name="receivedAt"/>: older ones cannot hold the message's lines and are not opened.
     /// </summary>
     public static void AppendLogLines(StringBuilder sb, string? mainLog, string id, DateTimeOffset receivedAt)
@@ -101,10 +101,8 @@ internal static class MessageReport
     private static List<string> FilesSince(string mainLog, DateTimeOffset receivedAt)
     {
         var files = new List<string>();
-        for (int n = 1; n <= MaxRotations; n++)
+        foreach (string rotated in RotationsNewestFirst(mainLog))
         {
-            string? rotated = new[] { $"{mainLog}.{n}", $"{mainLog}.{n}.gz", $"{mainLog}.{n:D2}", $"{mainLog}.{n:D2}.gz" }.FirstOrDefault(File.Exists);
-            if (rotated is null) break;
             files.Add(rotated);
             if (FirstLineTime(rotated) is { } first && first <= receivedAt) break;
         }
@@ -112,6 +110,31 @@ internal static class MessageReport
         // Just rotated, the current file appears at its next line: the rotated ones are enough then.
         if (files.Count == 0 || File.Exists(mainLog)) files.Add(mainLog);
         return files;
+    }
+
+    /// <summary>
+    /// The rotated files of <paramref name="mainLog"/>, newest first: numbered ones (<c>mainlog.1</c>,
+    /// <c>mainlog.2.gz</c>, exicyclog's <c>mainlog.01</c>) while they run on, else logrotate's
+    /// <c>dateext</c> ones (<c>mainlog-20261130</c>, <c>mainlog-20261130.gz</c>), whose dates sort by name.
+    /// </summary>
+    private static IEnumerable<string> RotationsNewestFirst(string mainLog)
+    {
+        var numbered = new List<string>();
+        for (int n = 1; n <= MaxRotations; n++)
+        {
+            string? rotated = new[] { $"{mainLog}.{n}", $"{mainLog}.{n}.gz", $"{mainLog}.{n:D2}", $"{mainLog}.{n:D2}.gz" }.FirstOrDefault(File.Exists);
+            if (rotated is null) break;
+            numbered.Add(rotated);
+        }
+        if (numbered.Count > 0) return numbered;
+        string? folder = Path.GetDirectoryName(mainLog);
+        if (folder is null || !Directory.Exists(folder)) return [];
+        string prefix = Path.GetFileName(mainLog) + "-";
+        return Directory.EnumerateFiles(folder, prefix + "*")
+            .Where(f => Path.GetFileName(f).Length > prefix.Length && char.IsAsciiDigit(Path.GetFileName(f)[prefix.Length]))
+            .OrderByDescending(f => Path.GetFileName(f).Replace(".gz", "", StringComparison.Ordinal), StringComparer.Ordinal)
+            .Take(MaxRotations)
+            .ToList();
     }
 
     private static StreamReader Open(string file)

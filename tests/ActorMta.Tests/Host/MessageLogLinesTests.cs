@@ -57,6 +57,20 @@ public sealed class MessageLogLinesTests : IDisposable
     }
 
     [Fact]
+    public void Dateext_rotations_are_read_newest_first_back_to_the_one_that_began_before_the_message()
+    {
+        File.WriteAllBytes(MainLog + "-20261128.gz", [1, 2, 3]); // older, not even gzip: never opened
+        WriteGzip("mainlog-20261129.gz", $"2026-11-30 15:00:00 other <= b@example.com\n2026-11-30 15:30:00 {Id} <= a@example.com\n");
+        File.WriteAllText(MainLog + "-20261130", $"2026-11-30 16:00:00 {Id} == user@test.example defer\n");
+        File.WriteAllText(MainLog + "-other", "2026-11-30 16:00:00 not a rotation of ours\n");
+        File.WriteAllText(MainLog, $"2026-11-30 18:00:00 {Id} => user@test.example\n");
+
+        Assert.Equal(
+            $"2026-11-30 15:30:00 {Id} <= a@example.com\n2026-11-30 16:00:00 {Id} == user@test.example defer\n2026-11-30 18:00:00 {Id} => user@test.example\n",
+            Lines(MainLog));
+    }
+
+    [Fact]
     public void A_damaged_compressed_rotation_is_named_in_the_answer()
     {
         File.WriteAllBytes(MainLog + ".2.gz", [1, 2, 3]);
