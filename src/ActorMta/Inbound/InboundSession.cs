@@ -371,7 +371,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
         _writePending = true;
         _writeSince = Environment.TickCount64;
-        ArmTimeout(_writeSince + (long)ReadTimeout.TotalMilliseconds);
+        ArmTimeout(TimeoutDue(_writeSince));
         pending.AsTask().PipeTo(Self, success: () => WriteDone.Instance, failure: e => new WriteFailed(e));
         // The output buffer stays untouched until WriteDone: no input is processed meanwhile.
     }
@@ -432,6 +432,9 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     private TimeSpan ReadTimeout => _mode is Mode.Data or Mode.Chunk ? _smtp.DataTimeout : _smtp.IdleTimeout;
 
+    /// <summary>When a wait that began at <paramref name="since"/> times out: a read, or a write the client does not take.</summary>
+    private long TimeoutDue(long since) => since + (long)ReadTimeout.TotalMilliseconds;
+
     /// <summary>
     /// The idle or data timeout now counts from this read. The timer is not restarted per read (a
     /// scheduler entry and a cancellation per command): one armed timer stays, and when it fires
@@ -440,7 +443,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     private void StartReadClock()
     {
         _readSince = Environment.TickCount64;
-        ArmTimeout(_readSince + (long)ReadTimeout.TotalMilliseconds);
+        ArmTimeout(TimeoutDue(_readSince));
     }
 
     private void ArmTimeout(long due)
@@ -468,7 +471,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             // Our replies do not leave: the client stopped reading (its window is full). Without this
             // such a client held its session, and a connection slot, for ever. Nothing more can be
             // said to it, so the connection is dropped.
-            var writeDue = _writeSince + (long)ReadTimeout.TotalMilliseconds;
+            var writeDue = TimeoutDue(_writeSince);
             if (Environment.TickCount64 < writeDue)
             {
                 ArmTimeout(writeDue);
@@ -480,7 +483,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             return;
         }
         if (_mode == Mode.Closed || !_readPending) return; // busy on our side: the next read arms it again
-        var due = _readSince + (long)ReadTimeout.TotalMilliseconds;
+        var due = TimeoutDue(_readSince);
         if (Environment.TickCount64 < due)
         {
             ArmTimeout(due);

@@ -150,7 +150,7 @@ internal sealed class MessageAttempt
             var next = DateTimeOffset.UtcNow + _settings.Queue.RetryInterval;
             bool full = _spool.Space.IsShort(out long free);
             _log.Write(full
-                ? $"{id} delivery attempt aborted, retry when the spool has room ({free / (1024 * 1024)} MiB free, {_spool.Space.RoomNeeded / (1024 * 1024)} MiB needed), at the latest after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}"
+                ? $"{id} delivery attempt aborted, retry when the spool has room ({_spool.Space.Missing(free)}), at the latest after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}"
                 : $"{id} delivery attempt aborted, retry after {next:yyyy-MM-dd HH:mm:ss}: {e.Message}");
             return new AttemptOutcome(id, run.Book, next, Completed: false, Bounces: run.Bounces, WaitsForRoom: full);
         }

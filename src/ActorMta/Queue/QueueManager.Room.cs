@@ -1,3 +1,5 @@
+using ActorMta.Spool;
+
 namespace ActorMta.Queue;
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed partial class QueueManager
         }
         if (_spool.Space.IsShort(out long free)) return;
         Timers.Cancel(RoomTimer);
-        _mainLog.Write($"spool has room again ({free / (1024 * 1024)} MiB free): trying {_waitingForRoom.Count} message(s) whose delivery attempt the full disk aborted");
+        _mainLog.Write($"spool has room again ({SpoolSpace.MiB(free)} MiB free): trying {_waitingForRoom.Count} message(s) whose delivery attempt the full disk aborted");
         foreach (string id in _waitingForRoom) MakeReady(id, _entries[id]);
         _waitingForRoom.Clear();
         Dispatch();

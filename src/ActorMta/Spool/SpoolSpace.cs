@@ -32,7 +32,13 @@ public sealed class SpoolSpace(string directory, long minimumFree, long segmentS
 
     /// <summary>Why there is no room, for a log line or an error: "34 MiB free, below actormta.spool.min-free-space (40 MiB)".</summary>
     public string Shortage(long free) =>
-        $"{free / (1024 * 1024)} MiB free, below actormta.spool.min-free-space ({minimumFree / (1024 * 1024)} MiB)";
+        $"{MiB(free)} MiB free, below actormta.spool.min-free-space ({MiB(minimumFree)} MiB)";
+
+    /// <summary>How far a disk short of room (see <see cref="IsShort"/>) is from it: "0 MiB free, 32 MiB needed".</summary>
+    public string Missing(long free) => $"{MiB(free)} MiB free, {MiB(RoomNeeded)} MiB needed";
+
+    /// <summary>Whole mebibytes, as the main log gives sizes of free space.</summary>
+    public static long MiB(long bytes) => bytes / (1024 * 1024);
 
     /// <summary>True when a message of <paramref name="declaredSize"/> bytes (0 if not declared) leaves the minimum free.</summary>
     /// <param name="free">The free bytes the decision used.</param>
