@@ -70,6 +70,17 @@ public sealed class MessageSpool
     /// sessions already store.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Writing = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Journal appends to message files and the cutting of torn records exclude each other, striped
+    /// by path. A recovery can run while deliveries journal (a restarted queue manager), and what it
+    /// reads as a torn last record may be an append in progress: cut without this, an append that
+    /// completed between the read and the cut lost its record, though its caller was told it was
+    /// on disk. The lock covers the write, not the fsync.
+    /// </summary>
+    private static readonly object[] AppendLocks = [.. Enumerable.Range(0, 64).Select(_ => new object())];
+
+    private static object AppendLock(string path) => AppendLocks[(uint)StringComparer.Ordinal.GetHashCode(path) % (uint)AppendLocks.Length];
+
     private readonly bool _fsync;
     private readonly string _input;
     private readonly string _corrupt;
@@ -274,7 +285,8 @@ public sealed class MessageSpool
             string name = Path.GetFileName(path);
             if (name.EndsWith(TempSuffix, StringComparison.Ordinal))
             {
-                TryDelete(path);
+                // Left by a crash, unless the log is writing it right now to move its message out.
+                if (_log?.IsMoving(name[..^TempSuffix.Length]) != true) TryDelete(path);
                 continue;
             }
             if (!MessageIds.IsValid(name))
@@ -283,10 +295,17 @@ public sealed class MessageSpool
                 continue;
             }
             MessageIds.Observe(name);
-            if (inLog.Contains(name) || _log?.Holds(name) == true) continue; // a copy a move left, or made meanwhile: read from the log already
+            // A copy a move left or is making (read from the log already), or the file of a message
+            // removed while it moved, which the move deletes when it ends: not a queued message.
+            if (inLog.Contains(name) || _log?.Lives(name) is not null) continue;
             try
             {
                 found.Add(ReadMessage(path, name, CutTornRecord));
+            }
+            catch (FileNotFoundException)
+            {
+                // Removed since the listing: a delivery that a restarted queue manager's predecessor
+                // started finished meanwhile, or a message removed while it moved out of the log.
             }
             catch (Exception e) when (e is FormatException or EndOfStreamException)
             {
@@ -313,7 +332,7 @@ public sealed class MessageSpool
     }
 
     /// <summary>True if the message is in the spool (in the log or in its own file).</summary>
-    public bool Contains(string messageId) => _log?.Holds(messageId) == true || File.Exists(PathOf(messageId));
+    public bool Contains(string messageId) => _log?.Lives(messageId) ?? File.Exists(PathOf(messageId));
 
     /// <summary>
     /// Everything in the spool, in no particular order and read one message at a time, changing
@@ -553,8 +572,11 @@ public sealed class MessageSpool
             {
                 // FileMode.Open, not Append: appending to a message that is gone must fail, not create a file.
                 using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-                file.Seek(0, SeekOrigin.End);
-                file.Write(bytes);
+                lock (AppendLock(path))
+                {
+                    file.Seek(0, SeekOrigin.End);
+                    file.Write(bytes);
+                }
                 if (fsync) file.Flush(flushToDisk: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -604,10 +626,19 @@ public sealed class MessageSpool
         };
     }
 
-    private void CutTornRecord(string path, long length)
+    /// <summary>
+    /// Cuts the torn last journal record the read found, if it is still torn with appends held off:
+    /// it may have been an append in progress (see <see cref="AppendLocks"/>).
+    /// </summary>
+    private void CutTornRecord(string path, long _)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-        file.SetLength(length);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 4096);
+        lock (AppendLock(path))
+        {
+            var complete = SpoolFile.ReadFullJournal(file, SpoolFile.ReadHead(file)).CompleteLength;
+            if (complete >= file.Length) return;
+            file.SetLength(complete);
+        }
         if (_fsync) file.Flush(flushToDisk: true);
     }
 

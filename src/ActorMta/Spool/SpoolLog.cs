@@ -120,6 +120,15 @@ internal sealed partial class SpoolLog
     /// <summary>Messages moved out of the log into their own files (for tests).</summary>
     public long MovedToFiles;
 
+    /// <summary>For tests: whether a retiring pass is running (or about to).</summary>
+    internal bool Retiring
+    {
+        get
+        {
+            lock (_gate) return _retireRunning;
+        }
+    }
+
     /// <summary>For tests: called on the retiring thread once moved messages' files are written and
     /// before they are made durable, the window in which a removal or a journal record can arrive
     /// for a message that is neither in the log nor in its file yet.</summary>
@@ -189,6 +198,28 @@ internal sealed partial class SpoolLog
     /// <summary>True if <paramref name="id"/> lives in the log (not in a file of its own).</summary>
     public bool Holds(string id)
         => _residents.TryGetValue(id, out var entry) && entry.State is LogResident.Where.Log or LogResident.Where.Moving;
+
+    /// <summary>
+    /// What the log knows of <paramref name="id"/>. True: it lives in the log (a file of it in
+    /// <c>input/</c> is a move's copy, not yet its home). False: removed while it moved, and the
+    /// file the move wrote is about to go. Null: the log does not know it; its file, if any, is
+    /// where it lives.
+    /// </summary>
+    public bool? Lives(string id)
+    {
+        if (!_residents.TryGetValue(id, out var entry)) return null;
+        return entry.State switch
+        {
+            LogResident.Where.Log or LogResident.Where.Moving => true,
+            LogResident.Where.Gone => false,
+            _ => null,
+        };
+    }
+
+    /// <summary>True while a move out of the log writes the message's file (a message removed
+    /// meanwhile stays in the index as Gone until the move ends).</summary>
+    public bool IsMoving(string id)
+        => _residents.TryGetValue(id, out var entry) && entry.State is LogResident.Where.Moving or LogResident.Where.Gone;
 
     /// <summary>
     /// The file image of a message that lives in the log, with its journal: the bytes its file would
