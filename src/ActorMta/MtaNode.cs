@@ -91,7 +91,7 @@ public sealed class MtaNode : IAsyncDisposable
             {
                 control = ControlServer.Start(settings.Control.SocketPath,
                     async request => await (await commands.Task.ConfigureAwait(false)).HandleAsync(request).ConfigureAwait(false),
-                    settings.Smtp.MaxMessageSize);
+                    settings.Smtp.MaxMessageSize, settings.Control.RequestTimeout, settings.Control.MaxConnections);
             }
         }
         catch

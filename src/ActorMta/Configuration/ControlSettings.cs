@@ -15,6 +15,15 @@ public sealed record ControlSettings(bool Enabled, string SocketPath)
     /// <summary>The kernel's limit for a socket path (sun_path is 108 bytes with the final NUL).</summary>
     public const int MaxSocketPathBytes = 107;
 
+    /// <summary><c>control.request-timeout</c>: how long a client may take to send its request, and
+    /// the MTA to write its answer's first line, before the connection is closed. A listing's rows
+    /// go at the reader's pace (an operator may page through them).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>control.max-connections</c>: control connections served at once; more wait in
+    /// the listen backlog until one ends.</summary>
+    public int MaxConnections { get; init; } = 16;
+
     /// <summary>Enabled, in the data directory.</summary>
     public static ControlSettings Default(string dataDirectory) =>
         new(true, Path.Combine(Path.GetFullPath(dataDirectory), DefaultFileName));

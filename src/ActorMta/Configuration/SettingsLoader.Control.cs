@@ -4,7 +4,7 @@ namespace ActorMta.Configuration;
 
 public static partial class SettingsLoader
 {
-    /// <summary><c>actormta.control</c>: enabled, and the socket path (empty: in the data directory).</summary>
+    /// <summary><c>actormta.control</c>: enabled, the socket path (empty: in the data directory) and its limits.</summary>
     private static ControlSettings ReadControl(Reader r, string dataDirectory)
     {
         var defaults = ControlSettings.Default(dataDirectory);
@@ -15,6 +15,10 @@ public static partial class SettingsLoader
             r.Fail("actormta.control.socket",
                 $"\"{socket}\" is longer than the {ControlSettings.MaxSocketPathBytes} bytes a Unix socket path may have; choose a shorter path");
         }
-        return new ControlSettings(enabled, socket);
+        return new ControlSettings(enabled, socket)
+        {
+            RequestTimeout = r.Duration("actormta.control.request-timeout"),
+            MaxConnections = r.PositiveInt("actormta.control.max-connections"),
+        };
     }
 }

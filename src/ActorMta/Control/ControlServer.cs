@@ -24,20 +24,25 @@ public sealed record ControlRequest(JsonObject Body, string User, byte[] Data)
 /// </remarks>
 public sealed class ControlServer : IDisposable
 {
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
-
     private readonly Socket _listener;
     private readonly Func<ControlRequest, Task<ControlAnswer>> _handler;
     private readonly long _maxData;
+    private readonly TimeSpan _requestTimeout;
+
+    /// <summary>One slot per connection served; the accept loop waits for a free one, so more
+    /// connections wait in the listen backlog (control.max-connections).</summary>
+    private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private ControlServer(string path, Socket listener, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData)
+    private ControlServer(string path, Socket listener, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData, TimeSpan requestTimeout, int maxConnections)
     {
         SocketPath = path;
         _listener = listener;
         _handler = handler;
         _maxData = maxData;
+        _requestTimeout = requestTimeout;
+        _slots = new SemaphoreSlim(maxConnections, maxConnections);
         _loop = Task.Run(AcceptLoopAsync);
     }
 
@@ -46,9 +51,11 @@ public sealed class ControlServer : IDisposable
     /// <param name="path">Where the socket goes (actormta.control.socket).</param>
     /// <param name="handler">Answers one request.</param>
     /// <param name="maxData">Largest submit data accepted (the SMTP size limit plus room for added headers).</param>
+    /// <param name="requestTimeout">How long a request and its answer's first line may take (actormta.control.request-timeout).</param>
+    /// <param name="maxConnections">Connections served at once (actormta.control.max-connections).</param>
     /// <exception cref="ControlEndpointException">The socket cannot be created, or another process answers on it.</exception>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    public static ControlServer Start(string path, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData)
+    public static ControlServer Start(string path, Func<ControlRequest, Task<ControlAnswer>> handler, long maxData, TimeSpan requestTimeout, int maxConnections)
     {
         RemoveStaleSocket(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -78,14 +85,14 @@ public sealed class ControlServer : IDisposable
                 listener.Bind(new UnixDomainSocketEndPoint(path));
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
-            listener.Listen(16);
+            listener.Listen(Math.Max(16, maxConnections));
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
             listener.Dispose();
             throw new ControlEndpointException($"cannot serve the control socket {path}: {e.Message} (actormta.control.socket)", e);
         }
-        return new ControlServer(path, listener, handler, maxData);
+        return new ControlServer(path, listener, handler, maxData, requestTimeout, maxConnections);
     }
 
     private static void RemoveStaleSocket(string path)
@@ -121,14 +128,33 @@ public sealed class ControlServer : IDisposable
             Socket client;
             try
             {
+                await _slots.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
                 client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
             {
+                _slots.Release();
                 if (_stop.IsCancellationRequested) return;
                 continue;
             }
-            _ = Task.Run(() => ServeAsync(client));
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await ServeAsync(client).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _slots.Release();
+                }
+            });
         }
     }
 
@@ -138,7 +164,7 @@ public sealed class ControlServer : IDisposable
         await using (var stream = new NetworkStream(client, ownsSocket: false))
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(RequestTimeout);
+            timeout.CancelAfter(_requestTimeout);
             ControlAnswer answer;
             try
             {

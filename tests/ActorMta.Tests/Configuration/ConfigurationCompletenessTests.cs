@@ -154,6 +154,8 @@ public sealed class ConfigurationCompletenessTests
         ["MetricsSettings.TopDestinations"] = "actormta.metrics.top-destinations",
         ["ControlSettings.Enabled"] = "actormta.control.enabled",
         ["ControlSettings.SocketPath"] = "actormta.control.socket",
+        ["ControlSettings.RequestTimeout"] = "actormta.control.request-timeout",
+        ["ControlSettings.MaxConnections"] = "actormta.control.max-connections",
     };
 
     private static readonly Type[] SettingsTypes =

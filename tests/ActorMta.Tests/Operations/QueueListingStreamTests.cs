@@ -77,7 +77,7 @@ public sealed class QueueListingStreamTests
             using var server = ControlServer.Start(Path.Combine(directory, "actormta.control.socket"),
                 _ => Task.FromResult(new ControlAnswer(new JsonObject { ["ok"] = true, ["messages"] = 3 },
                     (stream, ct) => QueueListing.WriteRowsAsync(stream, sent, ct))),
-                maxData: 1024);
+                maxData: 1024, requestTimeout: TimeSpan.FromSeconds(60), maxConnections: 16);
 
             var r = json
                 ? await Operator.RunAsync(directory, ["queue", "list", "--json"])
