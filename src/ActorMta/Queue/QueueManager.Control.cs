@@ -58,8 +58,9 @@ public sealed partial class QueueManager
         try
         {
             // An operator's command, rare: waiting here for the log's next flush (about a
-            // millisecond) keeps the actor's order of events simple.
-            _spool.RemoveAsync(m.MessageId).GetAwaiter().GetResult();
+            // millisecond) keeps the actor's order of events simple. Durably: its recipients are
+            // not done, so a removal a crash undid would bring the message back and deliver it.
+            _spool.RemoveDurablyAsync(m.MessageId).GetAwaiter().GetResult();
         }
         catch (SpoolException e)
         {

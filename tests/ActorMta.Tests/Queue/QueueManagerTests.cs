@@ -322,4 +322,32 @@ public sealed class QueueManagerTests : TestKit, IDisposable
         Assert.Equal(50, _f.MaildirFiles("carol").Length);
         Assert.Empty(_f.SpoolFiles());
     }
+
+    [Fact]
+    public async Task An_operators_removal_is_made_durable_without_the_write_ahead_log_too()
+    {
+        // Without the log a removal is an unlink. The recipients of a message the operator removes
+        // are not done, so a crash that undid the unlink would bring the message back to be delivered.
+        UseSettings(s => s with { Spool = s.Spool with { Fsync = true, WriteAheadLog = false } });
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("carol@remote.example"); // no router here: it waits, deferred
+        queue.Tell(new QueueManager.Enqueue(envelope));
+        var input = DirectorySync.For(_f.InputDirectory);
+
+        QueueCommandResult result;
+        long before;
+        var deadline = DateTime.UtcNow + Patience;
+        do
+        {
+            // Busy while its first attempt runs.
+            before = Interlocked.Read(ref input.Batches);
+            result = await queue.Ask<QueueCommandResult>(new RemoveMessage(envelope.MessageId, "root"), Patience);
+        }
+        while (result.Status == QueueCommandStatus.Busy && DateTime.UtcNow < deadline && await Task.Delay(20).ContinueWith(_ => true));
+
+        Assert.Equal(QueueCommandStatus.Done, result.Status);
+        Assert.False(File.Exists(Path.Combine(_f.InputDirectory, envelope.MessageId)));
+        Assert.True(Interlocked.Read(ref input.Batches) > before, "the spool directory was not fsynced after the unlink");
+        await WaitForLogAsync($"{envelope.MessageId} removed by root");
+    }
 }
