@@ -1,4 +1,6 @@
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.RegularExpressions;
 using Akka.Actor;
@@ -14,7 +16,10 @@ namespace ActorMta.Tests.Inbound;
 /// do not match what follows, binary noise, all cut into random pieces and pipelined or not. The
 /// test knows no expected reply; it checks what must hold whatever the input: every reply is a
 /// well-formed SMTP reply, no session actor fails, every message that got a 250 with an id is in a
-/// maildir once and nothing else is, and the server still serves a plain client afterwards.
+/// maildir once and nothing else is, and the server still serves a plain client afterwards. Some
+/// seeds run against a server offering STARTTLS, which most sessions take up (with commands
+/// injected behind it in the same write half the time): nothing is written in the clear after the
+/// 220, the handshake succeeds, and the injected command is never answered.
 /// </summary>
 public sealed class SessionFuzzTests
 {
@@ -27,13 +32,21 @@ public sealed class SessionFuzzTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task Random_sessions_get_well_formed_replies_and_lose_or_duplicate_no_message(int seed)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(4, false)]
+    [InlineData(5, true)]
+    [InlineData(6, true)]
+    [InlineData(7, true)]
+    public async Task Random_sessions_get_well_formed_replies_and_lose_or_duplicate_no_message(int seed, bool tls)
     {
-        await using var mta = await TestMta.StartAsync(s => s with
+        // With TLS the server offers STARTTLS, and the client takes it up when it is answered 220:
+        // the rest of its script goes over TLS. Half the time commands ride in the same write as
+        // the STARTTLS (plaintext injection, CVE-2011-0411): they must never be answered.
+        using var certificates = tls ? new Tls.TlsFixture() : null;
+        Func<ActorMta.Configuration.MtaSettings, ActorMta.Configuration.MtaSettings> withTls = certificates?.Settings() ?? (s => s);
+        await using var mta = await TestMta.StartAsync(s => withTls(s) with
         {
             // Short timeouts: a session that declared a chunk longer than it sends waits for the rest.
             Smtp = s.Smtp with
@@ -49,11 +62,12 @@ public sealed class SessionFuzzTests
         mta.Node.System.EventStream.Subscribe(collector, typeof(Error));
 
         var random = new Random(seed);
-        var sessions = Enumerable.Range(0, 12).Select(i => RunAsync(mta, new Random(random.Next()), $"seed {seed} session {i}")).ToList();
+        var sessions = Enumerable.Range(0, 12).Select(i => RunAsync(mta, new Random(random.Next()), $"seed {seed} session {i}", tls)).ToList();
         var results = await Task.WhenAll(sessions);
 
         var accepted = results.SelectMany(r => r.Accepted).ToList();
         Assert.Equal(accepted.Count, accepted.Distinct().Count());
+        if (tls) Assert.True(results.Sum(r => r.Upgrades) > 0, $"seed {seed}: no session got as far as TLS");
         // The server still serves a plain client.
         using (var plain = await mta.GreetedAsync())
         {
@@ -80,41 +94,68 @@ public sealed class SessionFuzzTests
         lock (errors) Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
-    private sealed record SessionResult(List<string> Accepted);
+    private sealed record SessionResult(List<string> Accepted, int Upgrades);
 
-    private static async Task<SessionResult> RunAsync(TestMta mta, Random random, string name)
+    private static async Task<SessionResult> RunAsync(TestMta mta, Random random, string name, bool tls)
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(mta.EndPoint);
         var replies = new Replies();
-        var reading = ReadAllAsync(socket, replies);
-        var script = Script(random);
+        await using var conversation = new Conversation(socket, replies);
+        var reading = conversation.ReadAllAsync();
+        var script = Script(random, tls);
         try
         {
             await replies.SettledAsync(0);
-            foreach (var (piece, endsGroup) in script)
+            foreach (var (bytes, endsGroup) in script)
             {
+                var piece = bytes;
+                Task<bool>? upgrade = null;
+                if (tls && !conversation.IsTls && IsStartTls(piece))
+                {
+                    // Its reply must be told from those before it: let them all arrive first.
+                    await replies.QuietAsync();
+                    if (random.Next(2) == 0) piece = [.. piece, .. Injected];
+                    upgrade = conversation.ExpectStartTlsReply();
+                }
                 int before = replies.Finals;
-                // Cut anywhere.
+                // Cut anywhere, but a STARTTLS that is to be taken up: what arrives after the server read
+                // it is the TLS handshake's, so an injection must arrive with it.
                 for (int at = 0; at < piece.Length;)
                 {
-                    int n = Math.Min(piece.Length - at, random.Next(4) == 0 ? random.Next(1, 8) : piece.Length);
-                    await socket.SendAsync(piece.AsMemory(at, n), SocketFlags.None);
+                    int n = Math.Min(piece.Length - at, upgrade is null && random.Next(4) == 0 ? random.Next(1, 8) : piece.Length);
+                    await conversation.SendAsync(piece.AsMemory(at, n));
                     at += n;
+                }
+                if (upgrade is not null)
+                {
+                    var done = await Task.WhenAny(upgrade, Task.Delay(TimeSpan.FromSeconds(10)));
+                    Assert.True(done == upgrade, $"{name}: no reply to STARTTLS; replies:\n{replies}");
+                    if (await upgrade)
+                    {
+                        // The first command over TLS. Had the injected VRFY been kept, its 252 would come first.
+                        int atTls = replies.Finals;
+                        await conversation.SendAsync("NOOP\r\n"u8.ToArray());
+                        await replies.SettledAsync(atTls);
+                        Assert.True(replies.FinalLine(atTls)?.StartsWith("250 ", StringComparison.Ordinal) == true,
+                            $"{name}: the first reply over TLS is not NOOP's: {replies.FinalLine(atTls)}; replies:\n{replies}");
+                    }
+                    continue;
                 }
                 // A command that must end a pipelined group (RFC 2920) is mostly waited for, as a
                 // client does; now and then not, as a client out of step (or a smuggler) does.
                 if (endsGroup && random.Next(40) != 0) await replies.SettledAsync(before);
             }
-            await socket.SendAsync("QUIT\r\n"u8.ToArray(), SocketFlags.None);
+            await conversation.SendAsync("QUIT\r\n"u8.ToArray());
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or IOException)
         {
             // The server closed the connection (too many bad commands, a synchronization error): allowed.
         }
         // The server answers QUIT and closes, or has closed already.
-        var done = await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(30)));
-        Assert.True(done == reading, $"{name}: the server neither closed nor answered QUIT; replies:\n{replies}");
+        var ended = await Task.WhenAny(reading, Task.Delay(TimeSpan.FromSeconds(30)));
+        Assert.True(ended == reading, $"{name}: the server neither closed nor answered QUIT; replies:\n{replies}");
+        Assert.True(conversation.Violation is null, $"{name}: {conversation.Violation}; replies:\n{replies}");
 
         string all = replies.Text;
         Assert.StartsWith("220 ", all);
@@ -128,7 +169,98 @@ public sealed class SessionFuzzTests
         // limit (421), a synchronization error (554).
         Assert.Matches(@"^(221|421|554) ", lines[^2]);
         var accepted = lines.Select(l => Regex.Match(l, @"^250 2\.0\.0 OK id=(\S+)")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
-        return new SessionResult(accepted);
+        return new SessionResult(accepted, conversation.Upgrades);
+    }
+
+    /// <summary>Pipelined behind a STARTTLS in the same write: the server must discard it unanswered.</summary>
+    private static readonly byte[] Injected = "VRFY injected\r\n"u8.ToArray();
+
+    private static bool IsStartTls(byte[] piece) => piece.AsSpan().StartsWith("STARTTLS\r\n"u8);
+
+    /// <summary>
+    /// The client's side of the connection: what it writes goes to the socket, or to TLS once a
+    /// STARTTLS was answered 220; what it reads goes to <see cref="Replies"/>. The reader does the
+    /// handshake itself, right after the 220, so no byte is read in the clear past it.
+    /// </summary>
+    private sealed class Conversation(Socket socket, Replies replies) : IAsyncDisposable
+    {
+        private readonly NetworkStream _plain = new(socket, ownsSocket: false);
+        private Stream _current = null!;
+        private TaskCompletionSource<bool>? _startTls;
+        private int _startTlsAfter;
+
+        public bool IsTls => _current is SslStream;
+
+        public int Upgrades { get; private set; }
+
+        /// <summary>What the server did wrong at the TLS boundary, if anything.</summary>
+        public string? Violation { get; private set; }
+
+        /// <summary>Completes with true once TLS is up after the next final reply, 220; false for any other reply.</summary>
+        public Task<bool> ExpectStartTlsReply()
+        {
+            _startTlsAfter = replies.Finals;
+            _startTls = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _startTls.Task;
+        }
+
+        public async Task SendAsync(ReadOnlyMemory<byte> bytes) => await (_current ?? _plain).WriteAsync(bytes);
+
+        public async Task ReadAllAsync()
+        {
+            _current ??= _plain;
+            var buffer = new byte[8192];
+            try
+            {
+                int n;
+                while ((n = await _current.ReadAsync(buffer)) > 0)
+                {
+                    replies.Add(Encoding.UTF8.GetString(buffer, 0, n));
+                    if (_startTls is not { } startTls || replies.Finals <= _startTlsAfter) continue;
+                    _startTls = null;
+                    string reply = replies.FinalLine(_startTlsAfter)!;
+                    if (!reply.StartsWith("220 ", StringComparison.Ordinal))
+                    {
+                        startTls.SetResult(false);
+                        continue;
+                    }
+                    if (!replies.Text.EndsWith(reply + "\r\n", StringComparison.Ordinal))
+                    {
+                        Violation = "the server wrote in the clear after its 220 to STARTTLS";
+                        startTls.SetResult(false);
+                        return;
+                    }
+                    var ssl = new SslStream(_plain, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+                    try
+                    {
+                        await ssl.AuthenticateAsClientAsync(TestMta.Hostname);
+                    }
+                    catch (Exception e) when (e is IOException or AuthenticationException)
+                    {
+                        Violation = $"the TLS handshake after 220 failed: {e.Message}";
+                        startTls.SetResult(false);
+                        return;
+                    }
+                    _current = ssl;
+                    Upgrades++;
+                    startTls.SetResult(true);
+                }
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                // A reset after the server closed with unread input: the end, as a FIN is.
+            }
+            finally
+            {
+                _startTls?.TrySetResult(false);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_current is SslStream ssl) await ssl.DisposeAsync();
+            await _plain.DisposeAsync();
+        }
     }
 
     /// <summary>What the server said so far, and how many final reply lines that was.</summary>
@@ -162,6 +294,26 @@ public sealed class SessionFuzzTests
             Volatile.Write(ref _lastAt, Environment.TickCount64);
         }
 
+        public override string ToString() => Text;
+
+        /// <summary>The final line of reply number <paramref name="index"/> (0-based), if it came.</summary>
+        public string? FinalLine(int index)
+        {
+            int seen = 0;
+            foreach (var line in Text.Split("\r\n"))
+            {
+                if (line.Length >= 4 && line[3] == ' ' && seen++ == index) return line;
+            }
+            return null;
+        }
+
+        /// <summary>Until nothing came for a moment (at most 1 s).</summary>
+        public async Task QuietAsync()
+        {
+            var deadline = Environment.TickCount64 + 1000;
+            while (Environment.TickCount64 < deadline && Environment.TickCount64 - Volatile.Read(ref _lastAt) < 50) await Task.Delay(5);
+        }
+
         /// <summary>Until a final reply came after <paramref name="before"/> of them and nothing more for a moment (or 1 s: none may come).</summary>
         public async Task SettledAsync(int before)
         {
@@ -171,32 +323,20 @@ public sealed class SessionFuzzTests
         }
     }
 
-    private static async Task ReadAllAsync(Socket socket, Replies replies)
-    {
-        var buffer = new byte[8192];
-        try
-        {
-            int n;
-            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None)) > 0) replies.Add(Encoding.UTF8.GetString(buffer, 0, n));
-        }
-        catch (SocketException)
-        {
-            // A reset after the server closed with unread input: the end, as a FIN is.
-        }
-    }
-
     private static readonly string[] Senders = ["<a@client.test>", "<>", "<bad", "a@client.test", "<a@[127.0.0.1]>", "<\"quoted local\"@client.test>", "<ü@client.test>", "<a@client.test> SIZE=100", "<a@client.test> SIZE=99999999", "<a@client.test> BODY=8BITMIME", "<a@client.test> BODY=BINARYMIME", "<a@client.test> SMTPUTF8", "<a@client.test> RET=HDRS ENVID=x+2Bz", "<a@client.test> FOO=bar", "<a@client.test> SIZE=", ""];
 
     private static readonly string[] Recipients = ["<user@test.example>", "<user@test.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;user@test.example", "<someone@elsewhere.example>", "<user@relay.example.invalid>", "<postmaster>", "<user@test.example", "<>", "<ü@test.example>", "<user@test.example> NOTIFY=NEVER,SUCCESS", "<@route:user@test.example>", ""];
 
     /// <summary>A session's input as pieces: each a command, a message's data, a chunk or noise.</summary>
-    private static List<(byte[] Bytes, bool EndsGroup)> Script(Random random)
+    /// <param name="tls">The server offers STARTTLS: most sessions ask for it early.</param>
+    private static List<(byte[] Bytes, bool EndsGroup)> Script(Random random, bool tls)
     {
         var pieces = new List<(byte[], bool)>();
         void Add(string text) => pieces.Add((Encoding.UTF8.GetBytes(text), EndsGroup(text)));
         string Pick(string[] items) => items[random.Next(items.Length)];
 
         if (random.Next(4) != 0) Add(random.Next(5) == 0 ? "HELO client.test\r\n" : "EHLO client.test\r\n");
+        if (tls && random.Next(3) != 0) Add("STARTTLS\r\n");
         int steps = random.Next(5, 40);
         for (int i = 0; i < steps; i++)
         {
