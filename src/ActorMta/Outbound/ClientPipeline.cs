@@ -127,6 +127,8 @@ internal sealed class ClientPipeline : IDisposable
                 if (ReplyReader.TryRead(_input.AsSpan(_start, _end - _start), out var reply, out var consumed))
                 {
                     _start += consumed;
+                    if (OutOfStep(expected, reply.Code))
+                        throw new ConversationBrokenException($"reply out of step: {reply.Code} to {Describe(command)}, a code only another command gets");
                     return (reply, command);
                 }
             }
@@ -137,6 +139,23 @@ internal sealed class ClientPipeline : IDisposable
             await FillAsync(command, expected is Expect.DataEnd or Expect.Bdat, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A reply whose code no server gives to this command but only to another: the replies and the
+    /// commands are out of step, and every reply from here on answers some other command. This
+    /// happens when a server sends a reply in two parts that parse as one (a "250-" line that its
+    /// next reply's "250 " ends): with QUIT pipelined behind the last message, the 221 to QUIT then
+    /// arrives where the reply to the message's data is expected, and a 2xx taken at face value
+    /// would call a message delivered for a recipient the server never took.
+    /// </summary>
+    private static bool OutOfStep(Expect expected, int code) => code switch
+    {
+        221 => expected != Expect.Quit,                                  // closing: only QUIT's (RFC 5321 4.3.2)
+        220 => expected is not (Expect.Banner or Expect.StartTls),        // greeting, or ready for TLS
+        354 => expected != Expect.Data,                                   // start mail input
+        334 => expected != Expect.Auth,                                   // an AUTH challenge (RFC 4954)
+        _ => false,
+    };
 
     /// <summary>Reads more of the reply to <paramref name="waitingFor"/>, within the command or the data timeout.</summary>
     private async Task FillAsync(string waitingFor, bool afterData, CancellationToken ct)

@@ -17,7 +17,9 @@ namespace ActorMta.Tests.Outbound;
 /// outcome; "delivered" only if the server really took the message for it (a 2xx to its RCPT and
 /// to the end of that transaction's data); always "delivered" when it did so on a connection where
 /// every reply until then was well formed (after a broken one the client cannot trust the stream,
-/// and a retry that sends the message again is what any MTA does); and no actor fails.
+/// and a retry that sends the message again is what any MTA does); and no actor fails. Some seeds
+/// run with a server that can do TLS: its 220 to STARTTLS is then followed by a real handshake,
+/// or now and then by nothing (the connection drops), and the conversation goes on over TLS.
 /// </summary>
 public sealed class ReplyFuzzTests(ITestOutputHelper output) : OutboundTestKit(output)
 {
@@ -29,22 +31,27 @@ public sealed class ReplyFuzzTests(ITestOutputHelper output) : OutboundTestKit(o
     private static readonly string[] Keywords = ["PIPELINING", "CHUNKING", "8BITMIME", "SMTPUTF8", "SIZE 1000000", "SIZE 50", "DSN", "ENHANCEDSTATUSCODES", "PIPECONNECT", "STARTTLS", "X-JUNK"];
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public async Task Random_replies_never_make_an_undelivered_message_delivered_nor_lose_an_outcome(int seed)
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, false)]
+    [InlineData(4, true)]
+    [InlineData(5, true)]
+    public async Task Random_replies_never_make_an_undelivered_message_delivered_nor_lose_an_outcome(int seed, bool tls)
     {
+        using var authority = tls ? ActorMta.Tests.Shared.TestCertificates.CreateAuthority() : null;
+        using var certificate = authority?.IssueServer(["fake.test"]);
         var errors = new List<string>();
         Sys.EventStream.Subscribe(Sys.ActorOf(Props.Create(() => new ErrorCollector(errors))), typeof(Error));
         // Recipients the server really took: a 2xx to their RCPT and to the end of the data after it
         // (true: on a connection where every reply until then was well formed).
         var taken = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         var transcripts = new ConcurrentQueue<string>();
-        await using var server = new FakeSmtpServer((c, n) => ServeAsync(c, new Random(seed * 1000 + n), taken, transcripts));
+        await using var server = new FakeSmtpServer((c, n) => ServeAsync(c, new Random(seed * 1000 + n), taken, transcripts, certificate));
         // Short timeouts: half a multi-line reply leaves the client waiting for the rest.
         var agent = Agent(Settings(pipeConnect: true, commandTimeout: TimeSpan.FromSeconds(1)) with { DataTimeout = TimeSpan.FromSeconds(1) });
 
         var random = new Random(seed);
+        int overTls = 0;
         var key = new ActorMta.Destinations.DestinationKey(server.EndPoint.Address, server.EndPoint.Port);
         for (int job = 0; job < 25; job++)
         {
@@ -63,13 +70,17 @@ public sealed class ReplyFuzzTests(ITestOutputHelper output) : OutboundTestKit(o
                 Assert.True(outcome.Status != DeliveryStatus.Delivered || wasTaken, $"{rcpt} logged delivered, but the server never took it ({outcome.Text}); {context}");
                 Assert.True(!(wasTaken && cleanly) || outcome.Status == DeliveryStatus.Delivered, $"{rcpt} was taken by the server, but the outcome is {outcome.Status} ({outcome.Text}); {context}");
             }
+            overTls += transcripts.Count(t => t.Contains("S: (TLS)", StringComparison.Ordinal));
             transcripts.Clear();
         }
+        if (tls) Assert.True(overTls >= 5, $"seed {seed}: only {overTls} connections went on over TLS");
         lock (errors) Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
     /// <summary>One connection of the random server.</summary>
-    private static async Task ServeAsync(FakeConnection c, Random random, ConcurrentDictionary<string, bool> taken, ConcurrentQueue<string> transcripts)
+    /// <param name="certificate">With one, STARTTLS is mostly answered 220 and a real handshake.</param>
+    private static async Task ServeAsync(FakeConnection c, Random random, ConcurrentDictionary<string, bool> taken, ConcurrentQueue<string> transcripts,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {
         var said = new StringBuilder();
         string lastReply = "";
@@ -114,13 +125,33 @@ public sealed class ReplyFuzzTests(ITestOutputHelper output) : OutboundTestKit(o
                 {
                     case "EHLO":
                         {
-                            var chosen = Keywords.Where(_ => random.Next(2) == 0).Prepend("fake.test").ToArray();
+                            // A server with a certificate offers STARTTLS three times in four.
+                            var chosen = Keywords.Where(k => random.Next(2) == 0 || (certificate is not null && !c.IsTls && k == "STARTTLS" && random.Next(2) == 0))
+                                .Prepend("fake.test").ToArray();
                             var reply = new StringBuilder();
                             for (int i = 0; i < chosen.Length; i++) reply.Append(i == chosen.Length - 1 ? "250 " : "250-").Append(chosen[i]).Append("\r\n");
                             alive = await ReplyAsync(reply.ToString(), "500 5.5.1 what\r\n", "421 4.3.2 not now\r\n");
                             break;
                         }
                     case "HELO": alive = await ReplyAsync("250 fake.test\r\n", "501 no\r\n"); break;
+                    case "STARTTLS" when certificate is not null && !c.IsTls:
+                        alive = await ReplyAsync("220 2.0.0 go ahead\r\n", "454 4.7.0 TLS not available\r\n", "500 no\r\n");
+                        if (!alive || CodeOf(lastReply) != 220) break;
+                        // Now and then the handshake never comes: the connection drops instead.
+                        if (random.Next(15) == 0) return;
+                        try
+                        {
+                            await c.StartTlsAsync(certificate);
+                        }
+                        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+                        {
+                            said.Append("S: (handshake failed: ").Append(e.Message).Append(")\n");
+                            return;
+                        }
+                        said.Append("S: (TLS)\n");
+                        accepted.Clear();
+                        mailOk = false;
+                        break;
                     case "STARTTLS": alive = await ReplyAsync("454 4.7.0 TLS not available\r\n", "500 no\r\n"); break;
                     case "MAIL":
                         accepted.Clear();
