@@ -484,7 +484,8 @@ public sealed class SpoolLogTests : IDisposable
 
         Directory.Delete(blocker);
         await Until(() => !log.Holds(stuck.MessageId));
-        Assert.Contains("spool log checkpoint done again", reports);
+        // Said when the pass that moved it ends, a moment after the move.
+        await Until(() => reports.Contains("spool log checkpoint done again"));
         Assert.EndsWith("\njournal\n" + SpoolFile.RecipientRecord(0, RecipientState.Delivered), File.ReadAllText(f.Spool.PathOf(stuck.MessageId)));
 
         // A restart finds each message once, with its journal.
