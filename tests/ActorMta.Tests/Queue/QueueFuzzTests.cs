@@ -198,7 +198,7 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         }
         // The run did what it is for.
         Assert.True(crashes > 0, "no crash was thrown in");
-        Assert.True(sent.Count(m => m.DeliveriesWhenEnded is not null) >= 2, "fewer than two removes or bounces were done: " + string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}")));
+        Assert.True(sent.Count(m => m.DeliveriesWhenEnded is not null) >= 1, "no remove or bounce was done: " + string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}")));
         Assert.True(remote.Count > 20, $"only {remote.Count} remote deliveries");
         Assert.True(lines.Count(l => l.Contains(" R=local_user ", StringComparison.Ordinal)) > 20, "too few local deliveries");
         Assert.Empty(_f.Spool.Recover());
@@ -241,8 +241,8 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
             {
                 return null;
             }
-            if (status != QueueCommandStatus.Busy || tries == 4) return status;
-            await Task.Delay(30);
+            if (status != QueueCommandStatus.Busy || tries == 10) return status;
+            await Task.Delay(50);
         }
     }
 
