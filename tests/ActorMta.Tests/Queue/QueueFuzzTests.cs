@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Event;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
@@ -11,9 +10,7 @@ using ActorMta.Queue;
 using ActorMta.Routing;
 using ActorMta.Spool;
 using ActorMta.Tests.Support;
-using Microsoft.Data.Sqlite;
 using Envelope = ActorMta.Spool.Envelope;
-using TestKitBase = Akka.TestKit.Xunit2.TestKit;
 
 namespace ActorMta.Tests.Queue;
 
@@ -27,45 +24,14 @@ namespace ActorMta.Tests.Queue;
 /// other recipient was delivered once or failed with one <c>**</c> line; the queue and the spool
 /// end empty; and no actor failed but by the crashes the test caused. Fixed seeds, so a failure replays.
 /// </summary>
-public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
+public sealed class QueueFuzzTests : QueueTestKit
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly Regex FuzzId = new(@"^X-Fuzz-Id: (\S+)\r$", RegexOptions.Multiline | RegexOptions.CultureInvariant);
 
-    private readonly string _directory;
-    private readonly List<IAsyncDisposable> _servers = [];
-    private SpoolFixture? _f;
+    public QueueFuzzTests() : base("queue-fuzz") { }
 
-    public QueueFuzzTests() : this(NewDirectory()) { }
-
-    private QueueFuzzTests(string directory)
-        : base(ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(DestinationPersistence.Config(Path.Combine(directory, "destinations.db"))), "queue-fuzz")
-    {
-        _directory = directory;
-    }
-
-    private static string NewDirectory()
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "actormta-qfuzz-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        return directory;
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers) await server.DisposeAsync();
-        _f?.Dispose();
-    }
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    private SpoolFixture F => Fixture!;
 
     /// <summary>Collects the actor system's Error events.</summary>
     private sealed class ErrorCollector : ReceiveActor
@@ -96,11 +62,10 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         // Remote deliveries: (fuzz id, recipient) for each recipient whose message the server took.
         var remote = new ConcurrentQueue<(string Id, string Recipient)>();
         var deferred = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
-        var server = new FakeSmtpServer((c, _) => ServeAsync(c, remote, deferred));
-        _servers.Add(server);
+        var server = Server((c, _) => ServeAsync(c, remote, deferred));
         // Odd seeds with the spool's write-ahead log (fsync on), even ones with files only.
         bool log = seed % 2 == 1;
-        _f = new SpoolFixture(s => s with
+        Fixture = new SpoolFixture(s => s with
         {
             Spool = s.Spool with { Fsync = log, LogSegmentSize = 64 * 1024, LogSizeLimit = 128 * 1024 },
             Routing = RoutingSettings.Default with
@@ -119,9 +84,9 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         Sys.EventStream.Subscribe(Sys.ActorOf(Props.Create(() => new ErrorCollector(errors))), typeof(Error));
 
         var destinations = Sys.ActorOf(ActorMta.Destinations.Destinations.Props(DestinationSettings.Default));
-        var router = Sys.ActorOf(RouterActor.Props(new Router(_f.Settings.Routing, new StubDns())));
-        var delivery = Sys.ActorOf(DeliveryAgent.Props(_f.Settings.Outbound, _f.Spool, destinations));
-        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Spool, _f.MainLog, router, delivery, QueueTuning.Default));
+        var router = Sys.ActorOf(RouterActor.Props(new Router(F.Settings.Routing, new StubDns())));
+        var delivery = Sys.ActorOf(DeliveryAgent.Props(F.Settings.Outbound, F.Spool, destinations));
+        var queue = Sys.ActorOf(QueueManager.Props(F.Settings, F.Spool, F.MainLog, router, delivery, QueueTuning.Default));
 
         var random = new Random(seed);
         var sent = new List<Sent>();
@@ -170,13 +135,13 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         var deadline = DateTime.UtcNow + Patience;
         while (await queue.Ask<int>(QueueManager.CountQueue.Instance, Patience) > 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"seed {seed}: the queue did not empty; log:\n{string.Join('\n', _f.Sink.Lines.TakeLast(40))}");
+            Assert.True(DateTime.UtcNow < deadline, $"seed {seed}: the queue did not empty; log:\n{string.Join('\n', F.Sink.Lines.TakeLast(40))}");
             foreach (var message in sent) await AskAsync(queue, new FreezeMessage(message.Id, false, "root"));
             await AskAsync(queue, new DeliverNow(null, "root"));
             await Task.Delay(200);
         }
 
-        var lines = _f.Sink.Lines;
+        var lines = F.Sink.Lines;
         foreach (var message in sent)
         {
             string what = $"seed {seed}, {message.Id}";
@@ -201,7 +166,7 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         Assert.True(sent.Count(m => m.DeliveriesWhenEnded is not null) >= 1, "no remove or bounce was done: " + string.Join(", ", answers.Select(a => $"{a.Key}: {a.Value}")));
         Assert.True(remote.Count > 20, $"only {remote.Count} remote deliveries");
         Assert.True(lines.Count(l => l.Contains(" R=local_user ", StringComparison.Ordinal)) > 20, "too few local deliveries");
-        Assert.Empty(_f.Spool.Recover());
+        Assert.Empty(F.Spool.Recover());
         lock (errors)
         {
             // The crashes the test caused are the only errors: each one's null envelope.
@@ -217,10 +182,10 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         string[] choices = ["bob@test.example", "carol@test.example", $"r{n}@remote.example", $"later{n}@remote.example", $"refused{n}@remote.example"];
         var recipients = choices.OrderBy(_ => random.Next()).Take(random.Next(1, 4))
             .Select(a => new EnvelopeRecipient(a, null, null)).ToArray();
-        var envelope = _f!.NewEnvelope() with { Sender = "alice@test.example", Recipients = recipients };
+        var envelope = F.NewEnvelope() with { Sender = "alice@test.example", Recipients = recipients };
         var data = Encoding.ASCII.GetBytes($"X-Fuzz-Id: {envelope.MessageId}\r\nSubject: fuzz {n}\r\n\r\nbody {n}\r\n");
         envelope = envelope with { Size = data.Length };
-        await _f.Spool.StoreAsync(envelope, [data]);
+        await F.Spool.StoreAsync(envelope, [data]);
         return new Sent(envelope);
     }
 
@@ -256,7 +221,7 @@ public sealed class QueueFuzzTests : TestKitBase, IAsyncLifetime
         if (!address.EndsWith("@remote.example", StringComparison.Ordinal))
         {
             string user = address.Split('@')[0];
-            return _f!.MaildirFiles(user).Count(f => f.StartsWith("new/", StringComparison.Ordinal) && f.Contains($".{message.Id}_{index}.", StringComparison.Ordinal));
+            return F.MaildirFiles(user).Count(f => f.StartsWith("new/", StringComparison.Ordinal) && f.Contains($".{message.Id}_{index}.", StringComparison.Ordinal));
         }
         return remote.Count(r => r.Id == message.Id && r.Recipient == address);
     }

@@ -1,6 +1,5 @@
 using System.Net;
 using Akka.Actor;
-using Akka.Configuration;
 using ActorMta.Configuration;
 using ActorMta.Destinations;
 using ActorMta.Outbound;
@@ -9,10 +8,8 @@ using ActorMta.Routing;
 using ActorMta.Smtp;
 using ActorMta.Spool;
 using ActorMta.Tests.Support;
-using Microsoft.Data.Sqlite;
 using MimeKit;
 using Envelope = ActorMta.Spool.Envelope;
-using TestKitBase = Akka.TestKit.Xunit2.TestKit;
 
 namespace ActorMta.Tests.Queue;
 
@@ -20,53 +17,13 @@ namespace ActorMta.Tests.Queue;
 /// The queue with the real router, delivery agent and destinations, delivering to a scripted SMTP
 /// server on loopback through a smarthost route (remote.example), or failing at routing (a stub DNS).
 /// </summary>
-public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
+public sealed class RemoteQueueTests : QueueTestKit
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
 
-    private readonly string _directory;
-    private readonly List<IAsyncDisposable> _servers = [];
-    private SpoolFixture? _f;
+    public RemoteQueueTests() : base("remote-queue") { }
 
-    public RemoteQueueTests() : this(NewDirectory()) { }
-
-    private RemoteQueueTests(string directory)
-        : base(ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(DestinationPersistence.Config(Path.Combine(directory, "destinations.db"))), "remote-queue")
-    {
-        _directory = directory;
-    }
-
-    private static string NewDirectory()
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "actormta-rq-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(directory);
-        return directory;
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var server in _servers) await server.DisposeAsync();
-        _f?.Dispose();
-    }
-
-    protected override void AfterAll()
-    {
-        base.AfterAll();
-        SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private SpoolFixture F => _f!;
-
-    private FakeSmtpServer Server(Func<FakeConnection, int, Task> script)
-    {
-        var server = new FakeSmtpServer(script);
-        _servers.Add(server);
-        return server;
-    }
+    private SpoolFixture F => Fixture!;
 
     /// <summary>A sink that answers RCPT with <paramref name="rcpt"/> (per connection number and line), 250 otherwise.</summary>
     private FakeSmtpServer Sink(Func<int, string, string>? rcpt = null)
@@ -110,7 +67,7 @@ public sealed class RemoteQueueTests : TestKitBase, IAsyncLifetime
 
     private void CreateFixture(FakeSmtpServer? server)
     {
-        _f = new SpoolFixture(s => s with
+        Fixture = new SpoolFixture(s => s with
         {
             Spool = s.Spool with { Fsync = false },
             Routing = RoutingSettings.Default with
