@@ -596,18 +596,18 @@ public sealed class MessageSpool
     private static FileStream OpenForReading(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
 
-    /// <param name="repair">Cuts a torn last journal record (path, complete length); null: leave the file alone.</param>
-    private static SpooledMessage ReadMessage(string path, string name, Action<string, long>? repair)
+    /// <param name="repair">Cuts a torn last journal record of the file at the path; null: leave the file alone.</param>
+    private static SpooledMessage ReadMessage(string path, string name, Action<string>? repair)
     {
         using var file = OpenForReading(path);
-        return ReadMessage(file, name, repair is null ? null : length => repair(path, length));
+        return ReadMessage(file, name, repair is null ? null : () => repair(path));
     }
 
     /// <summary>A message from the bytes its file would hold (as the spool log gives them).</summary>
     private static SpooledMessage ReadMessage(byte[] image, string name) => ReadMessage(new MemoryStream(image, writable: false), name);
 
-    /// <param name="cut">Called with the complete length when the last journal record is torn.</param>
-    private static SpooledMessage ReadMessage(Stream file, string name, Action<long>? cut = null)
+    /// <param name="cut">Called, with the file closed, when the last journal record is torn.</param>
+    private static SpooledMessage ReadMessage(Stream file, string name, Action? cut = null)
     {
         var head = SpoolFile.ReadHead(file);
         if (head.Envelope.MessageId != name) throw new FormatException($"file holds message {head.Envelope.MessageId}");
@@ -615,7 +615,7 @@ public sealed class MessageSpool
         if (journal.CompleteLength < file.Length && cut is not null)
         {
             file.Dispose();
-            cut(journal.CompleteLength);
+            cut();
         }
         return new SpooledMessage(head.Envelope, journal.States, journal.Retry, head.DataLength)
         {
@@ -627,10 +627,10 @@ public sealed class MessageSpool
     }
 
     /// <summary>
-    /// Cuts the torn last journal record the read found, if it is still torn with appends held off:
+    /// Cuts the torn last journal record a read found, if it is still torn with appends held off:
     /// it may have been an append in progress (see <see cref="AppendLocks"/>).
     /// </summary>
-    private void CutTornRecord(string path, long _)
+    private void CutTornRecord(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 4096);
         lock (AppendLock(path))

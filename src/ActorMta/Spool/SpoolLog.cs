@@ -196,8 +196,7 @@ internal sealed partial class SpoolLog
     public IEnumerable<string> ResidentIds => _residents.Keys;
 
     /// <summary>True if <paramref name="id"/> lives in the log (not in a file of its own).</summary>
-    public bool Holds(string id)
-        => _residents.TryGetValue(id, out var entry) && entry.State is LogResident.Where.Log or LogResident.Where.Moving;
+    public bool Holds(string id) => Lives(id) == true;
 
     /// <summary>
     /// What the log knows of <paramref name="id"/>. True: it lives in the log (a file of it in
