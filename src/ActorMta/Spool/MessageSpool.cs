@@ -91,6 +91,10 @@ public sealed class MessageSpool
     /// messages and before it lists <c>input/</c>, where a move out of the log can overtake it.</summary>
     internal Action? BetweenRecoveryReads;
 
+    /// <summary>For tests: called by <see cref="Recover(Action{string}?)"/> once it listed <c>input/</c>
+    /// and before it reads the files, which a delivery finishing meanwhile can remove.</summary>
+    internal Action? InputListed;
+
     /// <summary>Opens (creating if missing) the spool directory tree.</summary>
     /// <exception cref="SpoolException">The directories cannot be created.</exception>
     public MessageSpool(SpoolSettings settings)
@@ -279,7 +283,9 @@ public sealed class MessageSpool
             inLog.Add(id);
         }
         BetweenRecoveryReads?.Invoke();
-        foreach (string path in System.IO.Directory.EnumerateFiles(_input).Order(StringComparer.Ordinal).ToList())
+        var listed = System.IO.Directory.EnumerateFiles(_input).Order(StringComparer.Ordinal).ToList();
+        InputListed?.Invoke();
+        foreach (string path in listed)
         {
             if (Writing.ContainsKey(path)) continue; // being stored by a session right now
             string name = Path.GetFileName(path);

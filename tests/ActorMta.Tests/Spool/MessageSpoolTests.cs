@@ -235,4 +235,20 @@ public sealed class MessageSpoolTests : IDisposable
         Assert.Empty(_f.SpoolFiles());
         Assert.Throws<SpoolException>(() => _f.Spool.OpenData(envelope.MessageId));
     }
+
+    [Fact]
+    public async Task A_message_removed_while_a_recovery_reads_the_others_is_left_out_and_the_recovery_goes_on()
+    {
+        // A restarted queue manager recovers while the deliveries its predecessor started go on;
+        // one that ends removes its message's file between the listing of input/ and its read.
+        using var f = new SpoolFixture(s => s with { Spool = s.Spool with { WriteAheadLog = false } });
+        var delivered = await f.StoreAsync("bob@test.example");
+        var queued = await f.StoreAsync("carol@test.example");
+        f.Spool.InputListed = () => f.Spool.RemoveAsync(delivered.MessageId).GetAwaiter().GetResult();
+
+        var recovered = f.Spool.Recover();
+
+        Assert.Equal(queued.MessageId, Assert.Single(recovered).Id);
+        Assert.False(File.Exists(f.Spool.PathOf(delivered.MessageId)));
+    }
 }
