@@ -268,6 +268,36 @@ public sealed class SpoolLogTests : IDisposable
         Assert.Equal(envelope.MessageId, Assert.Single(recovered).Id);
     }
 
+    [Fact]
+    public async Task A_recovery_during_a_move_leaves_the_moves_temporary_file_alone_and_deletes_a_crashs()
+    {
+        // A move writes <id>.tmp and renames it; a recovery beside it (a restarted queue manager)
+        // took that for a crash's leftover and deleted it, and the checkpoint failed.
+        using var f = new SpoolFixture(s => s with
+        {
+            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(200), LogRetention = TimeSpan.Zero },
+        });
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var moving = await f.StoreAsync("bob@test.example");
+        string movesTemp = f.Spool.PathOf(moving.MessageId) + ".tmp";
+        string crashsTemp = f.Spool.PathOf(f.Spool.NewMessageId()) + ".tmp";
+        File.WriteAllText(crashsTemp, "left by a crash");
+        var inside = new TaskCompletionSource<(bool Moves, bool Crashs)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        log.MoveWritten = () =>
+        {
+            // The message is moving: stand its temporary file back in place, as while it is written.
+            File.WriteAllText(movesTemp, "being written");
+            f.Reopen().Recover();
+            inside.TrySetResult((File.Exists(movesTemp), File.Exists(crashsTemp)));
+            File.Delete(movesTemp);
+        };
+
+        var (moves, crashs) = await inside.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(moves, "recovery deleted the temporary file of a message the log was moving");
+        Assert.False(crashs, "recovery kept a temporary file no move was writing");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
