@@ -175,10 +175,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_message_still_queued_when_its_segment_is_retired_moves_to_its_own_file_with_its_journal()
     {
-        using var f = new SpoolFixture(s => s with
-        {
-            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(50), LogRetention = TimeSpan.Zero },
-        });
+        using var f = RetiringAtOnce(TimeSpan.FromMilliseconds(50));
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
         var envelope = await f.StoreAsync("bob@test.example", "carol@test.example", "dave@test.example");
         await f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
@@ -205,10 +202,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_removal_and_a_journal_record_arriving_while_messages_move_to_their_files_wait_for_the_move()
     {
-        using var f = new SpoolFixture(s => s with
-        {
-            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(200), LogRetention = TimeSpan.Zero },
-        });
+        using var f = RetiringAtOnce(TimeSpan.FromMilliseconds(200));
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
         using var moveWritten = new SemaphoreSlim(0);
         using var release = new ManualResetEventSlim();
@@ -246,10 +240,7 @@ public sealed class SpoolLogTests : IDisposable
     {
         // A node restarted in the same process (or a restarted queue manager) recovers while the
         // shared log goes on retiring segments: here a move runs, start to end, inside the recovery.
-        using var f = new SpoolFixture(s => s with
-        {
-            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromSeconds(1), LogRetention = TimeSpan.Zero },
-        });
+        using var f = RetiringAtOnce(TimeSpan.FromSeconds(1));
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
         var envelope = await f.StoreAsync("bob@test.example");
         string path = f.Spool.PathOf(envelope.MessageId);
@@ -273,10 +264,7 @@ public sealed class SpoolLogTests : IDisposable
     {
         // A move writes <id>.tmp and renames it; a recovery beside it (a restarted queue manager)
         // took that for a crash's leftover and deleted it, and the checkpoint failed.
-        using var f = new SpoolFixture(s => s with
-        {
-            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(200), LogRetention = TimeSpan.Zero },
-        });
+        using var f = RetiringAtOnce(TimeSpan.FromMilliseconds(200));
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
         var moving = await f.StoreAsync("bob@test.example");
         string movesTemp = f.Spool.PathOf(moving.MessageId) + ".tmp";
@@ -490,10 +478,7 @@ public sealed class SpoolLogTests : IDisposable
     [Fact]
     public async Task A_checkpoint_that_cannot_write_a_message_file_is_tried_again_and_the_log_takes_messages_meanwhile()
     {
-        using var f = new SpoolFixture(s => s with
-        {
-            Spool = s.Spool with { LogCheckpointInterval = TimeSpan.FromMilliseconds(300), LogRetention = TimeSpan.Zero },
-        });
+        using var f = RetiringAtOnce(TimeSpan.FromMilliseconds(300));
         var reports = new System.Collections.Concurrent.ConcurrentQueue<string>();
         f.Spool.Report = reports.Enqueue;
         var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
@@ -576,6 +561,15 @@ public sealed class SpoolLogTests : IDisposable
         }
         return to;
     }
+
+    /// <summary>
+    /// A spool whose log seals its segment <paramref name="checkpointInterval"/> after its first record
+    /// and retires it at once, moving the messages still queued in it to their own files.
+    /// </summary>
+    private static SpoolFixture RetiringAtOnce(TimeSpan checkpointInterval) => new(s => s with
+    {
+        Spool = s.Spool with { LogCheckpointInterval = checkpointInterval, LogRetention = TimeSpan.Zero },
+    });
 
     private static MessageSpool Open(string spool) => new(new SpoolSettings(spool, Fsync: true));
 
