@@ -95,6 +95,10 @@ public sealed class MessageSpool
     /// and before it reads the files, which a delivery finishing meanwhile can remove.</summary>
     internal Action? InputListed;
 
+    /// <summary>For tests: called with the path when a read found a torn last journal record and
+    /// before the cut takes the append lock, where an append in progress can complete.</summary>
+    internal Action<string>? TornRecordFound;
+
     /// <summary>Opens (creating if missing) the spool directory tree.</summary>
     /// <exception cref="SpoolException">The directories cannot be created.</exception>
     public MessageSpool(SpoolSettings settings)
@@ -638,6 +642,7 @@ public sealed class MessageSpool
     /// </summary>
     private void CutTornRecord(string path)
     {
+        TornRecordFound?.Invoke(path);
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 4096);
         lock (AppendLock(path))
         {

@@ -134,6 +134,11 @@ internal sealed partial class SpoolLog
     /// for a message that is neither in the log nor in its file yet.</summary>
     internal Action? MoveWritten;
 
+    /// <summary>For tests: called by <see cref="AppendGoneAsync"/> with the id once it found the
+    /// message not moving and before it queues the gone record, so a move can start in between and
+    /// the record be applied while the move writes the file.</summary>
+    internal Action<string>? GoneQueuing;
+
     /// <summary>The log this process opened for <paramref name="spoolDirectory"/>, if any.</summary>
     internal static SpoolLog? Find(string spoolDirectory)
         => Logs.TryGetValue(spoolDirectory, out var lazy) && lazy.IsValueCreated ? lazy.Value : null;
@@ -288,6 +293,7 @@ internal sealed partial class SpoolLog
             if (moving is null) break;
             await moving.ConfigureAwait(false);
         }
+        GoneQueuing?.Invoke(id);
         await Enqueue(new Item(id, KindGone, null, 0, file)).ConfigureAwait(false);
     }
 

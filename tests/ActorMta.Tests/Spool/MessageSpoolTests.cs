@@ -251,4 +251,34 @@ public sealed class MessageSpoolTests : IDisposable
         Assert.Equal(queued.MessageId, Assert.Single(recovered).Id);
         Assert.False(File.Exists(f.Spool.PathOf(delivered.MessageId)));
     }
+
+    [Fact]
+    public async Task A_journal_record_that_completes_while_a_recovery_cuts_what_it_read_as_torn_is_kept()
+    {
+        // A recovery beside live deliveries (a restarted queue manager) can read a record half
+        // written by an append in progress and take it for a crash's torn record. The append
+        // completes before the cut: cutting what the read saw lost a record whose caller was
+        // told it was on disk.
+        using var f = FileSpool();
+        var envelope = await f.StoreAsync("bob@test.example", "carol@test.example");
+        string path = f.Spool.PathOf(envelope.MessageId);
+        byte[] record = System.Text.Encoding.UTF8.GetBytes(SpoolFile.RecipientRecord(1, RecipientState.Delivered));
+        using (var file = new FileStream(path, FileMode.Append))
+        {
+            file.Write(record, 0, record.Length / 2);
+        }
+        int found = 0;
+        f.Spool.TornRecordFound = torn =>
+        {
+            found++;
+            using var file = new FileStream(torn, FileMode.Append);
+            file.Write(record, record.Length / 2, record.Length - record.Length / 2);
+        };
+
+        f.Spool.Recover();
+
+        Assert.Equal(1, found);
+        Assert.EndsWith(SpoolFile.RecipientRecord(1, RecipientState.Delivered), File.ReadAllText(path));
+        Assert.Equal([RecipientState.Pending, RecipientState.Delivered], Assert.Single(f.Reopen().Recover()).Recipients);
+    }
 }

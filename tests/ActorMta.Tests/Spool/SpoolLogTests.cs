@@ -286,6 +286,52 @@ public sealed class SpoolLogTests : IDisposable
         Assert.False(crashs, "recovery kept a temporary file no move was writing");
     }
 
+    [Fact]
+    public async Task A_message_removed_while_it_moves_to_its_file_is_not_recovered_from_the_file_the_move_wrote()
+    {
+        // A removal queued just before a move began is applied while the move writes the file. A
+        // recovery in that window (a restarted queue manager) took the file for a queued message,
+        // and a message whose recipients were all done was delivered again.
+        using var f = RetiringAtOnce(TimeSpan.FromSeconds(1));
+        var log = SpoolLog.Find(f.Settings.Spool.Directory)!;
+        var stored = await Task.WhenAll(f.StoreAsync("bob@test.example"), f.StoreAsync("carol@test.example"));
+        var (removed, kept) = (stored[0], stored[1]);
+        string removedPath = f.Spool.PathOf(removed.MessageId);
+        using var moveStarted = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        bool movingWhenQueued = true;
+        log.GoneQueuing = id =>
+        {
+            if (id != removed.MessageId) return;
+            movingWhenQueued = log.IsMoving(id);
+            moveStarted.Wait(TimeSpan.FromSeconds(10));
+        };
+        log.MoveWritten = () =>
+        {
+            moveStarted.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        };
+        try
+        {
+            // Queued while the message is in the log; applied once the move has written its file.
+            await Task.Run(() => f.Spool.RemoveAsync(removed.MessageId)).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.False(movingWhenQueued, "the move began before the removal was queued: the window was missed");
+            Assert.False(log.Lives(removed.MessageId));
+            Assert.True(File.Exists(removedPath), "the move had not written the removed message's file");
+
+            var recovered = f.Reopen().Recover();
+
+            Assert.Equal(kept.MessageId, Assert.Single(recovered).Id);
+        }
+        finally
+        {
+            release.Set();
+        }
+        // The move, ending, deletes the file it wrote for the removed message.
+        await Until(() => !File.Exists(removedPath));
+        Assert.Equal(kept.MessageId, Assert.Single(Open(CrashImage(f.Settings.Spool.Directory)).Recover()).Id);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
