@@ -630,6 +630,16 @@ public static partial class SettingsLoader
                 return false;
             }
 
+            // As in domain lists (which "@" fills with primary-hostname): no top-level domain is all
+            // digits, so "10.0.0" or "1.5" is a mistyped address, not a name.
+            string trimmed = name.Trim().TrimEnd('.');
+            if (!trimmed.StartsWith('[') && trimmed[(trimmed.LastIndexOf('.') + 1)..].All(char.IsAsciiDigit))
+            {
+                Fail(path, $"\"{name}\" is not a host name: its last label is all digits" +
+                    (literal ? " (an address goes in brackets, such as \"[192.0.2.1]\")" : ""));
+                return false;
+            }
+
             return true;
         }
 

@@ -235,7 +235,7 @@ public sealed class ConfigurationCompletenessTests
     /// <summary>Every path under actormta, sections and leaves.</summary>
     private static HashSet<string> Paths(string hocon) => Walk(hocon, leavesOnly: false);
 
-    private static HashSet<string> Leaves(string hocon) => Walk(hocon, leavesOnly: true);
+    internal static HashSet<string> Leaves(string hocon) => Walk(hocon, leavesOnly: true);
 
     private static HashSet<string> Walk(string hocon, bool leavesOnly)
     {

@@ -246,6 +246,8 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("outbound.helo-name = \"mail server\"", "actormta.outbound.helo-name", "is not a host name")]
     [InlineData("primary-hostname = \"mail server\"", "actormta.primary-hostname", "is not a host name")]
     [InlineData("primary-hostname = \"[192.0.2.1]\"", "actormta.primary-hostname", "is not a host name")]
+    [InlineData("primary-hostname = \"1.5\"", "actormta.primary-hostname", "\"1.5\" is not a host name: its last label is all digits")]
+    [InlineData("outbound.helo-name = \"192.0.2.1\"", "actormta.outbound.helo-name", "its last label is all digits (an address goes in brackets, such as \"[192.0.2.1]\")")]
     public void EachErrorNamesFileLineAndKey(string line, string key, string why)
     {
         string file = WriteFile($"# test\nactormta {{\n  {line}\n}}\n");
@@ -257,6 +259,25 @@ public sealed class SettingsLoaderTests : IDisposable
         Assert.Equal(key, error.Path);
         Assert.Contains(why, error.Message, StringComparison.Ordinal);
         Assert.StartsWith($"{file}:3: {key}: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_data_directory_too_long_for_the_control_socket_in_it_is_the_error_unless_the_socket_is_elsewhere_or_off()
+    {
+        // The socket's default home is the data directory; sun_path holds 107 bytes.
+        string deep = Path.Combine(_folder, new string('d', 120));
+        string file = WriteFile($"actormta {{\n  data-directory = \"{deep}\"\n}}\n");
+
+        var error = Assert.Single(Fails(file).Errors);
+
+        Assert.Equal($"{file}:2", error.Location);
+        Assert.Equal("actormta.data-directory", error.Path);
+        Assert.Contains($"the control socket in it, \"{deep}/actormta.control.socket\", is longer than the 107 bytes", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Path.Combine(_folder, "c.sock"), SettingsLoader.Load(file, [$"actormta.control.socket={_folder}/c.sock"]).Settings.Control.SocketPath);
+        Assert.False(SettingsLoader.Load(file, ["actormta.control.enabled=off"]).Settings.Control.Enabled);
+        var elsewhere = Assert.Single(Fails(null, [$"actormta.control.socket={deep}/c.sock"]).Errors);
+        Assert.Equal("actormta.control.socket", elsewhere.Path);
+        Assert.Contains("choose a shorter path", elsewhere.Message, StringComparison.Ordinal);
     }
 
     [Fact]
