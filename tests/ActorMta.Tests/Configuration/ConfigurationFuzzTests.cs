@@ -19,8 +19,6 @@ public sealed class ConfigurationFuzzTests : IDisposable
         "\"[::1]:99999\"", "\"/\"", "\"" + new string('a', 3000) + "\"",
     ];
 
-    private const int PerKey = 8;
-
     private readonly string _folder = Directory.CreateTempSubdirectory("actormta-config-fuzz-").FullName;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
@@ -34,24 +32,15 @@ public sealed class ConfigurationFuzzTests : IDisposable
         int refused = 0;
         string file = Path.Combine(_folder, "fuzz.conf");
         int loads = 0;
-        for (int k = 0; k < keys.Count; k++)
+        // Every value for every key, both ways: about 15 s here.
+        foreach (string key in keys)
         {
-            string key = keys[k];
-            // Each key gets PerKey of the values, the window moving on from key to key so that every
-            // value meets every kind of key; file and --set by turns. All of them for every key
-            // (about 30 s here) found nothing more than this does.
-            for (int j = 0; j < PerKey; j++, loads++)
+            foreach (string value in Values)
             {
-                string value = Values[(k * PerKey + j) % Values.Length];
-                if ((k + j) % 2 == 0)
-                {
-                    File.WriteAllText(file, $"# fuzz\n{key} = {value}\n");
-                    refused += Check(defects, key, value, () => SettingsLoader.Load(file, []), $"{file}:2");
-                }
-                else
-                {
-                    refused += Check(defects, key, value, () => SettingsLoader.Load(null, [$"{key}={value}"]), "--set ");
-                }
+                File.WriteAllText(file, $"# fuzz\n{key} = {value}\n");
+                refused += Check(defects, key, value, () => SettingsLoader.Load(file, []), $"{file}:2");
+                refused += Check(defects, key, value, () => SettingsLoader.Load(null, [$"{key}={value}"]), "--set ");
+                loads += 2;
             }
         }
 
