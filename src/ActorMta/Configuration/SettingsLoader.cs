@@ -305,7 +305,10 @@ public static partial class SettingsLoader
             RetryDataExpire: r.Duration("actormta.destinations.retry-data-expire"),
             PassivateAfter: r.Duration("actormta.destinations.passivate-after"),
             HostRetryInitial: r.Duration("actormta.destinations.host-retry-initial"),
-            HostRetryMax: r.Duration("actormta.destinations.host-retry-max"));
+            HostRetryMax: r.Duration("actormta.destinations.host-retry-max"))
+        {
+            StoreRetryInterval = r.Duration("actormta.destinations.store-retry-interval"),
+        };
 
         var persistence = new PersistenceSettings(
             ConnectionString: r.String("actormta.persistence.connection-string", allowEmpty: true),

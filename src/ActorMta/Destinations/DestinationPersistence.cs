@@ -96,6 +96,9 @@ public static class DestinationPersistence
                   connection-string = {{cs}}
                   provider-name = {{provider}}
                   auto-initialize = true
+                  # A destination recovers in milliseconds; one that cannot is run without its
+                  # store (Destinations), and its deliveries should not wait Akka's 30 s for that.
+                  recovery-event-timeout = 10s
                 }
               }
               snapshot-store {

@@ -92,4 +92,7 @@ public sealed record DestinationSettings(
         PassivateAfter: TimeSpan.FromMinutes(5),
         HostRetryInitial: TimeSpan.FromMinutes(1),
         HostRetryMax: TimeSpan.FromHours(1));
+
+    /// <summary>After the store failed, destinations are kept in memory only for this long before it is tried again.</summary>
+    public TimeSpan StoreRetryInterval { get; init; } = TimeSpan.FromMinutes(1);
 }

@@ -24,6 +24,13 @@ namespace ActorMta.Destinations;
 /// those is started (recovered) to answer, and passivates again later. A passivated destination
 /// whose state is empty (no record, no retry wait) is left out. If the query journal is not
 /// available, only live children are listed.</para>
+/// <para>A new child gets no message until it has recovered (<see cref="Destination.Ready"/>); what
+/// arrives meanwhile is held, as during passivation. A child whose store fails (it sends
+/// <see cref="Destination.StoreFailed"/> and stops, before or after it recovered) marks the store
+/// down for <see cref="DestinationSettings.StoreRetryInterval"/>: the held messages go to a
+/// <see cref="VolatileDestination"/> in its place, and so does every key started meanwhile. Without
+/// this, a database that could not be opened left every lease request unanswered (the recovery's
+/// stash died with the actor) and remote delivery stopped.</para>
 /// </remarks>
 public sealed class Destinations : ReceiveActor
 {
@@ -36,6 +43,11 @@ public sealed class Destinations : ReceiveActor
 
     // Children asked to stop, by child name: the messages that arrived since, with their senders.
     private readonly Dictionary<string, List<(IDestinationMessage Message, IActorRef Sender)>> _stopping = new(StringComparer.Ordinal);
+    // Persisted children not yet recovered, by child name: likewise.
+    private readonly Dictionary<string, List<(IDestinationMessage Message, IActorRef Sender)>> _recovering = new(StringComparer.Ordinal);
+    // The store failed: until then new children are volatile.
+    private DateTimeOffset _storeDownUntil = DateTimeOffset.MinValue;
+    private bool _storeDownSaid;
 
     public Destinations(DestinationSettings settings, TimeProvider clock)
     {
@@ -45,6 +57,8 @@ public sealed class Destinations : ReceiveActor
         Receive<IDestinationMessage>(Route);
         Receive<Destination.Passivate>(OnPassivate);
         Receive<Destination.StayAlive>(OnStayAlive);
+        Receive<Destination.Ready>(_ => OnReady());
+        Receive<Destination.StoreFailed>(OnStoreFailed);
         Receive<Terminated>(OnTerminated);
         Receive<ListDestinations>(_ => List());
     }
@@ -61,22 +75,69 @@ public sealed class Destinations : ReceiveActor
     private void Route(IDestinationMessage message)
     {
         var name = ChildName(message.Key);
-        if (_stopping.TryGetValue(name, out var held))
+        if (Context.Child(name).IsNobody() && !_stopping.ContainsKey(name))
+            Start(message.Key, name);
+        if (_stopping.TryGetValue(name, out var held) || _recovering.TryGetValue(name, out held))
         {
             held.Add((message, Sender));
             return;
         }
-        ChildFor(message.Key, name).Forward(message);
+        Context.Child(name).Forward(message);
     }
 
-    private IActorRef ChildFor(DestinationKey key, string name)
+    /// <summary>A persisted child (held for until it recovers), or a volatile one while the store is down.</summary>
+    private void Start(DestinationKey key, string name)
     {
-        var child = Context.Child(name);
-        if (!child.IsNobody())
-            return child;
-        child = Context.ActorOf(Destination.Props(key, _settings, _clock), name);
+        bool storeDown = _clock.GetUtcNow() < _storeDownUntil;
+        var child = Context.ActorOf(
+            storeDown ? VolatileDestination.Props(key, _settings, _clock) : Destination.Props(key, _settings, _clock), name);
         Context.Watch(child);
-        return child;
+        if (!storeDown)
+            _recovering[name] = [];
+    }
+
+    /// <summary>Messages held for a child that stopped go to its next incarnation, in order, with their senders.</summary>
+    private void Redeliver(string name, List<(IDestinationMessage Message, IActorRef Sender)> held)
+    {
+        Start(held[0].Message.Key, name);
+        if (_recovering.TryGetValue(name, out var hold))
+        {
+            hold.AddRange(held);
+            return;
+        }
+        var child = Context.Child(name);
+        foreach (var (message, sender) in held)
+            child.Tell(message, sender);
+    }
+
+    private void OnReady()
+    {
+        var child = Sender;
+        if (!_recovering.Remove(child.Path.Name, out var held))
+            return;
+        foreach (var (message, sender) in held)
+            child.Tell(message, sender);
+        if (_storeDownSaid && _clock.GetUtcNow() >= _storeDownUntil)
+        {
+            _storeDownSaid = false;
+            _log.Info("destination store available again: destinations are persisted");
+        }
+    }
+
+    private void OnStoreFailed(Destination.StoreFailed failed) => StoreDown(failed.Reason);
+
+    private void StoreDown(string reason)
+    {
+        var now = _clock.GetUtcNow();
+        bool alreadyDown = now < _storeDownUntil;
+        _storeDownUntil = now + _settings.StoreRetryInterval;
+        if (alreadyDown)
+            return;
+        _storeDownSaid = true;
+        // One line per outage, not Akka's stack trace per destination: the store holds hints.
+        _log.Warning("destination store unavailable ({0}): deliveries go on, destinations started from now on keep what " +
+                     "they learn (early-pipelining records, host retry waits) in memory only; the store is tried again in {1}",
+            reason, _settings.StoreRetryInterval);
     }
 
     private void OnPassivate(Destination.Passivate passivate)
@@ -102,11 +163,22 @@ public sealed class Destinations : ReceiveActor
     private void OnTerminated(Terminated terminated)
     {
         var name = terminated.ActorRef.Path.Name;
-        if (!_stopping.Remove(name, out var held) || held.Count == 0)
+        if (_stopping.Remove(name, out var held))
+        {
+            // Passivated: what came meanwhile goes to its next incarnation.
+            if (held.Count > 0)
+                Redeliver(name, held);
             return;
-        var child = ChildFor(held[0].Message.Key, name);
-        foreach (var (message, sender) in held)
-            child.Tell(message, sender);
+        }
+        if (_recovering.Remove(name, out held))
+        {
+            // Stopped before it recovered: its store could not be read (StoreFailed came first,
+            // unless the recovery died some other way). What it was sent goes to a volatile one.
+            if (_clock.GetUtcNow() >= _storeDownUntil)
+                StoreDown($"{Destination.PersistenceIdPrefix}{Uri.UnescapeDataString(name)} stopped before it recovered");
+            if (held.Count > 0)
+                Redeliver(name, held);
+        }
     }
 
     // ---- ListDestinations -----------------------------------------------------------------------
@@ -119,7 +191,7 @@ public sealed class Destinations : ReceiveActor
             if (TryKeyOfChild(child.Path.Name, out var key))
                 live.Add(key);
         }
-        foreach (var name in _stopping.Keys)
+        foreach (var name in _stopping.Keys.Concat(_recovering.Keys))
         {
             if (TryKeyOfChild(name, out var key))
                 live.Add(key);

@@ -114,13 +114,22 @@ public static class LoggingSetup
 /// </summary>
 public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
+    /// <summary>A persistence plugin's warnings and errors: at most one line per plugin this often.</summary>
+    internal static readonly TimeSpan PluginRepeat = TimeSpan.FromMinutes(1);
+
+    // When the persistence plugins lose their store they try again every second, logging the whole
+    // exception chain each time: thousands of lines a minute. What an unavailable store means for
+    // deliveries is said once per outage by the Destinations actor; here each plugin's own line is
+    // cut to one line ending with the store's message, and repeats within PluginRepeat are left out.
+    private readonly Dictionary<string, DateTime> _pluginSaidAt = new(StringComparer.Ordinal);
+
     public AkkaSerilogLogger()
     {
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<AkkaLogEvent>(Write);
     }
 
-    private static void Write(AkkaLogEvent e)
+    private void Write(AkkaLogEvent e)
     {
         LogEventLevel level = e.LogLevel() switch
         {
@@ -131,9 +140,35 @@ public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILog
         };
         ILogger logger = Log.Logger;
         if (!logger.IsEnabled(level)) return;
+        if (PluginOf(e.LogSource) is { } plugin)
+        {
+            // Keyed by plugin and level: the plugin's stream stages log under new names each time.
+            string key = $"{plugin} {level}";
+            var now = DateTime.UtcNow;
+            if (_pluginSaidAt.TryGetValue(key, out var said) && now - said < PluginRepeat) return;
+            _pluginSaidAt[key] = now;
+            string text = e.Message?.ToString() ?? "";
+            if (e.Cause is { } cause) text += ": " + ExceptionText.Innermost(cause);
+            logger
+                .ForContext("AkkaSource", e.LogSource)
+                .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
+                .Write(level, "[akka] {AkkaSource:l}: {AkkaMessage:l} (repeats left out for a minute)", e.LogSource, text);
+            return;
+        }
         logger
             .ForContext("AkkaSource", e.LogSource)
             .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
             .Write(level, e.Cause, "[akka] {AkkaSource:l}: {AkkaMessage:l}", e.LogSource, e.Message?.ToString() ?? "");
+    }
+
+    /// <summary>"akka://actormta/system/akka.persistence.journal.sql" for a log source of that plugin
+    /// or of an actor under it; null for any other source.</summary>
+    internal static string? PluginOf(string? source)
+    {
+        const string Marker = "/system/akka.persistence.";
+        int at = source?.IndexOf(Marker, StringComparison.Ordinal) ?? -1;
+        if (at < 0) return null;
+        int end = source!.IndexOf('/', at + Marker.Length);
+        return end < 0 ? source : source[..end];
     }
 }

@@ -87,6 +87,14 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             case LeaseRefused refused:
                 OnLeaseRefused(refused);
                 break;
+            case LeaseOverdue overdue:
+                if (_awaitingLease.Remove(overdue.LeaseId, out var unanswered))
+                {
+                    // Asked again under a new id; a late answer to the old one is released.
+                    AddConnection(unanswered.Key, -1);
+                    RequestLease(unanswered);
+                }
+                break;
             case NextJobRequest request:
                 OnNextJobRequest(request);
                 break;
@@ -154,7 +162,18 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         _awaitingLease[leaseId] = pending;
         AddConnection(pending.Key, +1);
         _destinations.Tell(new AcquireLease(pending.Key, leaseId));
+        Timers.StartSingleTimer(leaseId, new LeaseOverdue(leaseId), LeaseAnswerTimeout);
     }
+
+    /// <summary>
+    /// A lease request that no answer comes to is asked again after this. A destination actor that
+    /// stops with requests in its mailbox (its store failed) answers none of them, and the jobs
+    /// behind them would wait for ever. A destination answers in milliseconds, or in the store's
+    /// recovery timeout when the store is down.
+    /// </summary>
+    internal static readonly TimeSpan LeaseAnswerTimeout = TimeSpan.FromSeconds(30);
+
+    private sealed record LeaseOverdue(string LeaseId);
 
     private int WaitingFor(DestinationKey key) => _waiting.TryGetValue(key, out var queue) ? queue.Count : 0;
 
@@ -178,6 +197,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
             _destinations.Tell(new ReleaseLease(granted.Key, granted.SessionId));
             return;
         }
+        Timers.Cancel(granted.SessionId);
         // More work for this host queued: then don't pipeline QUIT, ask for it instead. (The lease
         // request counted in _connections is now this session.)
         var more = WaitingFor(granted.Key) > 0;
@@ -192,6 +212,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     private void OnLeaseRefused(LeaseRefused refused)
     {
         if (!_awaitingLease.Remove(refused.SessionId, out var pending)) return;
+        Timers.Cancel(refused.SessionId);
         AddConnection(refused.Key, -1);
         if (refused.RetryAt is { } retryAt)
         {

@@ -141,6 +141,7 @@ public sealed class ConfigurationCompletenessTests
         ["DestinationSettings.PassivateAfter"] = "actormta.destinations.passivate-after",
         ["DestinationSettings.HostRetryInitial"] = "actormta.destinations.host-retry-initial",
         ["DestinationSettings.HostRetryMax"] = "actormta.destinations.host-retry-max",
+        ["DestinationSettings.StoreRetryInterval"] = "actormta.destinations.store-retry-interval",
         ["PersistenceSettings.ConnectionString"] = "actormta.persistence.connection-string",
         ["PersistenceSettings.ProviderName"] = "actormta.persistence.provider-name",
         ["MtaSettings.Tls"] = "actormta.tls",

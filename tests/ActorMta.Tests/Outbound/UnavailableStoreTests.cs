@@ -1,0 +1,70 @@
+using ActorMta.Configuration;
+using ActorMta.Destinations;
+using ActorMta.Smtp;
+using ActorMta.Tests.Support;
+
+namespace ActorMta.Tests.Outbound;
+
+/// <summary>
+/// The destinations' store is a hints database: when it cannot be opened, remote delivery goes on
+/// without it. Two real nodes; the relay's store is a SQLite file under a path that is a file.
+/// </summary>
+public sealed class UnavailableStoreTests
+{
+    [Fact]
+    public async Task A_store_that_cannot_be_opened_delays_the_first_delivery_by_the_recovery_timeout_and_no_other()
+    {
+        await using var server = await TestMta.StartAsync();
+        string blocked = Path.Combine(Path.GetTempPath(), "actormta-blocked-" + Guid.NewGuid().ToString("N")[..12]);
+        File.WriteAllText(blocked, "a file where the store's directory should be");
+        try
+        {
+            var hop = $"127.0.0.1:{server.EndPoint.Port}";
+            await using var relay = await TestMta.StartAsync(s => s with
+            {
+                PrimaryHostname = "relay.test.example",
+                Policy = s.Policy with { LocalDomains = DomainList.Parse(["relay.test.example"]), RelayToDomains = DomainList.Parse(["test.example"]) },
+                Outbound = OutboundSettings.Default("relay.test.example"),
+                Routing = s.Routing with
+                {
+                    LocalDomains = DomainList.Parse(["relay.test.example"]),
+                    Smarthosts = [new ActorMta.Routing.SmarthostRoute("to_server", DomainList.Parse(["test.example"]), [hop])],
+                },
+                Persistence = new PersistenceSettings($"Data Source={Path.Combine(blocked, "destinations.db")}", "SQLite.MS"),
+                Destinations = s.Destinations with { StoreRetryInterval = TimeSpan.FromMinutes(10) },
+            });
+
+            // The destination's recovery waits for a store that never answers: 10 s (the plugin's
+            // recovery-event-timeout), then a volatile destination takes its place and its lease request.
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var first = await ActorMtaToActorMtaTests.SubmitAsync(relay, "first");
+            await WaitForLineAsync(relay, $"{first} => user@test.example", TimeSpan.FromSeconds(40));
+            var firstTook = watch.Elapsed;
+
+            // The store stays down: the next destination is volatile from the start, with no wait.
+            watch.Restart();
+            var second = await ActorMtaToActorMtaTests.SubmitAsync(relay, "second");
+            await WaitForLineAsync(relay, $"{second} => user@test.example", TimeSpan.FromSeconds(40));
+
+            Assert.True(firstTook >= TimeSpan.FromSeconds(8), $"the first delivery took {firstTook}: was the store down at all?");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the second delivery took {watch.Elapsed}");
+            var received = await server.WaitForMaildirAsync("user", 2);
+            Assert.Contains(received, m => m.Contains("Subject: first", StringComparison.Ordinal));
+            Assert.Contains(received, m => m.Contains("Subject: second", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(blocked);
+        }
+    }
+
+    private static async Task WaitForLineAsync(TestMta mta, string fragment, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (!mta.MainLogLines().Any(l => l.Contains(fragment, StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no '{fragment}' in {patience}; log:\n{string.Join('\n', mta.MainLogLines())}");
+            await Task.Delay(50);
+        }
+    }
+}
