@@ -123,8 +123,16 @@ public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILog
     // cut to one line ending with the store's message, and repeats within PluginRepeat are left out.
     private readonly Dictionary<string, DateTime> _pluginSaidAt = new(StringComparer.Ordinal);
 
-    public AkkaSerilogLogger()
+    private readonly ILogger? _logger;
+
+    public AkkaSerilogLogger() : this(null)
     {
+    }
+
+    /// <param name="logger">Where to write; null: <see cref="Log.Logger"/> at each event (the host sets it after Akka starts).</param>
+    public AkkaSerilogLogger(ILogger? logger)
+    {
+        _logger = logger;
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<AkkaLogEvent>(Write);
     }
@@ -138,7 +146,7 @@ public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILog
             LogLevel.WarningLevel => LogEventLevel.Warning,
             _ => LogEventLevel.Error,
         };
-        ILogger logger = Log.Logger;
+        ILogger logger = _logger ?? Log.Logger;
         if (!logger.IsEnabled(level)) return;
         if (PluginOf(e.LogSource) is { } plugin)
         {

@@ -51,18 +51,21 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
     /// <summary>Per destination: sessions running plus leases asked for (connections open or opening).</summary>
     private readonly Dictionary<DestinationKey, int> _connections = new();
     private long _leaseCounter;
+    private readonly TimeSpan _leaseAnswerTimeout;
 
 
-    public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations)
+    public DeliveryAgent(OutboundSettings settings, MessageSpool spool, IActorRef destinations, TimeSpan? leaseAnswerTimeout = null)
     {
+        _leaseAnswerTimeout = leaseAnswerTimeout ?? LeaseAnswerTimeout;
         _settings = settings;
         _spool = spool;
         _destinations = destinations;
         _idle = new IdleConnections(settings.MaxIdleConnections);
     }
 
-    public static Props Props(OutboundSettings settings, MessageSpool spool, IActorRef destinations) =>
-        Akka.Actor.Props.Create(() => new DeliveryAgent(settings, spool, destinations));
+    /// <param name="leaseAnswerTimeout">For tests: <see cref="LeaseAnswerTimeout"/> unless given.</param>
+    public static Props Props(OutboundSettings settings, MessageSpool spool, IActorRef destinations, TimeSpan? leaseAnswerTimeout = null) =>
+        Akka.Actor.Props.Create(() => new DeliveryAgent(settings, spool, destinations, leaseAnswerTimeout));
 
     /// <summary>A crashed session is stopped; its job is handed back as deferred when we see it terminate.</summary>
     private IDisposable? _mailbox;
@@ -162,7 +165,7 @@ public sealed class DeliveryAgent : UntypedActor, IWithTimers
         _awaitingLease[leaseId] = pending;
         AddConnection(pending.Key, +1);
         _destinations.Tell(new AcquireLease(pending.Key, leaseId));
-        Timers.StartSingleTimer(leaseId, new LeaseOverdue(leaseId), LeaseAnswerTimeout);
+        Timers.StartSingleTimer(leaseId, new LeaseOverdue(leaseId), _leaseAnswerTimeout);
     }
 
     /// <summary>
