@@ -247,7 +247,7 @@ public sealed class Destinations : ReceiveActor
         }
         catch (Exception e)
         {
-            log.Warning(e, "ListDestinations: cannot read persisted destinations; listing live ones only");
+            log.Warning("ListDestinations: cannot read persisted destinations ({0}); listing live ones only", Logging.ExceptionText.Innermost(e));
             return [];
         }
     }
