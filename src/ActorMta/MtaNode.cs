@@ -25,11 +25,13 @@ public sealed class MtaNode : IAsyncDisposable
     private readonly ActorSystem _system;
     private readonly MetricsEndpoint? _metrics;
     private readonly ControlServer? _control;
+    private readonly SpoolLock _spoolLock;
     private bool _stopped;
 
     private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls,
-        ControlServer? control, UserStore users)
+        ControlServer? control, UserStore users, SpoolLock spoolLock)
     {
+        _spoolLock = spoolLock;
         Tls = tls;
         Users = users;
         _control = control;
@@ -101,6 +103,17 @@ public sealed class MtaNode : IAsyncDisposable
         }
 
         var metricsOn = settings.Metrics.Enabled;
+        SpoolLock spoolLock;
+        try
+        {
+            spoolLock = SpoolLock.Acquire(settings.Spool.Directory);
+        }
+        catch
+        {
+            foreach (var socket in sockets) socket.Dispose();
+            control?.Dispose();
+            throw;
+        }
         MessageSpool spool;
         ServerTls? tls;
         ActorSystem system;
@@ -135,6 +148,7 @@ public sealed class MtaNode : IAsyncDisposable
         {
             commands.TrySetException(new ControlUnavailableException($"the MTA did not start: {e.Message}", e));
             control?.Dispose();
+            spoolLock.Dispose();
             throw;
         }
         MetricsEndpoint? metrics = null;
@@ -154,7 +168,7 @@ public sealed class MtaNode : IAsyncDisposable
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
-            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock);
         }
         catch (Exception e)
         {
@@ -162,6 +176,7 @@ public sealed class MtaNode : IAsyncDisposable
             control?.Dispose();
             metrics?.Dispose();
             await system.Terminate().ConfigureAwait(false);
+            spoolLock.Dispose();
             throw;
         }
     }
@@ -242,6 +257,8 @@ public sealed class MtaNode : IAsyncDisposable
         }
         catch (Exception e) when (e is TaskCanceledException or AskTimeoutException) { }
         await _system.Terminate().ConfigureAwait(false);
+        // Last: nothing of this node touches the spool any more.
+        _spoolLock.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);

@@ -142,7 +142,7 @@ public sealed class TestMta : IAsyncDisposable
     public int SpooledFileCount() =>
         System.IO.Directory.Exists(Settings.Spool.Directory)
             ? System.IO.Directory.GetFiles(Settings.Spool.Directory, "*", SearchOption.AllDirectories)
-                .Count(f => Path.GetFileName(Path.GetDirectoryName(f)) != "log")
+                .Count(f => Path.GetFileName(Path.GetDirectoryName(f)) != "log" && Path.GetFileName(f) != ActorMta.Spool.SpoolLock.FileName)
             : 0;
 
     public async ValueTask DisposeAsync()
