@@ -313,6 +313,11 @@ public static partial class SettingsLoader
         var persistence = new PersistenceSettings(
             ConnectionString: r.String("actormta.persistence.connection-string", allowEmpty: true),
             ProviderName: r.String("actormta.persistence.provider-name", allowEmpty: false));
+        if (!r.HasFailed("actormta.persistence.provider-name") && !Destinations.DestinationPersistence.Providers.Contains(persistence.ProviderName))
+        {
+            r.Fail("actormta.persistence.provider-name",
+                $"\"{persistence.ProviderName}\" is not a provider ActorMta ships; one of: {string.Join(", ", Destinations.DestinationPersistence.Providers)}");
+        }
 
         var metrics = ReadMetrics(r);
 

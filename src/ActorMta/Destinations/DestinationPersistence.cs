@@ -24,6 +24,22 @@ public static class DestinationPersistence
     public const string SnapshotPluginId = "akka.persistence.snapshot-store.sql";
     public const string QueryPluginId = "akka.persistence.query.journal.sql";
 
+    /// <summary>
+    /// The linq2db provider names whose ADO.NET provider ActorMta ships: <c>SQLite.MS</c>
+    /// (Microsoft.Data.Sqlite) and PostgreSQL's (Npgsql), read from linq2db's own list so that a
+    /// name it does not know is refused too. Any other name would fail only when a destination
+    /// first recovers, long after the MTA started.
+    /// </summary>
+    public static IReadOnlyList<string> Providers { get; } =
+    [
+        .. typeof(LinqToDB.ProviderName).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+            .Select(f => (string)f.GetRawConstantValue()!)
+            .Where(name => name == "SQLite.MS" || name.StartsWith("PostgreSQL.", StringComparison.Ordinal))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal),
+    ];
+
     /// <summary>SQLite (Microsoft.Data.Sqlite, provider <c>SQLite.MS</c>) in <paramref name="sqliteFile"/>; tables are created on first use.</summary>
     public static Config Config(string sqliteFile) =>
         Config($"Data Source={sqliteFile}", "SQLite.MS");

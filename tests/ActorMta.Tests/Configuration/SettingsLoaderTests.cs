@@ -246,6 +246,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [InlineData("outbound.helo-name = \"mail server\"", "actormta.outbound.helo-name", "is not a host name")]
     [InlineData("primary-hostname = \"mail server\"", "actormta.primary-hostname", "is not a host name")]
     [InlineData("primary-hostname = \"[192.0.2.1]\"", "actormta.primary-hostname", "is not a host name")]
+    [InlineData("persistence.provider-name = \"SqlServer\"", "actormta.persistence.provider-name", "\"SqlServer\" is not a provider ActorMta ships; one of: PostgreSQL.11, PostgreSQL.12, ")]
     [InlineData("primary-hostname = \"1.5\"", "actormta.primary-hostname", "\"1.5\" is not a host name: its last label is all digits")]
     [InlineData("outbound.helo-name = \"192.0.2.1\"", "actormta.outbound.helo-name", "its last label is all digits (an address goes in brackets, such as \"[192.0.2.1]\")")]
     public void EachErrorNamesFileLineAndKey(string line, string key, string why)

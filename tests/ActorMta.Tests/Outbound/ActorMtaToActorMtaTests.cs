@@ -69,18 +69,7 @@ public sealed class ActorMtaToActorMtaTests : OutboundTestKit
     public async Task TheRecordSurvivesARestartOfTheRelaySoItsFirstDeliveryAfterwardsIsEarly()
     {
         await using var server = await TestMta.StartAsync();
-        var hop = $"127.0.0.1:{server.EndPoint.Port}";
-        MtaSettings Relay(MtaSettings s) => s with
-        {
-            PrimaryHostname = "relay.test.example",
-            Policy = s.Policy with { LocalDomains = DomainList.Parse(["relay.test.example"]), RelayToDomains = DomainList.Parse(["test.example"]) },
-            Outbound = OutboundSettings.Default("relay.test.example") with { HostsPipeConnect = HostList.Parse(["*"]) },
-            Routing = s.Routing with
-            {
-                LocalDomains = DomainList.Parse(["relay.test.example"]),
-                Smarthosts = [new ActorMta.Routing.SmarthostRoute("to_server", DomainList.Parse(["test.example"]), [hop])],
-            },
-        };
+        MtaSettings Relay(MtaSettings s) => RelayTo(s, server);
 
         string directory;
         await using (var relay = await TestMta.StartAsync(Relay))
@@ -112,6 +101,20 @@ public sealed class ActorMtaToActorMtaTests : OutboundTestKit
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>A relay (relay.test.example) that sends mail for test.example to <paramref name="server"/>
+    /// as its smarthost, talking early where it may.</summary>
+    internal static MtaSettings RelayTo(MtaSettings s, TestMta server) => s with
+    {
+        PrimaryHostname = "relay.test.example",
+        Policy = s.Policy with { LocalDomains = DomainList.Parse(["relay.test.example"]), RelayToDomains = DomainList.Parse(["test.example"]) },
+        Outbound = OutboundSettings.Default("relay.test.example") with { HostsPipeConnect = HostList.Parse(["*"]) },
+        Routing = s.Routing with
+        {
+            LocalDomains = DomainList.Parse(["relay.test.example"]),
+            Smarthosts = [new ActorMta.Routing.SmarthostRoute("to_server", DomainList.Parse(["test.example"]), [$"127.0.0.1:{server.EndPoint.Port}"])],
+        },
+    };
 
     /// <summary>Sends one message for user@test.example into <paramref name="mta"/>; returns its spool id.</summary>
     internal static async Task<string> SubmitAsync(TestMta mta, string subject)

@@ -1,6 +1,4 @@
 using ActorMta.Configuration;
-using ActorMta.Destinations;
-using ActorMta.Smtp;
 using ActorMta.Tests.Support;
 
 namespace ActorMta.Tests.Outbound;
@@ -19,17 +17,8 @@ public sealed class UnavailableStoreTests
         File.WriteAllText(blocked, "a file where the store's directory should be");
         try
         {
-            var hop = $"127.0.0.1:{server.EndPoint.Port}";
-            await using var relay = await TestMta.StartAsync(s => s with
+            await using var relay = await TestMta.StartAsync(s => ActorMtaToActorMtaTests.RelayTo(s, server) with
             {
-                PrimaryHostname = "relay.test.example",
-                Policy = s.Policy with { LocalDomains = DomainList.Parse(["relay.test.example"]), RelayToDomains = DomainList.Parse(["test.example"]) },
-                Outbound = OutboundSettings.Default("relay.test.example"),
-                Routing = s.Routing with
-                {
-                    LocalDomains = DomainList.Parse(["relay.test.example"]),
-                    Smarthosts = [new ActorMta.Routing.SmarthostRoute("to_server", DomainList.Parse(["test.example"]), [hop])],
-                },
                 Persistence = new PersistenceSettings($"Data Source={Path.Combine(blocked, "destinations.db")}", "SQLite.MS"),
                 Destinations = s.Destinations with { StoreRetryInterval = TimeSpan.FromMinutes(10) },
             });

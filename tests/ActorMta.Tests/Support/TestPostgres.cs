@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ActorMta.Tests.Support;
+
+/// <summary>
+/// A PostgreSQL server of the test's own, from Debian's postgresql package: a new cluster in a
+/// temporary directory (initdb), listening on a free port on 127.0.0.1, stopped and deleted on
+/// dispose. Run as root, the cluster belongs to the package's postgres user (PostgreSQL refuses root).
+/// </summary>
+public sealed class TestPostgres : IAsyncDisposable
+{
+    public const string User = "mta";
+
+    private readonly string _bin;
+    private readonly string _directory;
+
+    private TestPostgres(string bin, string directory, int port)
+    {
+        _bin = bin;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username={User};Database=postgres;Timeout=10";
+
+    /// <summary>The newest installed server's bin directory (/usr/lib/postgresql/N/bin), or null.</summary>
+    public static string? FindBin() =>
+        Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .Select(d => Path.Combine(d, "bin"))
+                .Where(b => File.Exists(Path.Combine(b, "initdb")) && File.Exists(Path.Combine(b, "pg_ctl")))
+                .OrderByDescending(b => int.TryParse(Path.GetFileName(Path.GetDirectoryName(b)), out int v) ? v : 0)
+                .FirstOrDefault()
+            : null;
+
+    /// <summary>Null when PostgreSQL is not installed (the caller skips, saying why; CI installs it).</summary>
+    public static async Task<TestPostgres?> StartAsync()
+    {
+        if (FindBin() is not { } bin) return null;
+        string directory = Directory.CreateTempSubdirectory("actormta-pg-").FullName;
+        int port = FreePort();
+        var server = new TestPostgres(bin, directory, port);
+        try
+        {
+            if (Environment.UserName == "root") await RunAsync("chown", ["-R", "postgres:postgres", directory]);
+            await server.PgAsync("initdb", ["-D", server.Data, "-U", User, "--auth=trust", "-E", "UTF8", "--no-sync"]);
+            await server.PgAsync("pg_ctl", ["-D", server.Data, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60",
+                "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private string Data => Path.Combine(_directory, "data");
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (File.Exists(Path.Combine(Data, "postmaster.pid")))
+                await PgAsync("pg_ctl", ["-D", Data, "-m", "immediate", "-w", "stop"]);
+        }
+        finally
+        {
+            try { Directory.Delete(_directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>A PostgreSQL program, as the postgres user when we are root.</summary>
+    private Task PgAsync(string program, string[] args)
+    {
+        string path = Path.Combine(_bin, program);
+        return Environment.UserName == "root"
+            ? RunAsync("runuser", ["-u", "postgres", "--", path, .. args])
+            : RunAsync(path, args);
+    }
+
+    private static async Task RunAsync(string program, string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {await error}{await output}");
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
