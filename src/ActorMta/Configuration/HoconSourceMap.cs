@@ -149,7 +149,9 @@ internal sealed class HoconSourceMap
 
             if (segments.Count == 1 && segments[0] == "include")
             {
-                // include "file" / include required("file"): not resolved by us; skip the line.
+                // Akka's parser needs a callback to resolve includes and fails without one with a
+                // NullReferenceException, which said nothing to the operator. One file it is.
+                Error(keyLine, "include is not supported: ActorMta reads one configuration file (--config) and the --set overrides; put the included settings in this file");
                 SkipToEndOfLine();
                 continue;
             }

@@ -74,7 +74,9 @@ public static partial class SettingsLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                throw new ConfigurationException([new ConfigurationError(configFile, null, $"cannot read the configuration file: {e.Message}")]);
+                // .NET says "access denied" for a directory, which sends the operator to the permissions.
+                string why = Directory.Exists(configFile) ? "it is a directory" : e.Message;
+                throw new ConfigurationException([new ConfigurationError(configFile, null, $"cannot read the configuration file: {why}")]);
             }
 
             file = Source.Parse(configFile, text, hasLines: true, errors);

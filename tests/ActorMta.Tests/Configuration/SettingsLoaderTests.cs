@@ -282,6 +282,22 @@ public sealed class SettingsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_given_as_the_configuration_file_is_called_a_directory()
+        => Assert.Equal($"{_folder}: cannot read the configuration file: it is a directory", Assert.Single(Fails(_folder).Errors).ToString());
+
+    [Fact]
+    public void An_include_is_refused_at_its_line_saying_so()
+    {
+        WriteFile("actormta.smtp.max-recipients = 7\n", "part.conf");
+        string file = WriteFile("# mine\nactormta.smtp.max-recipients = 5\ninclude \"part.conf\"\n");
+
+        var error = Assert.Single(Fails(file).Errors);
+
+        Assert.Equal($"{file}:3: include is not supported: ActorMta reads one configuration file (--config) and the --set overrides; put the included settings in this file",
+            error.ToString());
+    }
+
+    [Fact]
     public void LineIsFoundForNestedAndDottedKeys()
     {
         string file = WriteFile("""
