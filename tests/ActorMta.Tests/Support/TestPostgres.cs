@@ -48,8 +48,7 @@ public sealed class TestPostgres : IAsyncDisposable
         {
             if (Environment.UserName == "root") await RunAsync("chown", ["-R", "postgres:postgres", directory]);
             await server.PgAsync("initdb", ["-D", server.Data, "-U", User, "--auth=trust", "-E", "UTF8", "--no-sync"]);
-            await server.PgAsync("pg_ctl", ["-D", server.Data, "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60",
-                "-o", $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
+            await server.StartAgainAsync();
             return server;
         }
         catch
@@ -61,12 +60,20 @@ public sealed class TestPostgres : IAsyncDisposable
 
     private string Data => Path.Combine(_directory, "data");
 
+    /// <summary>Starts the server (again, after <see cref="StopAsync"/>), on the same port.</summary>
+    public Task StartAgainAsync() =>
+        PgAsync("pg_ctl", ["-D", Data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
+            "-o", $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
+
+    /// <summary>Stops the server at once, as a crash or an unreachable database would look to a client.</summary>
+    public Task StopAsync() => PgAsync("pg_ctl", ["-D", Data, "-m", "immediate", "-w", "stop"]);
+
     public async ValueTask DisposeAsync()
     {
         try
         {
             if (File.Exists(Path.Combine(Data, "postmaster.pid")))
-                await PgAsync("pg_ctl", ["-D", Data, "-m", "immediate", "-w", "stop"]);
+                await StopAsync();
         }
         finally
         {
