@@ -101,7 +101,8 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
                 return false;
             }
         }, "a answering from memory");
-        // The failed write said so at once: no new destination had to wait out a recovery timeout (10 s) to find out.
+        // A refused connection fails the write, and the next incarnation's recovery, at once: no
+        // recovery timeout (10 s) is waited out.
         Assert.True(failover.Elapsed < TimeSpan.FromSeconds(8), $"a answered from memory after {failover.Elapsed}");
         output.WriteLine($"a answered from memory after {failover.Elapsed}");
 
