@@ -16,13 +16,8 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_relay_on_PostgreSQL_keeps_the_early_pipelining_record_across_a_restart()
     {
-        await using var postgres = await TestPostgres.StartAsync();
-        if (postgres is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
-            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
-            return;
-        }
+        await using var postgres = await PostgresOrSkipAsync();
+        if (postgres is null) return;
         await using var server = await TestMta.StartAsync();
         MtaSettings Relay(MtaSettings s) => ActorMtaToActorMtaTests.RelayTo(s, server) with
         {
@@ -61,13 +56,8 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_store_that_goes_down_under_running_destinations_is_done_without_until_it_is_back()
     {
-        await using var postgres = await TestPostgres.StartAsync();
-        if (postgres is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
-            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
-            return;
-        }
+        await using var postgres = await PostgresOrSkipAsync();
+        if (postgres is null) return;
         var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off")
             .WithFallback(DestinationPersistence.Config(postgres.ConnectionString, "PostgreSQL.15"));
         using var system = ActorSystem.Create("pg", config);
@@ -123,6 +113,18 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
             }
         }, "b's event in PostgreSQL");
         Assert.Equal(1L, await CountAsync(postgres, Rows(a))); // nothing of a's time in memory
+    }
+
+    /// <summary>A server of the test's own; null (the test skips, saying why) where PostgreSQL is not installed, never in CI.</summary>
+    private async Task<TestPostgres?> PostgresOrSkipAsync()
+    {
+        var postgres = await TestPostgres.StartAsync();
+        if (postgres is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
+            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
+        }
+        return postgres;
     }
 
     private static string Rows(DestinationKey key) =>
