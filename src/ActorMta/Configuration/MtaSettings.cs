@@ -153,6 +153,10 @@ public sealed record SmtpServerSettings(
     /// <summary><c>smtp.max-data-in-memory</c>: message data all sessions together may hold while
     /// receiving; a message that would go over gets 452 4.3.1 after its data (0: no limit).</summary>
     public long MaxDataInMemory { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary><c>smtp.max-received-headers</c>: a message whose header section has more
+    /// <c>Received:</c> fields is refused after its data as a mail loop (RFC 5321 section 6.3).</summary>
+    public int MaxReceivedHeaders { get; init; } = 100;
 }
 
 /// <summary><c>actormta.policy</c>: who may send what where. Never an open relay.</summary>

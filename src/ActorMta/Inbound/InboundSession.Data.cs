@@ -153,6 +153,8 @@ public sealed partial class InboundSession
             : _overBudget ? (Reply: Replies.InsufficientStorage,
                 Why: $"message data in memory would exceed actormta.smtp.max-data-in-memory ({_context.DataBudget.Limit} bytes, all sessions together)")
             : !_body!.Complete() ? (Reply: Replies.SpoolFailure, Why: _body.Failure!)
+            : MessageHeaders.CountReceived(_body.Head) is var received && received > _smtp.MaxReceivedHeaders
+                ? (Reply: Replies.MailLoop(received, _smtp.MaxReceivedHeaders), Why: $"too many Received: header fields ({received}): suspected mail loop")
             : default;
         if (refusal.Reply is not null)
         {

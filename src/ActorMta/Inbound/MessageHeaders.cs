@@ -7,6 +7,25 @@ internal static class MessageHeaders
 {
     private static ReadOnlySpan<byte> MessageIdName => "message-id:"u8;
 
+    private static ReadOnlySpan<byte> ReceivedName => "received:"u8;
+
+    /// <summary>How many <c>Received:</c> fields the header section has (a field's continuation
+    /// lines start with white space, so only its first line can match).</summary>
+    public static int CountReceived(ReadOnlySpan<byte> message)
+    {
+        int count = 0;
+        while (message.Length > 0)
+        {
+            var lineEnd = message.IndexOf((byte)'\n');
+            var line = lineEnd < 0 ? message : message[..lineEnd];
+            if (line.Length == 0 || (line.Length == 1 && line[0] == '\r')) break; // end of headers
+            if (line.Length >= ReceivedName.Length && Ascii.EqualsIgnoreCase(line[..ReceivedName.Length], ReceivedName)) count++;
+            if (lineEnd < 0) break;
+            message = message[(lineEnd + 1)..];
+        }
+        return count;
+    }
+
     /// <summary>The Message-ID header's value (for the main log's <c>id=</c>), or null. Only the header section is scanned.</summary>
     public static string? FindMessageId(ReadOnlySpan<byte> message)
     {

@@ -35,6 +35,9 @@ internal static class Replies
     public static SmtpReply TooManyBadCommands(string host) => new(421, "4.7.0", $"{host} Too many unrecognized or bad commands - closing connection");
     public static SmtpReply TooManyMessages(string host) => new(421, "4.7.0", $"{host} Too many messages in this connection - closing connection");
     public static SmtpReply SizeAtMail(long max) => new(552, "5.3.4", $"Message size exceeds fixed maximum message size ({max} octets)");
+    public static SmtpReply MailLoop(int received, int max) =>
+        new(554, "5.4.6", $"Too many Received: header fields ({received}, more than {max}): suspected mail loop");
+
     public static SmtpReply TooBig(long max) => new(552, "5.3.4", $"Message size exceeds fixed maximum message size ({max} octets)");
     public static SmtpReply LineTooLongInData(int max) => new(550, "5.6.0", $"Message contains a line longer than {max} octets");
     public static SmtpReply Accepted(string id) => new(250, "2.0.0", $"OK id={id}");
