@@ -128,6 +128,7 @@ public sealed class Destinations : ReceiveActor
 
     private void StoreDown(string reason)
     {
+        Metrics.MtaMetrics.DestinationStoreFailed();
         var now = _clock.GetUtcNow();
         bool alreadyDown = now < _storeDownUntil;
         _storeDownUntil = now + _settings.StoreRetryInterval;

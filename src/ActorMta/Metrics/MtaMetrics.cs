@@ -250,6 +250,13 @@ public static class MtaMetrics
         if (DestinationConnections.Enabled) Destinations.Add(destination, -1);
     }
 
+    private static readonly Counter<long> DestinationStoreFailures = Meter.CreateCounter<long>(
+        "actormta_destination_store_failures", "{failure}",
+        "Reads or writes of the destinations' store that failed; destinations are then kept in memory for destinations.store-retry-interval.");
+
+    /// <summary>A destination could not recover from, or write to, the store.</summary>
+    public static void DestinationStoreFailed() { if (DestinationStoreFailures.Enabled) DestinationStoreFailures.Add(1); }
+
     // --- Early pipelining (PIPECONNECT) -------------------------------------------------------
 
     private static readonly Counter<long> EarlyRecordHits = Meter.CreateCounter<long>(

@@ -23,6 +23,10 @@ public sealed class UnavailableStoreTests
                 Destinations = s.Destinations with { StoreRetryInterval = TimeSpan.FromMinutes(10) },
             });
 
+            using var metrics = new ActorMta.Tests.Metrics.Scraper();
+            double Failures() => ActorMta.Tests.Metrics.Scrapes.Value(metrics.Scrape(), "actormta_destination_store_failures_total") ?? 0;
+            double failuresBefore = Failures();
+
             // The destination's recovery waits for a store that never answers: 10 s (the plugin's
             // recovery-event-timeout), then a volatile destination takes its place and its lease request.
             var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -37,6 +41,7 @@ public sealed class UnavailableStoreTests
 
             Assert.True(firstTook >= TimeSpan.FromSeconds(8), $"the first delivery took {firstTook}: was the store down at all?");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the second delivery took {watch.Elapsed}");
+            Assert.True(Failures() >= failuresBefore + 1, "the store's failure was not counted");
             var received = await server.WaitForMaildirAsync("user", 2);
             Assert.Contains(received, m => m.Contains("Subject: first", StringComparison.Ordinal));
             Assert.Contains(received, m => m.Contains("Subject: second", StringComparison.Ordinal));
