@@ -68,6 +68,7 @@ public sealed class PromtoolTests
         MtaMetrics.MessageBounced(DeliveryKind.Local);
         MtaMetrics.QueueChanged(3, DateTimeOffset.UtcNow.AddSeconds(-30));
         MtaMetrics.DestinationLeaseAcquired("192.0.2.10:25");
+        MtaMetrics.DestinationStoreFailed();
         MtaMetrics.EarlyPipeRecordHit();
         MtaMetrics.EarlyPipeRecordMiss();
         MtaMetrics.EarlyPipeRecordInvalidated();
@@ -90,7 +91,7 @@ public sealed class PromtoolTests
                          "actormta_connections_accepted_total", "actormta_connections_refused_total", "actormta_messages_received_total",
                          "actormta_deliveries_succeeded_total", "actormta_queue_messages", "actormta_destination_connections",
                          "actormta_early_flights_sent_total", "actormta_tls_handshake_duration_seconds", "actormta_actor_processing_duration_seconds",
-                         "actormta_build_info",
+                         "actormta_build_info", "actormta_destination_store_failures_total",
                      })
                 Assert.Contains($"# TYPE {family} ", exposition);
         }
