@@ -116,8 +116,10 @@ public sealed class Destination : ReceivePersistentActor
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr) =>
         Context.Parent.Tell(new StoreFailed(_key, $"cannot write {PersistenceId}: {ExceptionText.Innermost(cause)}"));
 
+    // A rejected event (the journal refused this one, as for a serialisation error) leaves the
+    // store and the actor working, as in Akka: said in one line, the change is not applied.
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
-        Context.Parent.Tell(new StoreFailed(_key, $"{PersistenceId}: write rejected: {ExceptionText.Innermost(cause)}"));
+        _log.Warning("destination {0}: {1} not persisted: {2}", _key, @event.GetType().Name, ExceptionText.Innermost(cause));
 
     private void AfterPersist()
     {
