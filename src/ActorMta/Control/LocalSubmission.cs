@@ -88,6 +88,14 @@ public sealed class LocalSubmission(MtaSettings settings, MessageSpool spool, Ma
         byte[] data = [.. received, .. message.ToBytes()];
         if (data.Length > settings.Smtp.MaxMessageSize)
             throw new SubmissionException(ControlProtocol.Failed, $"message too big: {data.Length} bytes, the limit is {settings.Smtp.MaxMessageSize} (actormta.smtp.max-message-size)");
+        // The same loop check as for SMTP (a program that mails what it is sent, fed by a relay).
+        int hops = message.Values("received").Count();
+        if (hops > settings.Smtp.MaxReceivedHeaders)
+        {
+            mainLog.Write($"U={submission.User} F=<{sender}> rejected local submission: too many Received: header fields ({hops}): suspected mail loop");
+            throw new SubmissionException(ControlProtocol.Failed,
+                $"too many Received: header fields ({hops}, more than {settings.Smtp.MaxReceivedHeaders}, actormta.smtp.max-received-headers): suspected mail loop");
+        }
 
         bool utf8 = !Ascii.IsValid(sender) || recipients.Any(r => !Ascii.IsValid(r));
         var envelope = new Envelope(

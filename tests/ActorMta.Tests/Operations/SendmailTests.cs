@@ -85,6 +85,22 @@ public sealed class SendmailTests
     }
 
     [Fact]
+    public async Task A_message_with_more_Received_fields_than_the_limit_is_refused_as_a_loop()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { MaxReceivedHeaders = 2 } });
+        const string Hops = "Received: from a by b; Mon, 30 Nov 2026 22:00:00 +0000\nReceived: from b by c; Mon, 30 Nov 2026 22:00:01 +0000\n";
+
+        var looping = await Operator.RunAsync(mta.Directory, ["sendmail", "ann"], Hops + "Received: from c by d; Mon, 30 Nov 2026 22:00:02 +0000\nSubject: again\n\nx\n");
+        var fine = await Operator.RunAsync(mta.Directory, ["sendmail", "ann"], Hops + "Subject: twice\n\nx\n");
+
+        Assert.NotEqual(0, looping.ExitCode);
+        Assert.Equal("actormta: too many Received: header fields (3, more than 2, actormta.smtp.max-received-headers): suspected mail loop\n", looping.Stderr);
+        Assert.Contains(mta.MainLogLines(), l => l.EndsWith("rejected local submission: too many Received: header fields (3): suspected mail loop", StringComparison.Ordinal));
+        Assert.Equal(0, fine.ExitCode);
+        Assert.Contains("Subject: twice", Assert.Single(await mta.WaitForMaildirAsync("ann")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SendmailWithTheMtaStoppedFailsWithExitOne()
     {
         string directory = Path.Combine(Path.GetTempPath(), "actormta-stopped-" + Guid.NewGuid().ToString("N")[..8]);
