@@ -35,7 +35,9 @@ internal static class DestinationsCommand
                 output.Append(d.ToJsonString(Control.ControlProtocol.Json)).Append('\n');
                 continue;
             }
-            output.Append((string?)d["destination"]).Append("  connections in use: ").Append((int)d["connections"]!).Append('\n');
+            output.Append((string?)d["destination"]).Append("  connections in use: ").Append((int)d["connections"]!);
+            if ((bool?)d["in-memory"] == true) output.Append("  (in memory only: the store was unavailable)");
+            output.Append('\n');
             output.Append("  early pipelining: ");
             if (d["early-pipelining"] is JsonObject e)
             {

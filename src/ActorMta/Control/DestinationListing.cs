@@ -33,6 +33,7 @@ public static class DestinationListing
         {
             ["destination"] = s.Key.ToString(),
             ["connections"] = s.LeasesInUse,
+            ["in-memory"] = s.InMemory,
             ["early-pipelining"] = record,
             ["retry"] = retry,
         };

@@ -65,7 +65,7 @@ public sealed class Destination : ReceivePersistentActor
             _logic!.Apply(persisted);
             AfterPersist();
             then?.Invoke();
-        }));
+        }), persisted: true);
         if (settings.PassivateAfter > TimeSpan.Zero)
             Context.SetReceiveTimeout(settings.PassivateAfter);
 

@@ -20,6 +20,7 @@ internal sealed class DestinationLogic
     /// <summary>Saves a change; once it is saved, <see cref="Apply"/> has been called with it and then
     /// the continuation (if any) runs.</summary>
     private readonly Action<IDestinationEvent, Action?> _save;
+    private readonly bool _persisted;
 
     private EarlyPipeRecord? _record;
     private HostRetry? _retry;
@@ -35,9 +36,11 @@ internal sealed class DestinationLogic
 
     private sealed record Cleartext(EhloFeatures Features, IReadOnlyList<string> Auth);
 
+    /// <param name="persisted">Whether <paramref name="save"/> persists (said in the state the destination reports).</param>
     public DestinationLogic(DestinationKey key, DestinationSettings settings, TimeProvider clock, IActorContext context,
-        Action<IDestinationEvent, Action?> save)
+        Action<IDestinationEvent, Action?> save, bool persisted)
     {
+        _persisted = persisted;
         _key = key;
         _settings = settings;
         _clock = clock;
@@ -49,7 +52,7 @@ internal sealed class DestinationLogic
 
     public DestinationSnapshot Snapshot => new(_record, _retry) { ClearTextUntil = _clearTextUntil };
 
-    private DestinationState State => new(_key, _record, _retry, _leases.Count) { ClearTextUntil = ClearTextNow };
+    private DestinationState State => new(_key, _record, _retry, _leases.Count) { ClearTextUntil = ClearTextNow, InMemory = !_persisted };
 
     /// <summary>The remembered TLS failure, while it is in force.</summary>
     private DateTimeOffset? ClearTextNow => _clearTextUntil is { } until && until > _clock.GetUtcNow() ? until : null;

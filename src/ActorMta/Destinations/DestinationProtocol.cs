@@ -60,6 +60,9 @@ public sealed record HostRetry(DateTimeOffset FirstFailure, DateTimeOffset NextT
 
 public sealed record DestinationState(DestinationKey Key, EarlyPipeRecord? Record, HostRetry? Retry, int LeasesInUse)
 {
+    /// <summary>Kept in memory only (<see cref="VolatileDestination"/>): the store was unavailable when it started.</summary>
+    public bool InMemory { get; init; }
+
     /// <inheritdoc cref="LeaseGranted.ClearTextUntil"/>
     public DateTimeOffset? ClearTextUntil { get; init; }
 }

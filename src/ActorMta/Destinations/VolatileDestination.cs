@@ -18,7 +18,7 @@ public sealed class VolatileDestination : ReceiveActor
         {
             logic.Apply(e);
             then?.Invoke();
-        });
+        }, persisted: false);
         if (settings.PassivateAfter > TimeSpan.Zero)
             Context.SetReceiveTimeout(settings.PassivateAfter);
         ReceiveAny(m =>

@@ -137,5 +137,6 @@ public sealed class SendmailTests
         var d = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(json.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)))!;
         Assert.Equal($"127.0.0.1:{closed}", (string?)d["destination"]);
         Assert.Equal(1, (int)d["retry"]!["failures"]!);
+        Assert.False((bool)d["in-memory"]!);
     }
 }

@@ -42,6 +42,10 @@ public sealed class UnavailableStoreTests
             Assert.True(firstTook >= TimeSpan.FromSeconds(8), $"the first delivery took {firstTook}: was the store down at all?");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the second delivery took {watch.Elapsed}");
             Assert.True(Failures() >= failuresBefore + 1, "the store's failure was not counted");
+            var listed = await ActorMta.Tests.Operations.Operator.RunAsync(relay.Directory, ["destinations"]);
+            Assert.Equal(0, listed.ExitCode);
+            Assert.StartsWith($"127.0.0.1:{server.EndPoint.Port}  connections in use: ", listed.Stdout, StringComparison.Ordinal);
+            Assert.Contains("  (in memory only: the store was unavailable)\n", listed.Stdout, StringComparison.Ordinal);
             var received = await server.WaitForMaildirAsync("user", 2);
             Assert.Contains(received, m => m.Contains("Subject: first", StringComparison.Ordinal));
             Assert.Contains(received, m => m.Contains("Subject: second", StringComparison.Ordinal));
