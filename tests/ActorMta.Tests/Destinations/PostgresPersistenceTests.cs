@@ -115,6 +115,43 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
         Assert.Equal(1L, await CountAsync(postgres, Rows(a))); // nothing of a's time in memory
     }
 
+    [Fact]
+    public async Task A_destination_whose_write_is_refused_moves_to_memory_at_once_though_its_store_still_reads()
+    {
+        await using var postgres = await PostgresOrSkipAsync();
+        if (postgres is null) return;
+        // A role of its own, so that its writes can be taken away while it can still read (and so recover).
+        await postgres.ExecuteAsync("CREATE ROLE app LOGIN; GRANT ALL ON SCHEMA public TO app;");
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off")
+            .WithFallback(DestinationPersistence.Config(postgres.ConnectionStringFor("app"), "PostgreSQL.15"));
+        using var system = ActorSystem.Create("pgw", config);
+        var parent = system.ActorOf(global::ActorMta.Destinations.Destinations.Props(DestinationSettings.Default), "destinations");
+        var a = new DestinationKey(System.Net.IPAddress.Parse("192.0.2.3"), 25);
+        await parent.Ask<LeaseGranted>(new AcquireLease(a, "s1"), TimeSpan.FromSeconds(30));
+        parent.Tell(new HostFailed(a, "first"));
+        await UntilAsync(async () => await CountAsync(postgres, Rows(a)) == 1, "a's event in PostgreSQL");
+
+        await postgres.ExecuteAsync("REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM app;");
+        parent.Tell(new HostSucceeded(a)); // a write, refused
+
+        // Only the failed write can say the store is down: a new incarnation would recover (reads
+        // still work) and fail its next write again, for ever persisted and never answering from memory.
+        await UntilAsync(async () =>
+        {
+            parent.Tell(new HostFailed(a, "in memory"));
+            try
+            {
+                var state = await parent.Ask<DestinationState>(new GetDestinationState(a), TimeSpan.FromSeconds(2));
+                return state.InMemory && state.Retry?.LastError == "in memory";
+            }
+            catch (AskTimeoutException)
+            {
+                return false;
+            }
+        }, "a answering from memory");
+        Assert.Equal(1L, await CountAsync(postgres, Rows(a)));
+    }
+
     /// <summary>A server of the test's own; null (the test skips, saying why) where PostgreSQL is not installed, never in CI.</summary>
     private async Task<TestPostgres?> PostgresOrSkipAsync()
     {

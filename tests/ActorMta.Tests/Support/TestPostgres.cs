@@ -25,7 +25,19 @@ public sealed class TestPostgres : IAsyncDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username={User};Database=postgres;Timeout=10";
+    /// <summary>As the superuser <see cref="User"/>.</summary>
+    public string ConnectionString => ConnectionStringFor(User);
+
+    public string ConnectionStringFor(string user) => $"Host=127.0.0.1;Port={Port};Username={user};Database=postgres;Timeout=10";
+
+    /// <summary>Runs SQL as the superuser.</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
 
     /// <summary>The newest installed server's bin directory (/usr/lib/postgresql/N/bin), or null.</summary>
     public static string? FindBin() =>
