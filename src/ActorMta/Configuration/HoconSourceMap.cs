@@ -149,9 +149,9 @@ internal sealed class HoconSourceMap
 
             if (segments.Count == 1 && segments[0] == "include")
             {
-                // Akka's parser needs a callback to resolve includes and fails without one with a
-                // NullReferenceException, which said nothing to the operator. One file it is.
-                Error(keyLine, "include is not supported: ActorMta reads one configuration file (--config) and the --set overrides; put the included settings in this file");
+                // The supported forms were resolved before (HoconIncludes); Akka's parser, given no
+                // include callback, fails on the rest with a NullReferenceException's message.
+                Error(keyLine, "this include is not supported: use include \"file\", include file(\"file\") or include required(...) of those, alone on its line");
                 SkipToEndOfLine();
                 continue;
             }

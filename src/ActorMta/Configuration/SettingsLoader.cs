@@ -65,6 +65,7 @@ public static partial class SettingsLoader
             ?? throw new InvalidOperationException("the embedded reference.conf does not parse: " + string.Join("; ", errors));
 
         Source? file = null;
+        HoconIncludes.Expanded? expanded = null;
         if (configFile is not null)
         {
             string text;
@@ -79,7 +80,8 @@ public static partial class SettingsLoader
                 throw new ConfigurationException([new ConfigurationError(configFile, null, $"cannot read the configuration file: {why}")]);
             }
 
-            file = Source.Parse(configFile, text, hasLines: true, errors);
+            expanded = HoconIncludes.Expand(configFile, text, errors);
+            file = Source.Parse(configFile, expanded.Text, hasLines: true, errors, expanded.At);
         }
 
         var setSources = new List<Source>();
@@ -119,7 +121,7 @@ public static partial class SettingsLoader
 
         // Read even after errors elsewhere, so one run reports every problem.
         MtaSettings settings = ReadSettings(reader);
-        if (errors.Count > 0) throw new ConfigurationException(InSourceOrder(errors, configFile, sets));
+        if (errors.Count > 0) throw new ConfigurationException(InSourceOrder(errors, configFile, expanded, sets));
 
         // The Akka logger is named by code, not in reference.conf, so the type name follows any
         // rename of the assembly; a file or --set that names akka.loggers still wins.
@@ -136,10 +138,14 @@ public static partial class SettingsLoader
     }
 
     /// <summary>File errors by line, then --set errors in command-line order, then anything else.</summary>
-    private static List<ConfigurationError> InSourceOrder(List<ConfigurationError> errors, string? configFile, IReadOnlyList<string> sets)
+    private static List<ConfigurationError> InSourceOrder(List<ConfigurationError> errors, string? configFile, HoconIncludes.Expanded? expanded,
+        IReadOnlyList<string> sets)
     {
         (int Rank, int Line) Key(ConfigurationError e)
         {
+            // Where the file's text, includes resolved, has that line: included files' errors stand
+            // where they were included.
+            if (expanded?.PositionOf(e.Location) is { } position) return (0, position);
             if (configFile is not null && e.Location.StartsWith(configFile + ":", StringComparison.Ordinal) &&
                 int.TryParse(e.Location[(configFile.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int line))
             {
@@ -341,12 +347,15 @@ public static partial class SettingsLoader
     /// <summary>One parsed layer: the defaults, the file, or one --set item.</summary>
     private sealed class Source
     {
-        private Source(string label, AkkaConfig config, HoconSourceMap map, bool hasLines)
+        private readonly Func<int, string> _at;
+
+        private Source(string label, AkkaConfig config, HoconSourceMap map, bool hasLines, Func<int, string> at)
         {
             Label = label;
             Config = config;
             Map = map;
             HasLines = hasLines;
+            _at = at;
         }
 
         public string Label { get; }
@@ -357,17 +366,20 @@ public static partial class SettingsLoader
 
         public bool HasLines { get; }
 
-        public string Location(string path) => HasLines ? $"{Label}:{Map.LineOf(path) ?? 1}" : Label;
+        public string Location(string path) => HasLines ? _at(Map.LineOf(path) ?? 1) : Label;
 
         /// <summary>Null (errors added) when the text does not parse.</summary>
-        public static Source? Parse(string label, string text, bool hasLines, List<ConfigurationError> errors)
+        /// <param name="at">"file:line" for a line of <paramref name="text"/> (a file with includes
+        /// resolved spans several files); null: <paramref name="label"/> and the line.</param>
+        public static Source? Parse(string label, string text, bool hasLines, List<ConfigurationError> errors, Func<int, string>? at = null)
         {
+            at ??= line => $"{label}:{line}";
             var map = HoconSourceMap.Scan(text);
             if (map.Errors.Count > 0)
             {
                 foreach (var (line, message) in map.Errors)
                 {
-                    errors.Add(new ConfigurationError(hasLines ? $"{label}:{line}" : label, null, message));
+                    errors.Add(new ConfigurationError(hasLines ? at(line) : label, null, message));
                 }
 
                 return null;
@@ -375,7 +387,7 @@ public static partial class SettingsLoader
 
             if (IsOnlyComments(text))
             {
-                return new Source(label, AkkaConfigurationFactory.Empty, map, hasLines);
+                return new Source(label, AkkaConfigurationFactory.Empty, map, hasLines, at);
             }
 
             // Akka's parser has been seen to spin forever on malformed input; the scan above rejects
@@ -385,11 +397,11 @@ public static partial class SettingsLoader
             {
                 if (!parse.Wait(ParseTimeout))
                 {
-                    errors.Add(new ConfigurationError(hasLines ? $"{label}:1" : label, null, "the HOCON parser did not finish; check brackets and quotes"));
+                    errors.Add(new ConfigurationError(hasLines ? at(1) : label, null, "the HOCON parser did not finish; check brackets and quotes"));
                     return null;
                 }
 
-                return new Source(label, parse.Result, map, hasLines);
+                return new Source(label, parse.Result, map, hasLines, at);
             }
             catch (AggregateException ae) when (ae.InnerException is not null)
             {
@@ -397,7 +409,7 @@ public static partial class SettingsLoader
                 Exception e = ae.InnerException;
                 int line = LineOfProblem(text, e.Message);
                 string message = e.Message.Split('\n')[0].Trim().TrimEnd(':');
-                errors.Add(new ConfigurationError(hasLines ? $"{label}:{line}" : label, null, "HOCON: " + message));
+                errors.Add(new ConfigurationError(hasLines ? at(line) : label, null, "HOCON: " + message));
                 return null;
             }
         }

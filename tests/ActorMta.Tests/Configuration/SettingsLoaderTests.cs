@@ -286,15 +286,58 @@ public sealed class SettingsLoaderTests : IDisposable
         => Assert.Equal($"{_folder}: cannot read the configuration file: it is a directory", Assert.Single(Fails(_folder).Errors).ToString());
 
     [Fact]
-    public void An_include_is_refused_at_its_line_saying_so()
+    public void An_include_is_read_where_it_stands_relative_to_its_file_and_its_values_say_where_they_came_from()
     {
-        WriteFile("actormta.smtp.max-recipients = 7\n", "part.conf");
-        string file = WriteFile("# mine\nactormta.smtp.max-recipients = 5\ninclude \"part.conf\"\n");
+        Directory.CreateDirectory(Path.Combine(_folder, "conf.d"));
+        string limits = WriteFile("# limits\nactormta.smtp.max-recipients = 7\n", "conf.d/limits.conf");
+        string smtp = WriteFile("max-messages-per-connection = 9\n", "conf.d/smtp.conf");
+        WriteFile("include \"limits.conf\"\n", "conf.d/all.conf");
+        string file = WriteFile(
+            "actormta.smtp.max-recipients = 5\n" +
+            "include \"conf.d/all.conf\"   # later wins, as in HOCON\n" +
+            "actormta {\n  smtp {\n    include file(\"conf.d/smtp.conf\")\n  }\n}\n" +
+            "include \"conf.d/optional-and-missing.conf\"\n" +
+            "actormta.smtp.max-bad-commands = 3\n");
+
+        var loaded = SettingsLoader.Load(file, []);
+
+        Assert.Equal(7, loaded.Settings.Smtp.MaxRecipients);
+        Assert.Equal(9, loaded.Settings.Smtp.MaxMessagesPerConnection);
+        Assert.Equal(3, loaded.Settings.Smtp.MaxBadCommands);
+        Assert.Contains($"max-recipients = 7  # from {limits}:2", loaded.EffectiveHocon, StringComparison.Ordinal);
+        Assert.Contains($"max-messages-per-connection = 9  # from {smtp}:1", loaded.EffectiveHocon, StringComparison.Ordinal);
+        Assert.Contains($"max-bad-commands = 3  # from {file}:9", loaded.EffectiveHocon, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Errors_in_and_after_an_included_file_name_the_file_and_line_they_are_in()
+    {
+        string part = WriteFile("# part\nactormta.smtp.max-recipients = lots\n", "part.conf");
+        string file = WriteFile("# main\ninclude required(\"part.conf\")\nactormta.smtp.max-bad-commands = none\n");
+
+        var errors = Fails(file).Errors.Select(e => e.ToString()).ToArray();
+
+        Assert.Equal(
+            [
+                $"{part}:2: actormta.smtp.max-recipients: expected a positive integer, got \"lots\"",
+                $"{file}:3: actormta.smtp.max-bad-commands: expected a positive integer, got \"none\"",
+            ],
+            errors);
+    }
+
+    [Theory]
+    [InlineData("include required(\"missing.conf\")", "include \"missing.conf\": cannot read ")]
+    [InlineData("include \"test.conf\"", "include \"test.conf\": ")]
+    [InlineData("include url(\"http://example.com/a.conf\")", "this include is not supported: use include \"file\"")]
+    [InlineData("include classpath(\"a.conf\")", "this include is not supported")]
+    public void A_required_include_that_is_missing_a_cycle_and_the_unsupported_forms_are_errors_at_their_line(string directive, string message)
+    {
+        string file = WriteFile($"# main\n{directive}\n");
 
         var error = Assert.Single(Fails(file).Errors);
 
-        Assert.Equal($"{file}:3: include is not supported: ActorMta reads one configuration file (--config) and the --set overrides; put the included settings in this file",
-            error.ToString());
+        Assert.Equal($"{file}:2", error.Location);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
