@@ -1,7 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using ActorMta.Logging;
 
 namespace ActorMta.Destinations;
 
@@ -111,15 +110,15 @@ public sealed class Destination : ReceivePersistentActor
     // Akka logs these with the whole exception and stops the actor; the parent says what it means
     // for deliveries, in one line, and carries on without the store.
     protected override void OnRecoveryFailure(Exception reason, object? message = null) =>
-        Context.Parent.Tell(new StoreFailed(_key, $"cannot recover {PersistenceId}: {ExceptionText.Innermost(reason)}"));
+        Context.Parent.Tell(new StoreFailed(_key, $"cannot recover {PersistenceId}: {reason.GetBaseException().Message}"));
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr) =>
-        Context.Parent.Tell(new StoreFailed(_key, $"cannot write {PersistenceId}: {ExceptionText.Innermost(cause)}"));
+        Context.Parent.Tell(new StoreFailed(_key, $"cannot write {PersistenceId}: {cause.GetBaseException().Message}"));
 
     // A rejected event (the journal refused this one, as for a serialisation error) leaves the
     // store and the actor working, as in Akka: said in one line, the change is not applied.
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr) =>
-        _log.Warning("destination {0}: {1} not persisted: {2}", _key, @event.GetType().Name, ExceptionText.Innermost(cause));
+        _log.Warning("destination {0}: {1} not persisted: {2}", _key, @event.GetType().Name, cause.GetBaseException().Message);
 
     private void AfterPersist()
     {

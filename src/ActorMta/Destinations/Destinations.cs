@@ -248,7 +248,7 @@ public sealed class Destinations : ReceiveActor
         }
         catch (Exception e)
         {
-            log.Warning("ListDestinations: cannot read persisted destinations ({0}); listing live ones only", Logging.ExceptionText.Innermost(e));
+            log.Warning("ListDestinations: cannot read persisted destinations ({0}); listing live ones only", e.GetBaseException().Message);
             return [];
         }
     }

@@ -156,7 +156,7 @@ public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILog
             if (_pluginSaidAt.TryGetValue(key, out var said) && now - said < PluginRepeat) return;
             _pluginSaidAt[key] = now;
             string text = e.Message?.ToString() ?? "";
-            if (e.Cause is { } cause) text += ": " + ExceptionText.Innermost(cause);
+            if (e.Cause is { } cause) text += ": " + cause.GetBaseException().Message;
             logger
                 .ForContext("AkkaSource", e.LogSource)
                 .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
