@@ -105,7 +105,12 @@ public sealed class Destinations : ReceiveActor
             hold.AddRange(held);
             return;
         }
-        var child = Context.Child(name);
+        Deliver(Context.Child(name), held);
+    }
+
+    /// <summary>Held messages to their child, in order, with their original senders.</summary>
+    private static void Deliver(IActorRef child, List<(IDestinationMessage Message, IActorRef Sender)> held)
+    {
         foreach (var (message, sender) in held)
             child.Tell(message, sender);
     }
@@ -115,8 +120,7 @@ public sealed class Destinations : ReceiveActor
         var child = Sender;
         if (!_recovering.Remove(child.Path.Name, out var held))
             return;
-        foreach (var (message, sender) in held)
-            child.Tell(message, sender);
+        Deliver(child, held);
         if (_storeDownSaid && _clock.GetUtcNow() >= _storeDownUntil)
         {
             _storeDownSaid = false;
@@ -157,8 +161,7 @@ public sealed class Destinations : ReceiveActor
         var name = child.Path.Name;
         if (!_stopping.Remove(name, out var held))
             return;
-        foreach (var (message, sender) in held)
-            child.Tell(message, sender);
+        Deliver(child, held);
     }
 
     private void OnTerminated(Terminated terminated)
