@@ -148,25 +148,30 @@ public sealed class AkkaSerilogLogger : ReceiveActor, IRequiresMessageQueue<ILog
         };
         ILogger logger = _logger ?? Log.Logger;
         if (!logger.IsEnabled(level)) return;
-        if (PluginOf(e.LogSource) is { } plugin)
+        string? plugin = PluginOf(e.LogSource);
+        if (plugin is not null && IsRepeat(plugin, level)) return;
+        logger = logger
+            .ForContext("AkkaSource", e.LogSource)
+            .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka");
+        if (plugin is not null)
         {
-            // Keyed by plugin and level: the plugin's stream stages log under new names each time.
-            string key = $"{plugin} {level}";
-            var now = DateTime.UtcNow;
-            if (_pluginSaidAt.TryGetValue(key, out var said) && now - said < PluginRepeat) return;
-            _pluginSaidAt[key] = now;
             string text = e.Message?.ToString() ?? "";
             if (e.Cause is { } cause) text += ": " + cause.GetBaseException().Message;
-            logger
-                .ForContext("AkkaSource", e.LogSource)
-                .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
-                .Write(level, "[akka] {AkkaSource:l}: {AkkaMessage:l} (repeats left out for a minute)", e.LogSource, text);
+            logger.Write(level, "[akka] {AkkaSource:l}: {AkkaMessage:l} (repeats left out for a minute)", e.LogSource, text);
             return;
         }
-        logger
-            .ForContext("AkkaSource", e.LogSource)
-            .ForContext("SourceContext", e.LogClass?.FullName ?? "Akka")
-            .Write(level, e.Cause, "[akka] {AkkaSource:l}: {AkkaMessage:l}", e.LogSource, e.Message?.ToString() ?? "");
+        logger.Write(level, e.Cause, "[akka] {AkkaSource:l}: {AkkaMessage:l}", e.LogSource, e.Message?.ToString() ?? "");
+    }
+
+    /// <summary>True if the plugin said something at this level less than <see cref="PluginRepeat"/>
+    /// ago; else notes now. Keyed by plugin and level: its stream stages log under new names each time.</summary>
+    private bool IsRepeat(string plugin, LogEventLevel level)
+    {
+        string key = $"{plugin} {level}";
+        var now = DateTime.UtcNow;
+        if (_pluginSaidAt.TryGetValue(key, out var said) && now - said < PluginRepeat) return true;
+        _pluginSaidAt[key] = now;
+        return false;
     }
 
     /// <summary>"akka://actormta/system/akka.persistence.journal.sql" for a log source of that plugin
