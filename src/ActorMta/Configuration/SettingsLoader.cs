@@ -146,12 +146,6 @@ public static partial class SettingsLoader
             // Where the file's text, includes resolved, has that line: included files' errors stand
             // where they were included.
             if (expanded?.PositionOf(e.Location) is { } position) return (0, position);
-            if (configFile is not null && e.Location.StartsWith(configFile + ":", StringComparison.Ordinal) &&
-                int.TryParse(e.Location[(configFile.Length + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int line))
-            {
-                return (0, line);
-            }
-
             if (configFile is not null && e.Location == configFile) return (0, 0);
             for (int i = 0; i < sets.Count; i++)
             {
