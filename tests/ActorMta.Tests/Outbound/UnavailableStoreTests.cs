@@ -31,13 +31,13 @@ public sealed class UnavailableStoreTests
             // recovery-event-timeout), then a volatile destination takes its place and its lease request.
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var first = await ActorMtaToActorMtaTests.SubmitAsync(relay, "first");
-            await WaitForLineAsync(relay, $"{first} => user@test.example", TimeSpan.FromSeconds(40));
+            await Operations.Operator.WaitForLogLineAsync(relay, TimeSpan.FromSeconds(40), $"{first} => user@test.example");
             var firstTook = watch.Elapsed;
 
             // The store stays down: the next destination is volatile from the start, with no wait.
             watch.Restart();
             var second = await ActorMtaToActorMtaTests.SubmitAsync(relay, "second");
-            await WaitForLineAsync(relay, $"{second} => user@test.example", TimeSpan.FromSeconds(40));
+            await Operations.Operator.WaitForLogLineAsync(relay, TimeSpan.FromSeconds(40), $"{second} => user@test.example");
 
             Assert.True(firstTook >= TimeSpan.FromSeconds(8), $"the first delivery took {firstTook}: was the store down at all?");
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the second delivery took {watch.Elapsed}");
@@ -53,16 +53,6 @@ public sealed class UnavailableStoreTests
         finally
         {
             File.Delete(blocked);
-        }
-    }
-
-    private static async Task WaitForLineAsync(TestMta mta, string fragment, TimeSpan patience)
-    {
-        var deadline = DateTime.UtcNow + patience;
-        while (!mta.MainLogLines().Any(l => l.Contains(fragment, StringComparison.Ordinal)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"no '{fragment}' in {patience}; log:\n{string.Join('\n', mta.MainLogLines())}");
-            await Task.Delay(50);
         }
     }
 }
