@@ -191,9 +191,6 @@ public sealed record SpoolSettings(string Directory, bool Fsync)
     public long MinFreeSpace { get; init; } = 64L * 1024 * 1024;
 }
 
-/// <summary><c>actormta.local-delivery</c>: maildir delivery for local domains.</summary>
-public sealed record LocalDeliverySettings(string MaildirRoot);
-
 /// <summary><c>actormta.queue</c>: retry schedule for messages that cannot be delivered now.</summary>
 public sealed partial record QueueSettings(TimeSpan RetryInterval, TimeSpan MaxRetryTime, int LocalDeliveryParallelism)
 {

@@ -216,7 +216,7 @@ public static partial class SettingsLoader
         var localUsers = r.StringList("actormta.policy.local-users");
         foreach (string user in localUsers)
         {
-            if (user.Length == 0 || user.Any(c => char.IsWhiteSpace(c) || c == '@' || char.IsControl(c)))
+            if (!IsLocalPart(user))
             {
                 r.Fail("actormta.policy.local-users", $"not a local part: \"{user}\"");
             }
@@ -259,8 +259,8 @@ public static partial class SettingsLoader
             Fsync: r.Bool("actormta.spool.fsync"));
         spool = ReadSpoolLog(r, spool);
 
-        var localDelivery = new LocalDeliverySettings(
-            MaildirRoot: r.Path("actormta.local-delivery.maildir-root", emptyMeans: System.IO.Path.Combine(dataDirectory, "maildir"))!);
+        var localDelivery = ReadAliases(r, new LocalDeliverySettings(
+            MaildirRoot: r.Path("actormta.local-delivery.maildir-root", emptyMeans: System.IO.Path.Combine(dataDirectory, "maildir"))!), policy.LocalUsers);
 
         var queue = new QueueSettings(
             RetryInterval: r.Duration("actormta.queue.retry-interval"),

@@ -71,7 +71,7 @@ public sealed partial class InboundSession
             return;
         }
 
-        switch (RecipientPolicy.Check(_context.Settings.Policy, to, _clientAddress, authenticated: _authenticatedId is not null))
+        switch (RecipientPolicy.Check(_context.Settings.Policy, _context.Settings.LocalDelivery, to, _clientAddress, authenticated: _authenticatedId is not null))
         {
             case RecipientPolicy.Verdict.RelayDenied:
                 _context.MainLog.Write($"{HostField()} F=<{_transaction.Sender}> rejected RCPT <{to}>: relay not permitted");

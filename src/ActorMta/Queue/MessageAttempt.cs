@@ -105,6 +105,14 @@ internal sealed class MessageAttempt
         return at < 0 || policy.LocalDomains.Contains(address[(at + 1)..]);
     }
 
+    private static string LoggedLocalRecipient(string address, string? user)
+    {
+        int at = address.LastIndexOf('@');
+        string localPart = at < 0 ? address : address[..at];
+        if (user is null || user.Equals(localPart, StringComparison.OrdinalIgnoreCase)) return address;
+        return at < 0 ? $"{user} <{address}>" : $"{user}{address[at..]} <{address}>";
+    }
+
     private static string DomainOf(string address)
     {
         int at = address.LastIndexOf('@');
@@ -262,7 +270,11 @@ internal sealed class MessageAttempt
 
         private async Task DeliverLocalAsync(int i)
         {
-            string rcpt = envelope.Recipients[i].Address;
+            string address = envelope.Recipients[i].Address;
+            // Mail for another user's maildir (an alias, a detail after the recipient delimiter) is
+            // logged as Exim logs a redirected address: the user, then the envelope recipient in
+            // angle brackets ("=> alice@host <postmaster@host>").
+            string rcpt = LoggedLocalRecipient(address, owner._maildir.UserOf(address));
             LocalDeliveryResult result;
             await owner._localSlots.WaitAsync().ConfigureAwait(false);
             try

@@ -79,6 +79,8 @@ public sealed class ConfigurationCompletenessTests
         ["SpoolSettings.LogSizeLimit"] = "actormta.spool.log-size-limit",
         ["SpoolSettings.MinFreeSpace"] = "actormta.spool.min-free-space",
         ["LocalDeliverySettings.MaildirRoot"] = "actormta.local-delivery.maildir-root",
+        ["LocalDeliverySettings.Aliases"] = "actormta.local-delivery.aliases",
+        ["LocalDeliverySettings.RecipientDelimiter"] = "actormta.local-delivery.recipient-delimiter",
         ["QueueSettings.RetryInterval"] = "actormta.queue.retry-interval",
         ["QueueSettings.MaxRetryTime"] = "actormta.queue.max-retry-time",
         ["QueueSettings.LocalDeliveryParallelism"] = "actormta.queue.local-delivery-parallelism",

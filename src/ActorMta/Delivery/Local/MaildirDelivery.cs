@@ -44,6 +44,7 @@ public abstract record LocalDeliveryResult
 public sealed class MaildirDelivery
 {
     private readonly string _root;
+    private readonly LocalDeliverySettings _settings;
     private readonly string _host;
     private readonly bool _fsync;
     private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
@@ -54,6 +55,7 @@ public sealed class MaildirDelivery
     public MaildirDelivery(LocalDeliverySettings settings, string hostname, bool fsync = true)
     {
         _root = Path.GetFullPath(settings.MaildirRoot);
+        _settings = settings;
         _host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
         _fsync = fsync;
     }
@@ -61,11 +63,19 @@ public sealed class MaildirDelivery
     /// <summary>Root folder of all maildirs.</summary>
     public string Root => _root;
 
-    /// <summary>The maildir folder of a recipient address, or null if its local part is no safe folder name.</summary>
-    public string? MaildirOf(string address)
+    /// <summary>The maildir folder of a recipient address (see <see cref="UserOf"/>), or null if
+    /// its local part is no safe folder name.</summary>
+    public string? MaildirOf(string address) => UserOf(address) is { } user ? Path.Combine(_root, user) : null;
+
+    /// <summary>The user whose maildir receives <paramref name="address"/>'s mail: its local part,
+    /// cut at the recipient delimiter, or an alias's target (<see cref="LocalDeliverySettings.UserOf"/>);
+    /// null if the local part is no safe folder name.</summary>
+    public string? UserOf(string address)
     {
+        // Alias targets were checked when the configuration was read, and a safe local part's
+        // beginning (cut at the delimiter, never empty) is safe too.
         string? localPart = SafeLocalPart(address);
-        return localPart is null ? null : Path.Combine(_root, localPart);
+        return localPart is null ? null : _settings.UserOf(localPart).User;
     }
 
     /// <summary>The deterministic file name of one (message, recipient) delivery.</summary>
