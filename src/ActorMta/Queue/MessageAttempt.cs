@@ -302,7 +302,7 @@ internal sealed class MessageAttempt
                     MtaMetrics.MessageDelivered(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Failed failed:
-                    await FailAsync(i, new RecipientFailure("5.1.3", null, null, failed.Reason)).ConfigureAwait(false);
+                    await FailAsync(i, new RecipientFailure(failed.EnhancedCode, null, null, failed.Reason)).ConfigureAwait(false);
                     owner._log.Write($"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: {failed.Reason}");
                     MtaMetrics.MessageBounced(DeliveryKind.Local);
                     break;

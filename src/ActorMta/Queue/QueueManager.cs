@@ -193,7 +193,7 @@ public sealed partial class QueueManager : ReceiveActor, IWithTimers
         {
             Remote = new RemotePath(router, delivery, settings.Outbound);
             Attempt = new MessageAttempt(
-                settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync), mainLog, Remote);
+                settings, tuning, spool, new MaildirDelivery(settings.LocalDelivery, settings.PrimaryHostname, settings.Spool.Fsync, settings.Policy.LocalUsers), mainLog, Remote);
         }
 
         public RemotePath Remote { get; }

@@ -18,8 +18,8 @@ public abstract record LocalDeliveryResult
     /// <summary>Could not deliver now (I/O trouble); try again later.</summary>
     public sealed record Deferred(string Reason) : LocalDeliveryResult;
 
-    /// <summary>Can never be delivered (e.g. a local part that is no safe directory name).</summary>
-    public sealed record Failed(string Reason) : LocalDeliveryResult;
+    /// <summary>Can never be delivered: an unknown user (5.1.1), a local part that is no safe directory name (5.1.3).</summary>
+    public sealed record Failed(string Reason, string EnhancedCode = "5.1.3") : LocalDeliveryResult;
 }
 
 /// <summary>
@@ -45,6 +45,7 @@ public sealed class MaildirDelivery
 {
     private readonly string _root;
     private readonly LocalDeliverySettings _settings;
+    private readonly IReadOnlySet<string> _users;
     private readonly string _host;
     private readonly bool _fsync;
     private readonly ConcurrentDictionary<string, bool> _knownMaildirs = new(StringComparer.Ordinal);
@@ -52,10 +53,12 @@ public sealed class MaildirDelivery
     /// <param name="settings">Where the maildirs live.</param>
     /// <param name="hostname">Host part of the file names (the MTA's primary hostname).</param>
     /// <param name="fsync">fsync files and directories (off only in tests that do not need it).</param>
-    public MaildirDelivery(LocalDeliverySettings settings, string hostname, bool fsync = true)
+    /// <param name="users"><c>policy.local-users</c>: with a list, mail for anyone else fails (see <see cref="LocalUsers"/>).</param>
+    public MaildirDelivery(LocalDeliverySettings settings, string hostname, bool fsync = true, IReadOnlySet<string>? users = null)
     {
         _root = Path.GetFullPath(settings.MaildirRoot);
         _settings = settings;
+        _users = users ?? new HashSet<string>();
         _host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
         _fsync = fsync;
     }
@@ -93,6 +96,10 @@ public sealed class MaildirDelivery
         string recipient = envelope.Recipients[recipientIndex].Address;
         string? maildir = MaildirOf(recipient);
         if (maildir is null) return new LocalDeliveryResult.Failed($"local part of <{recipient}> is not a safe mailbox name");
+        if (!LocalUsers.Exists(_users, _settings, SafeLocalPart(recipient)!))
+        {
+            return new LocalDeliveryResult.Failed("unknown user (not in policy.local-users)", "5.1.1");
+        }
 
         string name = FileNameFor(envelope.MessageId, recipientIndex, envelope.ReceivedAt);
         string newDir = Path.Combine(maildir, "new");

@@ -1,13 +1,15 @@
 using ActorMta.Configuration;
+using ActorMta.Tests.Operations;
 using ActorMta.Tests.Support;
 
 namespace ActorMta.Tests.Delivery;
 
 /// <summary>
-/// postmaster and <c>local-delivery.aliases</c> end to end: RCPT replies with a user list, the
-/// maildir each message lands in, its Delivered-To: and the <c>=&gt;</c> line.
+/// A user list with postmaster, <c>local-delivery.aliases</c> and the recipient delimiter end to
+/// end: RCPT replies, the maildir each message lands in, its Delivered-To:, the main-log lines, and
+/// the bounce for a recipient no RCPT checked.
 /// </summary>
-public sealed class AliasDeliveryTests
+public sealed class LocalUsersTests
 {
     private static Task<TestMta> StartAsync(string delimiter = "") => TestMta.StartAsync(s => s with
     {
@@ -98,5 +100,23 @@ public sealed class AliasDeliveryTests
         using var client = await mta.GreetedAsync();
         await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<alice+x@test.example>\r\n");
         Assert.Equal("250 2.1.0 Sender OK\r\n550 5.1.1 Unknown user\r\n", await client.ReadRepliesAsync(2));
+    }
+
+    [Fact]
+    public async Task Mail_for_an_unknown_user_that_no_RCPT_checked_bounces_and_makes_no_maildir()
+    {
+        await using var mta = await StartAsync();
+
+        var r = await Operator.RunAsync(mta.Directory, ["sendmail", "-f", "alice@test.example", "nobody@test.example", "abuse@test.example"], "Subject: cron\n\nx\n");
+
+        Assert.Equal(0, r.ExitCode);
+        string failed = await mta.WaitForLogLineAsync(" ** nobody@test.example ");
+        Assert.EndsWith(" ** nobody@test.example R=local_user T=maildir_delivery: unknown user (not in policy.local-users)", failed, StringComparison.Ordinal);
+        string[] alice = await mta.WaitForMaildirAsync("alice", 2);
+        string bounce = Assert.Single(alice, m => m.Contains("Return-Path: <>\r\n", StringComparison.Ordinal));
+        Assert.Contains("Final-Recipient: rfc822; nobody@test.example", bounce, StringComparison.Ordinal);
+        Assert.Contains("Status: 5.1.1", bounce, StringComparison.Ordinal);
+        Assert.Contains(alice, m => m.Contains("Delivered-To: abuse@test.example\r\n", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(mta.Settings.LocalDelivery.MaildirRoot, "nobody")));
     }
 }
