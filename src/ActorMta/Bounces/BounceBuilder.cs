@@ -24,12 +24,38 @@ public static class BounceBuilder
     /// (the default is FAILURE,DELAY) or one that names FAILURE; NOTIFY=NEVER or a list without FAILURE
     /// asks for no report.
     /// </summary>
-    public static bool WantsFailureReport(EnvelopeRecipient recipient)
+    public static bool WantsFailureReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "FAILURE", absent: true);
+
+    /// <summary>
+    /// True when a delay of this recipient should be reported (RFC 3461 section 4.1): NOTIFY absent
+    /// (the default is FAILURE,DELAY) or one that names DELAY.
+    /// </summary>
+    public static bool WantsDelayReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "DELAY", absent: true);
+
+    /// <summary>
+    /// True when the message says it is list, bulk or machine-made mail (<c>List-Id</c>,
+    /// <c>Precedence: bulk|list|junk</c>, an <c>Auto-Submitted</c> other than <c>no</c>): as Exim's
+    /// default <c>delay_warning_condition</c>, it gets no delay report. A list's sender is a robot
+    /// that cannot act on one, and RFC 3834 section 2 asks for no automatic answer to automatic mail.
+    /// </summary>
+    public static bool IsBulkOrAutomatic(byte[] originalData)
     {
-        if (string.IsNullOrWhiteSpace(recipient.Notify)) return true;
-        foreach (var keyword in recipient.Notify.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        var headers = LoadHeaders(originalData)?.Headers;
+        if (headers is null) return false;
+        if (headers.Contains("List-Id")) return true;
+        string precedence = headers["Precedence"]?.Trim() ?? "";
+        if (precedence.Equals("bulk", StringComparison.OrdinalIgnoreCase) || precedence.Equals("list", StringComparison.OrdinalIgnoreCase)
+            || precedence.Equals("junk", StringComparison.OrdinalIgnoreCase)) return true;
+        string? auto = headers["Auto-Submitted"]?.Trim();
+        return auto is not null && !auto.StartsWith("no", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool Names(string? notify, string keyword, bool absent)
+    {
+        if (string.IsNullOrWhiteSpace(notify)) return absent;
+        foreach (var item in notify.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (keyword.Equals("FAILURE", StringComparison.OrdinalIgnoreCase)) return true;
+            if (item.Equals(keyword, StringComparison.OrdinalIgnoreCase)) return true;
         }
         return false;
     }
@@ -41,14 +67,32 @@ public static class BounceBuilder
     /// <param name="reportingMta">Our primary host name (Reporting-MTA, From: domain, Message-Id domain).</param>
     /// <param name="now">Date of the bounce.</param>
     public static MimeMessage Build(Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> failed, string reportingMta, DateTimeOffset now)
+        => Build(original, originalData, failed, reportingMta, now, delay: null);
+
+    /// <summary>
+    /// A delay report (Exim's delay warning): the same report with <c>Action: delayed</c> and each
+    /// recipient's last temporary failure, and the original's headers only (RET asks about failure
+    /// reports alone, RFC 3461 section 4.3).
+    /// </summary>
+    /// <param name="delayed">The recipients still waiting, each with its last temporary failure.</param>
+    /// <param name="queued">How long the message has been on the queue.</param>
+    public static MimeMessage BuildDelayReport(
+        Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> delayed, string reportingMta, DateTimeOffset now, TimeSpan queued)
+        => Build(original, originalData, delayed, reportingMta, now, queued);
+
+    /// <param name="delay">Null for a failure report; for a delay report, the time on the queue.</param>
+    private static MimeMessage Build(
+        Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> failed, string reportingMta, DateTimeOffset now, TimeSpan? delay)
     {
         ArgumentNullException.ThrowIfNull(original);
-        if (failed.Count == 0) throw new ArgumentException("a bounce needs at least one failed recipient", nameof(failed));
+        if (failed.Count == 0) throw new ArgumentException("a report needs at least one recipient", nameof(failed));
 
         var message = new MimeMessage();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"Mailer-Daemon@{reportingMta}"));
         message.To.Add(new MailboxAddress("", original.Sender));
-        message.Subject = "Mail delivery failed: returning message to sender";
+        message.Subject = delay is { } waited
+            ? $"Warning: message {original.MessageId} delayed {Hours(waited)}"
+            : "Mail delivery failed: returning message to sender";
         message.Date = now;
         message.MessageId = MimeUtils.GenerateMessageId(reportingMta);
         message.Headers.Add("Auto-Submitted", "auto-replied");
@@ -61,9 +105,9 @@ public static class BounceBuilder
 
         var report = new MultipartReport("delivery-status")
         {
-            Human(original, failed, reportingMta),
-            Status(original, failed, reportingMta),
-            Returned(original, originalData, originalHeaders),
+            delay is { } queued ? DelayHuman(original, failed, reportingMta, queued) : Human(original, failed, reportingMta),
+            Status(original, failed, reportingMta, delay is null ? "failed" : "delayed"),
+            delay is null ? Returned(original, originalData, originalHeaders) : new TextRfc822Headers { Message = originalHeaders ?? new MimeMessage() },
         };
         message.Body = report;
         return message;
@@ -97,7 +141,35 @@ public static class BounceBuilder
         return new TextPart("plain") { Text = text.ToString() };
     }
 
-    private static MessageDeliveryStatus Status(Envelope original, IReadOnlyList<BouncedRecipient> failed, string reportingMta)
+    /// <summary>"25 hours", or minutes or seconds for a period shorter than an hour (a short queue.delay-warning).</summary>
+    private static string Hours(TimeSpan waited) =>
+        waited.TotalHours >= 1 ? Count((int)waited.TotalHours, "hour")
+        : waited.TotalMinutes >= 1 ? Count((int)waited.TotalMinutes, "minute")
+        : Count(Math.Max(0, (int)waited.TotalSeconds), "second");
+
+    private static string Count(int n, string unit) => n == 1 ? $"1 {unit}" : $"{n} {unit}s";
+
+    private static TextPart DelayHuman(Envelope original, IReadOnlyList<BouncedRecipient> delayed, string reportingMta, TimeSpan queued)
+    {
+        var text = new StringBuilder();
+        text.Append("This message was created automatically by mail delivery software (ActorMta on ")
+            .Append(reportingMta).Append(").\r\n\r\n")
+            .Append("A message that you sent ").Append(Hours(queued)).Append(" ago has not reached all of its\r\n")
+            .Append("recipients yet. Nothing has failed for good: delivery is still being\r\n")
+            .Append("tried, and you need not send the message again. Still waiting:\r\n\r\n");
+        foreach (var d in delayed)
+        {
+            text.Append("  ").Append(d.Recipient.Address).Append("\r\n")
+                .Append("    ").Append(d.Failure.Text).Append("\r\n");
+        }
+        text.Append("\r\nIf delivery keeps failing, you will get another report when the message\r\n")
+            .Append("is given up on. It was received on ")
+            .Append(original.ReceivedAt.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture))
+            .Append(" as ").Append(original.MessageId).Append(".\r\n");
+        return new TextPart("plain") { Text = text.ToString() };
+    }
+
+    private static MessageDeliveryStatus Status(Envelope original, IReadOnlyList<BouncedRecipient> failed, string reportingMta, string action)
     {
         var status = new MessageDeliveryStatus();
         var perMessage = new HeaderList();
@@ -111,7 +183,7 @@ public static class BounceBuilder
             var group = new HeaderList();
             if (f.Recipient.ORcpt is { } orcpt) group.Add("Original-Recipient", OriginalRecipient(orcpt));
             group.Add("Final-Recipient", $"rfc822; {f.Recipient.Address}");
-            group.Add("Action", "failed");
+            group.Add("Action", action);
             group.Add("Status", f.Failure.Status);
             if (f.Failure.RemoteMta is { } remote) group.Add("Remote-MTA", $"dns; {remote}");
             if (f.Failure.Diagnostic is { } diagnostic) group.Add("Diagnostic-Code", diagnostic);

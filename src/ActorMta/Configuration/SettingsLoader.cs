@@ -270,6 +270,7 @@ public static partial class SettingsLoader
             Tuning = new Queue.QueueTuning(
                 RetryRules: r.RetryRules("actormta.queue.retry"),
                 ParallelAttempts: r.PositiveInt("actormta.queue.parallel-attempts")),
+            DelayWarning = r.DurationOrZero("actormta.queue.delay-warning"),
         };
         queue = ReadQueueOnly(r, queue);
 

@@ -30,10 +30,14 @@ internal sealed record RecipientBook(
             if (i < message.Failures.Count) book.Failures[i] = message.Failures[i];
             if (i < message.Bounced.Count) book.Bounced[i] = message.Bounced[i];
         }
+        book.Warnings = message.Warnings;
         return book;
     }
 
-    public RecipientBook Copy() => new([.. States], [.. FirstFailures], [.. Failures], [.. Bounced]);
+    /// <summary>Delay warnings done for the message (see <c>queue.delay-warning</c>).</summary>
+    public int Warnings { get; set; }
+
+    public RecipientBook Copy() => new([.. States], [.. FirstFailures], [.. Failures], [.. Bounced]) { Warnings = Warnings };
 
     public bool AllDone => States.All(static s => s != RecipientState.Pending);
 }
@@ -169,6 +173,8 @@ internal sealed class MessageAttempt
     {
         private readonly string _id = envelope.MessageId;
         private readonly List<DateTimeOffset> _retries = [];
+        /// <summary>The recipients this attempt deferred, with why (for a delay report).</summary>
+        private readonly SortedDictionary<int, RecipientFailure> _deferred = [];
         /// <summary>The spool file is already gone (removed with the last delivery, see <see cref="EndsTheMessage"/>).</summary>
         private bool _removed;
 
@@ -224,6 +230,7 @@ internal sealed class MessageAttempt
 
             await BounceAsync().ConfigureAwait(false);
             if (Book.AllDone) return await FinishAsync().ConfigureAwait(false);
+            await WarnAsync().ConfigureAwait(false);
 
             var next = _retries.Count > 0 ? _retries.Min() : DateTimeOffset.UtcNow + owner._settings.Queue.RetryInterval;
             await owner._spool.SetNextAttemptAsync(_id, next).ConfigureAwait(false);
@@ -420,6 +427,7 @@ internal sealed class MessageAttempt
                 owner._log.Write(deferLine);
                 MtaMetrics.MessageDeferred(kind);
                 _retries.Add(at);
+                _deferred[i] = failure;
                 return;
             }
             string rcpt = envelope.Recipients[i].Address;
@@ -458,20 +466,59 @@ internal sealed class MessageAttempt
             foreach (int i in due) Book.Bounced[i] = true;
         }
 
+        /// <summary>
+        /// Exim's delay warning: when the message has waited another <c>queue.delay-warning</c>
+        /// period with recipients still pending, one delay report goes to the sender for those this
+        /// attempt deferred that want it (NOTIFY), unless the sender is null or the message is list,
+        /// bulk or automatic mail. The <c>warned</c> record is journaled after the report is stored,
+        /// as for bounces: a crash between the two repeats a warning, never loses one.
+        /// </summary>
+        private async Task WarnAsync()
+        {
+            var period = owner._settings.Queue.DelayWarning;
+            if (period <= TimeSpan.Zero || envelope.Sender.Length == 0) return;
+            var now = DateTimeOffset.UtcNow;
+            var queued = now - envelope.ReceivedAt;
+            int due = (int)Math.Min(int.MaxValue, queued.Ticks / period.Ticks);
+            if (due <= Book.Warnings) return;
+
+            var wanted = _deferred.Where(d => BounceBuilder.WantsDelayReport(envelope.Recipients[d.Key])).ToList();
+            if (wanted.Count == 0) return; // nothing to say this time; a later attempt may have
+            byte[] data = ReadData();
+            string? warningId = null;
+            if (!BounceBuilder.IsBulkOrAutomatic(data))
+            {
+                var delayed = wanted.Select(d => new BouncedRecipient(envelope.Recipients[d.Key], d.Value)).ToList();
+                var report = BounceBuilder.BuildDelayReport(envelope, data, delayed, owner._settings.PrimaryHostname, now, queued);
+                warningId = await SpoolReportAsync(report, now).ConfigureAwait(false);
+                owner._log.Write($"{_id} delay warning {due} sent to {envelope.Sender} as {warningId} ({string.Join(", ", delayed.Select(d => d.Recipient.Address))})");
+            }
+            await owner._spool.MarkWarnedAsync(_id, due, warningId).ConfigureAwait(false);
+            Book.Warnings = due;
+        }
+
+        private byte[] ReadData()
+        {
+            using var stream = owner._spool.OpenData(_id);
+            var data = new byte[stream.Length];
+            stream.ReadExactly(data);
+            return data;
+        }
+
         private async Task<string> SpoolBounceAsync(List<int> failed)
         {
-            byte[] data;
-            using (var stream = owner._spool.OpenData(_id))
-            {
-                data = new byte[stream.Length];
-                stream.ReadExactly(data);
-            }
+            byte[] data = ReadData();
             var now = DateTimeOffset.UtcNow;
             var reported = failed.Select(i => new BouncedRecipient(
                 envelope.Recipients[i],
                 Book.Failures[i] ?? new RecipientFailure("5.0.0", null, null, "delivery failed (details lost in a crash)"))).ToList();
             string host = owner._settings.PrimaryHostname;
-            var message = BounceBuilder.Build(envelope, data, reported, host, now);
+            return await SpoolReportAsync(BounceBuilder.Build(envelope, data, reported, host, now), now).ConfigureAwait(false);
+        }
+
+        /// <summary>Spools a report (bounce or delay warning) to the sender from the null sender, logs its arrival and queues it.</summary>
+        private async Task<string> SpoolReportAsync(MimeKit.MimeMessage message, DateTimeOffset now)
+        {
             byte[] bytes = BounceBuilder.ToBytes(message);
             bool eightBit = bytes.Any(static b => b >= 0x80);
             var bounce = new Envelope(

@@ -515,6 +515,11 @@ public sealed class MessageSpool
     public Task MarkBouncedAsync(string messageId, IReadOnlyCollection<int> recipientIndexes, string? bounceId, CancellationToken cancellationToken = default)
         => AppendAsync(messageId, SpoolFile.BouncedRecord(recipientIndexes, bounceId), _fsync, cancellationToken);
 
+    /// <summary>Journals delay warning number <paramref name="count"/> (sent as <paramref name="warningId"/>, or
+    /// not wanted); fsynced, so a restart does not send it again.</summary>
+    public Task MarkWarnedAsync(string messageId, int count, string? warningId, CancellationToken cancellationToken = default)
+        => AppendAsync(messageId, SpoolFile.WarnedRecord(count, warningId), _fsync, cancellationToken);
+
     /// <summary>Journals that the operator froze (or thawed) the message; fsynced, so the state survives a crash.</summary>
     public Task SetFrozenAsync(string messageId, bool frozen, string user, CancellationToken cancellationToken = default)
         => AppendAsync(messageId, SpoolFile.FrozenRecord(frozen, user), _fsync, cancellationToken);
@@ -633,6 +638,7 @@ public sealed class MessageSpool
             Failures = journal.Failures,
             Bounced = journal.Bounced,
             Frozen = journal.Frozen,
+            Warnings = journal.Warnings,
         };
     }
 

@@ -22,6 +22,7 @@ namespace ActorMta.Spool;
 /// bounced 1,2 XXXXXX-YYYYYY-ZZ\n     the failures of 1 and 2 were reported by that bounce ("-": none was due)
 /// frozen root\n                       the operator (root) froze the message: retries skip it
 /// thawed root\n                       ... and thawed it again (the last of the two wins)
+/// warned 2 XXXXXX-YYYYYY-ZZ\n         the second delay warning went to the sender as that message ("-": none was wanted)
 /// </code>
 /// Journal records are complete only with their LF: a torn last line (crash during an append) is
 /// ignored and cut off at recovery, which is safe because a record is written BEFORE the step it
@@ -86,6 +87,10 @@ internal static class SpoolFile
         return word.Length == 0 ? "-" : word;
     }
 
+    /// <summary>Delay warning number <paramref name="count"/> is done: sent as <paramref name="warningId"/>, or not wanted (null).</summary>
+    public static string WarnedRecord(int count, string? warningId)
+        => $"warned {count.ToString(CultureInfo.InvariantCulture)} {warningId ?? "-"}\n";
+
     public static string BouncedRecord(IEnumerable<int> indexes, string? bounceId)
         => $"bounced {string.Join(',', indexes.Select(i => i.ToString(CultureInfo.InvariantCulture)))} {bounceId ?? "-"}\n";
 
@@ -133,6 +138,9 @@ internal static class SpoolFile
     {
         /// <summary>The last frozen/thawed record says frozen.</summary>
         public bool Frozen { get; init; }
+
+        /// <summary>Delay warnings done (the highest warned record).</summary>
+        public int Warnings { get; init; }
     }
 
     public static Journal ReadFullJournal(Stream file, Head head)
@@ -144,6 +152,7 @@ internal static class SpoolFile
         var bounced = new bool[count];
         DateTimeOffset? retry = null;
         bool frozen = false;
+        int warnings = 0;
         long fileLength = file.Length;
         if (fileLength < head.JournalOffset) throw new FormatException("file shorter than its data length (truncated)");
 
@@ -193,6 +202,11 @@ internal static class SpoolFile
             {
                 frozen = fields[0] == "frozen";
             }
+            else if (fields is ["warned", var warned, _]
+                && int.TryParse(warned, NumberStyles.None, CultureInfo.InvariantCulture, out int w))
+            {
+                warnings = Math.Max(warnings, w);
+            }
             else if (fields is ["bounced", var list, _])
             {
                 foreach (var item in list.Split(',', StringSplitOptions.RemoveEmptyEntries))
@@ -207,7 +221,7 @@ internal static class SpoolFile
                 throw new FormatException($"unknown journal record \"{Truncate(line)}\"");
             }
         }
-        return new Journal(states, retry, head.JournalOffset + complete, firstFailures, failures, bounced) { Frozen = frozen };
+        return new Journal(states, retry, head.JournalOffset + complete, firstFailures, failures, bounced) { Frozen = frozen, Warnings = warnings };
     }
 
     private static RecipientFailure ReadFailure(string text)

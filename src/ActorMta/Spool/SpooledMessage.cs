@@ -41,6 +41,9 @@ public sealed record SpooledMessage(
     /// <summary>Frozen by the operator (journaled): the queue skips it until it is thawed.</summary>
     public bool Frozen { get; init; }
 
+    /// <summary>Delay warnings sent to the sender so far (or found not wanted), journaled.</summary>
+    public int Warnings { get; init; }
+
     public bool IsFinished => Recipients.All(static s => s != RecipientState.Pending);
 }
 

@@ -29,6 +29,44 @@ public sealed class BounceBuilderTests
     public void Notify_decides_whether_a_failure_is_reported(string? notify, bool wanted)
         => Assert.Equal(wanted, BounceBuilder.WantsFailureReport(new EnvelopeRecipient("x@y", notify, null)));
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("NEVER", false)]
+    [InlineData("FAILURE", false)]
+    [InlineData("failure,delay", true)]
+    public void Notify_decides_whether_a_delay_is_reported(string? notify, bool wanted)
+        => Assert.Equal(wanted, BounceBuilder.WantsDelayReport(new EnvelopeRecipient("x@y", notify, null)));
+
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("Precedence: BULK\r\n", true)]
+    [InlineData("Precedence: junk\r\n", true)]
+    [InlineData("Precedence: list\r\n", true)]
+    [InlineData("Precedence: first-class\r\n", false)]
+    [InlineData("List-Id: Users <users.example.org>\r\n", true)]
+    [InlineData("Auto-Submitted: auto-generated\r\n", true)]
+    [InlineData("Auto-Submitted: no\r\n", false)]
+    public void List_bulk_and_automatic_mail_is_told_apart_by_its_headers(string headers, bool automatic)
+        => Assert.Equal(automatic, BounceBuilder.IsBulkOrAutomatic(Encoding.ASCII.GetBytes($"From: <a@b>\r\n{headers}Subject: s\r\n\r\nPrecedence: bulk\r\n")));
+
+    [Theory]
+    [InlineData(25 * 3600, "delayed 25 hours")]
+    [InlineData(3600, "delayed 1 hour")]
+    [InlineData(90, "delayed 1 minute")]
+    [InlineData(5, "delayed 5 seconds")]
+    public void A_delay_report_says_how_long_the_message_waited_and_returns_headers_only_even_with_ret_full(int seconds, string subject)
+    {
+        var delayed = new BouncedRecipient(new EnvelopeRecipient("carol@remote.example", null, null), new RecipientFailure("4.4.1", null, null, "connection refused"));
+        var report = Parse(BounceBuilder.BuildDelayReport(Envelope(ret: "FULL"), Original, [delayed], "mx.test.example", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(seconds)));
+
+        Assert.Equal($"Warning: message abcdef-ghijkl-mn {subject}", report.Subject);
+        var parts = Assert.IsType<MultipartReport>(report.Body);
+        Assert.Contains("  carol@remote.example\n    connection refused\n", Assert.IsType<TextPart>(parts[0]).Text.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        var group = Assert.IsType<MessageDeliveryStatus>(parts[1]).StatusGroups[1];
+        Assert.Equal(("delayed", "4.4.1"), (group["Action"], group["Status"]));
+        Assert.IsType<TextRfc822Headers>(parts[2]);
+    }
+
     [Fact]
     public void The_report_has_a_text_part_the_delivery_status_and_the_original_headers_only()
     {

@@ -85,6 +85,7 @@ public sealed class ConfigurationCompletenessTests
         ["QueueSettings.MaxRetryTime"] = "actormta.queue.max-retry-time",
         ["QueueSettings.LocalDeliveryParallelism"] = "actormta.queue.local-delivery-parallelism",
         ["QueueSettings.QueueOnly"] = "actormta.queue.queue-only",
+        ["QueueSettings.DelayWarning"] = "actormta.queue.delay-warning",
         ["QueueSettings.QueueRunInterval"] = "actormta.queue.queue-run-interval",
         ["QueueSettings.RoomCheckInterval"] = "actormta.queue.room-check-interval",
         ["QueueSettings.Tuning"] = "actormta.queue",
