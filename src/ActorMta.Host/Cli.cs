@@ -59,8 +59,9 @@ public static class Cli
     {
         var configOption = new Option<string?>("--config", "-c")
         {
-            Description = "HOCON configuration file; overrides the embedded defaults.",
+            Description = $"HOCON configuration file; overrides the embedded defaults. Default: ${ConfigEnvironmentVariable}, else {SystemConfigFile} if it exists.",
             HelpName = "FILE",
+            DefaultValueFactory = _ => DefaultConfigFile(Environment.GetEnvironmentVariable, File.Exists),
         };
         var setOption = new Option<string[]>("--set")
         {
@@ -85,6 +86,22 @@ public static class Cli
         root.Add(SendmailCommand.Create(operations));
         return root;
     }
+
+    /// <summary>Names the configuration file when no <c>--config</c> is given (a systemd unit, a shell profile).</summary>
+    public const string ConfigEnvironmentVariable = "ACTORMTA_CONFIG";
+
+    /// <summary>
+    /// The configuration file when neither <c>--config</c> nor the variable names one, if it exists:
+    /// the daemon and the verbs run by cron through /usr/sbin/sendmail, which pass no option and
+    /// little environment, then read the same file, as Exim's and Postfix's do.
+    /// </summary>
+    public const string SystemConfigFile = "/etc/actormta/actormta.conf";
+
+    /// <summary><c>$ACTORMTA_CONFIG</c> when set (a missing file is then an error), else the system file when it exists, else none.</summary>
+    internal static string? DefaultConfigFile(Func<string, string?> environment, Func<string, bool> exists) =>
+        environment(ConfigEnvironmentVariable) is { Length: > 0 } named ? named
+        : exists(SystemConfigFile) ? SystemConfigFile
+        : null;
 
     /// <summary>Loads the configuration; on failure prints every error and returns null.</summary>
     internal static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr)
