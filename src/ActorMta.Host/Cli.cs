@@ -205,9 +205,11 @@ public static class Cli
                 mainLog.Write($"metrics on {url}");
                 logger.Information("Metrics on {MetricsUrl:l}", url);
             }
+            if (SystemdNotify.Send($"READY=1\nMAINPID={pid}\nSTATUS=listening for SMTP on {listening}") is { } notReady) mainLog.Write(notReady);
 
             string why = await stop.Task.ConfigureAwait(false);
             mainLog.Write($"pid {pid}: {why} received: daemon exiting");
+            if (SystemdNotify.Send($"STOPPING=1\nSTATUS={why} received: stopping") is { } notStopping) mainLog.Write(notStopping);
             try
             {
                 await node.StopAsync().ConfigureAwait(false);

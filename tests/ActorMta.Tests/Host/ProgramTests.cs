@@ -232,6 +232,56 @@ public sealed class ProgramTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Under_systemd_Type_notify_it_says_READY_once_it_serves_SMTP_and_STOPPING_on_sigterm(bool abstractSocket)
+    {
+        // systemd's side: a datagram socket named in $NOTIFY_SOCKET, a path or "@" and an abstract name.
+        string name = abstractSocket ? "@actormta-notify-" + Guid.NewGuid().ToString("N") : Path.Combine(_folder, "notify");
+        using var systemd = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        systemd.Bind(new UnixDomainSocketEndPoint(abstractSocket ? "\0" + name[1..] : name));
+        var psi = StartInfo(_folder, "run", "--set", "actormta.listen=[\"127.0.0.1:0\"]");
+        psi.Environment["NOTIFY_SOCKET"] = name;
+        using var process = Process.Start(psi)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+        try
+        {
+            string ready = await ReceiveAsync(systemd);
+            var status = System.Text.RegularExpressions.Regex.Match(ready, @"^READY=1\nMAINPID=(\d+)\nSTATUS=listening for SMTP on \[127\.0\.0\.1\]:(\d+)$");
+            Assert.True(status.Success, ready);
+            Assert.Equal(process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), status.Groups[1].Value);
+            using (var client = new TcpClient())
+            {
+                await client.ConnectAsync(IPAddress.Loopback, int.Parse(status.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+                var banner = new byte[4];
+                await client.GetStream().ReadExactlyAsync(banner);
+                Assert.Equal("220 ", System.Text.Encoding.ASCII.GetString(banner));
+            }
+
+            Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM
+            Assert.Equal("STOPPING=1\nSTATUS=SIGTERM received: stopping", await ReceiveAsync(systemd));
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal("", await stderr);
+            await stdout;
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static async Task<string> ReceiveAsync(Socket socket)
+    {
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, n);
+    }
+
     /// <summary>
     /// The daemon is started with SIGHUP ignored, as under nohup or a supervisor that ignores it: the
     /// harder case, because the runtime leaves an inherited ignore alone unless the daemon takes the
