@@ -16,6 +16,13 @@ public sealed class ControlCommands(IActorRef queue, IActorRef destinations, Loc
 
     public async Task<ControlAnswer> HandleAsync(ControlRequest request)
     {
+        // As Exim's queue_list_requires_admin and admin-only -M options: other users send mail and nothing else.
+        if (!request.Admin && request.Command != "submit")
+        {
+            return ControlServer.Error(ControlProtocol.Forbidden,
+                $"{request.Command} is for root and the MTA's user; {request.User} may only submit mail");
+        }
+
         try
         {
             return request.Command switch
@@ -104,8 +111,11 @@ public sealed class ControlCommands(IActorRef queue, IActorRef destinations, Loc
         var body = request.Body;
         var recipients = body["recipients"] is JsonArray list ? list.Select(r => (string?)r ?? "").ToList() : [];
         bool extract = body["extract"] is JsonValue e && e.TryGetValue(out bool x) && x;
+        // Only an admin chooses the envelope sender (-f); anyone else's mail is from themselves, as
+        // Exim treats untrusted users, so a local account cannot send bounces or mail "from" others.
+        string? sender = request.Admin ? (string?)body["sender"] : null;
         string id = await submission.SubmitAsync(new Submission(
-            (string?)body["sender"], recipients, extract, (string?)body["full-name"], request.User, request.Data)).ConfigureAwait(false);
+            sender, recipients, extract, (string?)body["full-name"], request.User, request.Data)).ConfigureAwait(false);
         return Ok("id", id);
     }
 }

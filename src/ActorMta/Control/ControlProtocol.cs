@@ -15,7 +15,8 @@ namespace ActorMta.Control;
 /// Commands: <c>list</c>, <c>count</c>, <c>show</c> (id), <c>deliver</c> (id, or "all":true),
 /// <c>remove</c>, <c>bounce</c>, <c>freeze</c>, <c>thaw</c> (id), <c>destinations</c>, and
 /// <c>submit</c> (sender, recipients, extract, full-name, size; then the data). Who asks is not
-/// part of a request: the server reads the peer's uid from the socket (SO_PEERCRED). A listing that
+/// part of a request: the server reads the peer's uid from the socket (SO_PEERCRED). Root and the
+/// MTA's user may ask anything; other users may only submit, and their sender is themselves. A listing that
 /// ends before its N rows was cut short (the MTA stopped, or failed while writing it): the client
 /// says so rather than print part of the queue as if it were all of it.
 /// </summary>
@@ -37,6 +38,9 @@ public static class ControlProtocol
 
     /// <summary>The request is malformed or names a bad value (the operator's mistake).</summary>
     public const string BadRequest = "bad-request";
+
+    /// <summary>The peer may not ask this: only root and the MTA's user may do more than submit mail.</summary>
+    public const string Forbidden = "forbidden";
 
     /// <summary>The MTA could not do it (spool, disk, timeout).</summary>
     public const string Failed = "failed";

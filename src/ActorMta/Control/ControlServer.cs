@@ -9,16 +9,22 @@ namespace ActorMta.Control;
 public sealed record ControlRequest(JsonObject Body, string User, byte[] Data)
 {
     public string Command => (string?)Body["command"] ?? "";
+
+    /// <summary>The peer is root or the MTA's own user: it may look at and change the queue. Anyone
+    /// else may only submit mail, as itself.</summary>
+    public bool Admin { get; init; } = true;
 }
 
 /// <summary>
-/// The control endpoint: a Unix domain socket, mode 0600, served by a background accept loop
+/// The control endpoint: a Unix domain socket, mode 0666, served by a background accept loop
 /// (no actor: each request is a short conversation that asks the actors and answers). See
-/// <see cref="ControlProtocol"/> for the wire format.
+/// <see cref="ControlProtocol"/> for the wire format. Every local user may connect, because
+/// /usr/sbin/sendmail is everyone's way to send mail; what each may ask is decided per request by
+/// the peer's uid (<see cref="ControlRequest.Admin"/>), read from the kernel, never from the request.
 /// </summary>
 /// <remarks>
 /// The socket is bound in a private folder (mode 0700) and renamed into place after its mode is
-/// set to 0600, so no other user can connect in the moment between bind and chmod. A socket file
+/// set, so it is never reachable with the umask's mode in between. A socket file
 /// left by a crashed MTA is replaced; one that still answers means another MTA owns it, and
 /// start-up stops with that reason rather than stealing its endpoint.
 /// </remarks>
@@ -71,7 +77,7 @@ public sealed class ControlServer : IDisposable
                 try
                 {
                     listener.Bind(new UnixDomainSocketEndPoint(temp));
-                    File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                    File.SetUnixFileMode(temp, AnyoneMayConnect);
                     File.Move(temp, path);
                 }
                 finally
@@ -83,7 +89,7 @@ public sealed class ControlServer : IDisposable
             {
                 // No room for the private folder in a socket path: bind in place (the umask covers the moment before chmod).
                 listener.Bind(new UnixDomainSocketEndPoint(path));
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.SetUnixFileMode(path, AnyoneMayConnect);
             }
             listener.Listen(Math.Max(16, maxConnections));
         }
@@ -94,6 +100,10 @@ public sealed class ControlServer : IDisposable
         }
         return new ControlServer(path, listener, handler, maxData, requestTimeout, maxConnections);
     }
+
+    /// <summary>Connecting to a Unix socket needs write permission on it.</summary>
+    private const UnixFileMode AnyoneMayConnect =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
 
     private static void RemoveStaleSocket(string path)
     {
@@ -239,12 +249,30 @@ public sealed class ControlServer : IDisposable
         {
             if (!sizeValue.TryGetValue(out long size) || size < 0) throw new BadRequestException("size must be a non-negative integer");
             if (size > _maxData) throw new BadRequestException($"message too big: {size} bytes, the limit is {_maxData} (actormta.smtp.max-message-size)");
-            data = new byte[size];
-            int have = Math.Min(filled - newline - 1, (int)size);
-            Array.Copy(buffer, newline + 1, data, 0, have);
-            if (have < size) await stream.ReadExactlyAsync(data.AsMemory(have), ct).ConfigureAwait(false);
+            data = await ReadDataAsync(stream, buffer.AsMemory(newline + 1, filled - newline - 1), (int)size, ct).ConfigureAwait(false);
         }
-        return new ControlRequest(body, PeerCredentials.UserName(client), data);
+        var (user, admin) = PeerCredentials.Of(client);
+        return new ControlRequest(body, user, data) { Admin = admin };
+    }
+
+    /// <summary>
+    /// The <paramref name="size"/> bytes of a submit, starting with those that came with the request
+    /// line. Memory grows with the bytes that arrive, not with the size a request announces: any
+    /// local user may connect, and sixteen connections each announcing the size limit and sending
+    /// nothing must not hold sixteen times that limit.
+    /// </summary>
+    private static async Task<byte[]> ReadDataAsync(NetworkStream stream, ReadOnlyMemory<byte> first, int size, CancellationToken ct)
+    {
+        var data = new MemoryStream(Math.Min(size, 64 * 1024));
+        data.Write(first.Span[..Math.Min(first.Length, size)]);
+        var chunk = new byte[64 * 1024];
+        while (data.Length < size)
+        {
+            int n = await stream.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, size - data.Length)), ct).ConfigureAwait(false);
+            if (n == 0) throw new EndOfStreamException($"the request ended after {data.Length} of its {size} bytes of data");
+            data.Write(chunk, 0, n);
+        }
+        return data.Length == data.Capacity ? data.GetBuffer() : data.ToArray();
     }
 
     public void Dispose()

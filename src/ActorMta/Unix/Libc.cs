@@ -60,4 +60,7 @@ internal static class Libc
 
     [DllImport("libc", SetLastError = true)]
     public static extern void sync();
+
+    [DllImport("libc")]
+    public static extern uint geteuid();
 }
