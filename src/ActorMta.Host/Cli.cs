@@ -104,11 +104,12 @@ public static class Cli
         : null;
 
     /// <summary>Loads the configuration; on failure prints every error and returns null.</summary>
-    internal static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr)
+    /// <param name="forSubmission">For <c>sendmail</c>: see <see cref="SettingsLoader.Load(string?, IReadOnlyList{string}, bool)"/>.</param>
+    internal static LoadedConfiguration? Load(string? configFile, string[] sets, TextWriter stderr, bool forSubmission = false)
     {
         try
         {
-            return SettingsLoader.Load(configFile, sets);
+            return SettingsLoader.Load(configFile, sets, forSubmission);
         }
         catch (ConfigurationException e)
         {

@@ -29,8 +29,9 @@ internal sealed class CommandContext(TextWriter stdout, TextWriter stderr, Strea
     }
 
     /// <summary>The settings, or null after printing every configuration error.</summary>
-    public MtaSettings? Settings(ParseResult result) =>
-        Cli.Load(result.GetValue(ConfigOption), result.GetValue(SetOption) ?? [], Error)?.Settings;
+    /// <param name="forSubmission">For <c>sendmail</c>, which any user may run: included files the user may not read are skipped.</param>
+    public MtaSettings? Settings(ParseResult result, bool forSubmission = false) =>
+        Cli.Load(result.GetValue(ConfigOption), result.GetValue(SetOption) ?? [], Error, forSubmission)?.Settings;
 
     /// <summary>The outcome of one request to the running MTA.</summary>
     public sealed record Answer(JsonObject? Body, int ExitCode, bool NotRunning);

@@ -89,7 +89,7 @@ internal static class SendmailCommand
         var options = Parse(r.UnmatchedTokens, c.Error);
         if (options is null) return ExitCodes.BadUsage;
         if (options.ListQueue) return await QueueCommands.ListAsync(c, r, json: false).ConfigureAwait(false);
-        if (c.Settings(r) is not { } settings) return ExitCodes.BadUsage;
+        if (c.Settings(r, forSubmission: true) is not { } settings) return ExitCodes.BadUsage;
         if (!options.Extract && options.Recipients.Count == 0)
         {
             await c.Error.WriteLineAsync("actormta: sendmail: no recipients (name them, or use -t to take them from the headers)").ConfigureAwait(false);

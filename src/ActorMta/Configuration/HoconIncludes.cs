@@ -37,16 +37,19 @@ internal static partial class HoconIncludes
         }
     }
 
-    public static Expanded Expand(string file, string text, List<ConfigurationError> errors)
+    /// <param name="skipForbidden">Skip an included file this user may not read, as if it were
+    /// missing: for local submission by any user (see <see cref="SettingsLoader.Load(string?, IReadOnlyList{string}, bool)"/>).</param>
+    public static Expanded Expand(string file, string text, List<ConfigurationError> errors, bool skipForbidden = false)
     {
         var lines = new List<string>();
         var origins = new List<string>();
-        Append(file, text, [Path.GetFullPath(file)], lines, origins, errors);
+        Append(file, text, [Path.GetFullPath(file)], lines, origins, errors, skipForbidden);
         return new Expanded(string.Join('\n', lines), origins);
     }
 
     /// <summary>Adds the lines of <paramref name="text"/> (from <paramref name="file"/>), each with its origin.</summary>
-    private static void Append(string file, string text, List<string> open, List<string> lines, List<string> origins, List<ConfigurationError> errors)
+    private static void Append(string file, string text, List<string> open, List<string> lines, List<string> origins, List<ConfigurationError> errors,
+        bool skipForbidden)
     {
         string[] own = text.Split('\n');
         for (int i = 0; i < own.Length; i++)
@@ -80,13 +83,17 @@ internal static partial class HoconIncludes
             {
                 continue; // HOCON: a missing file that is not required(...) is no error
             }
+            catch (UnauthorizedAccessException) when (skipForbidden)
+            {
+                continue;
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 string why = Directory.Exists(target) ? "it is a directory" : e.Message;
                 errors.Add(new ConfigurationError(at, null, $"include \"{named}\": cannot read {target}: {why}"));
                 continue;
             }
-            Append(target, included, [.. open, target], lines, origins, errors);
+            Append(target, included, [.. open, target], lines, origins, errors, skipForbidden);
         }
     }
 

@@ -56,7 +56,13 @@ public static partial class SettingsLoader
     /// Relative paths in values resolve against the current directory.
     /// </summary>
     /// <exception cref="ConfigurationException">Listing every problem found, each with its location.</exception>
-    public static LoadedConfiguration Load(string? configFile, IReadOnlyList<string> sets)
+    public static LoadedConfiguration Load(string? configFile, IReadOnlyList<string> sets) => Load(configFile, sets, forSubmission: false);
+
+    /// <param name="forSubmission">Read as <c>actormta sendmail</c> run by any user: an included file
+    /// that user may not read is skipped. It is where an operator keeps secrets (a smarthost's
+    /// password) readable by the MTA alone, and a submission needs none of them, only where the
+    /// control socket is and the message limits.</param>
+    public static LoadedConfiguration Load(string? configFile, IReadOnlyList<string> sets, bool forSubmission)
     {
         ArgumentNullException.ThrowIfNull(sets);
         var errors = new List<ConfigurationError>();
@@ -80,7 +86,7 @@ public static partial class SettingsLoader
                 throw new ConfigurationException([new ConfigurationError(configFile, null, $"cannot read the configuration file: {why}")]);
             }
 
-            expanded = HoconIncludes.Expand(configFile, text, errors);
+            expanded = HoconIncludes.Expand(configFile, text, errors, skipForbidden: forSubmission);
             file = Source.Parse(configFile, expanded.Text, hasLines: true, errors, expanded.At);
         }
 

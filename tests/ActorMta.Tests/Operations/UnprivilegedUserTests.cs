@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using ActorMta.Tests.HostProgram;
 using ActorMta.Tests.Support;
 
 namespace ActorMta.Tests.Operations;
@@ -26,6 +27,7 @@ public sealed class AsAnotherUserFactAttribute : FactAttribute
 /// The control socket from an ordinary local user's side (uid 65534, nobody), as the kernel tells
 /// the MTA who it is: anyone may submit mail, as themselves; nothing else.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class UnprivilegedUserTests
 {
     /// <summary>Sends <paramref name="request"/> over the Unix socket as nobody and returns the answer (a client in perl, so no .NET runtime has to be readable by nobody).</summary>
@@ -46,6 +48,72 @@ public sealed class UnprivilegedUserTests
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
         Assert.True(process.ExitCode == 0, $"perl as nobody: exit {process.ExitCode}: {stderr}");
         return stdout;
+    }
+
+    /// <summary>
+    /// The test output folder as nobody can read it: hard links (a copy across file systems) in a
+    /// folder of mode 0755, made once. The checkout may sit under a folder only root may enter
+    /// (mktemp -d makes 0700), and the program needs its whole folder.
+    /// </summary>
+    private static readonly Lazy<string> ReadableProgram = new(() =>
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "actormta-as-nobody-" + Environment.ProcessId);
+        if (!Directory.Exists(folder))
+        {
+            string staging = folder + ".new";
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            using var copy = Process.Start("cp", ["-al", AppContext.BaseDirectory.TrimEnd('/'), staging]);
+            copy.WaitForExit();
+            if (copy.ExitCode != 0)
+            {
+                if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+                using var full = Process.Start("cp", ["-a", AppContext.BaseDirectory.TrimEnd('/'), staging]);
+                full.WaitForExit();
+                Assert.Equal(0, full.ExitCode);
+            }
+            File.SetUnixFileMode(staging, (UnixFileMode)0b111_101_101);
+            Directory.Move(staging, folder);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(folder, recursive: true);
+        }
+        return folder;
+    });
+
+    [AsAnotherUserFact]
+    public async Task A_users_sendmail_reads_the_configuration_without_the_secrets_it_may_not_read_and_sends_as_the_user()
+    {
+        await using var mta = await TestMta.StartAsync();
+        // As an operator lays it out: the main file readable by all, the smarthost password in a file only the MTA reads.
+        string config = Path.Combine(mta.Directory, "actormta.conf");
+        await File.WriteAllTextAsync(config, $"actormta.data-directory = \"{mta.Directory}\"\ninclude \"secrets.conf\"\n");
+        string secrets = Path.Combine(mta.Directory, "secrets.conf");
+        await File.WriteAllTextAsync(secrets, "actormta.smtp.max-recipients = 5\n");
+        File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+        File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        string program = ReadableProgram.Value;
+        string runtimeConfig = Path.Combine(program, "ActorMta.Tests.runtimeconfig.json");
+        var psi = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
+        foreach (string a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", ProgramTests.StartInfo("/").FileName,
+                     "exec", "--runtimeconfig", runtimeConfig, Path.Combine(program, "actormta.dll"), "sendmail", "-f", "ceo@bank.example", "ann@test.example"])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment[ActorMta.Host.Cli.ConfigEnvironmentVariable] = config;
+        psi.Environment["HOME"] = "/tmp";
+        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(psi)!;
+        await process.StandardInput.WriteAsync("Subject: quarterly report\n\nnumbers\n");
+        process.StandardInput.Close();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+
+        Assert.True(process.ExitCode == 0, $"sendmail as nobody: exit {process.ExitCode}: {stderr}");
+        string delivered = Assert.Single(await mta.WaitForMaildirAsync("ann"));
+        Assert.StartsWith($"Return-Path: <nobody@{TestMta.Hostname}>\r\n", delivered, StringComparison.Ordinal);
+        Assert.Contains("\r\nSubject: quarterly report\r\n", delivered, StringComparison.Ordinal);
+
+        // Root's own verbs still read the whole configuration: the secrets file is no error for them either.
+        Assert.Equal(5, ActorMta.Configuration.SettingsLoader.Load(config, []).Settings.Smtp.MaxRecipients);
     }
 
     [AsAnotherUserFact]
