@@ -7,11 +7,12 @@ using Envelope = ActorMta.Spool.Envelope;
 
 namespace ActorMta.Bounces;
 
-/// <summary>One failed recipient in a bounce.</summary>
+/// <summary>One recipient in a report: failed in a bounce, still waiting in a delay warning; with its (last) failure.</summary>
 public sealed record BouncedRecipient(EnvelopeRecipient Recipient, RecipientFailure Failure);
 
 /// <summary>
-/// Builds delivery status notifications (RFC 3464) for failed recipients with MimeKit:
+/// Builds delivery status notifications (RFC 3464) for failed recipients, and delay reports for
+/// waiting ones (<see cref="BuildDelayReport"/>), with MimeKit:
 /// <c>multipart/report; report-type=delivery-status</c> holding a human-readable <c>text/plain</c>
 /// part, the <c>message/delivery-status</c> part and the original message's headers
 /// (<c>text/rfc822-headers</c>), or the whole original (<c>message/rfc822</c>) when the sender asked

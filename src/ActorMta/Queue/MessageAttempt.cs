@@ -483,7 +483,8 @@ internal sealed class MessageAttempt
             if (due <= Book.Warnings) return;
 
             var wanted = _deferred.Where(d => BounceBuilder.WantsDelayReport(envelope.Recipients[d.Key])).ToList();
-            if (wanted.Count == 0) return; // nothing to say this time; a later attempt may have
+            // No deferred recipient wants one: nothing is journaled, so a later attempt asks again.
+            if (wanted.Count == 0) return;
             byte[] data = ReadData();
             string? warningId = null;
             if (!BounceBuilder.IsBulkOrAutomatic(data))
