@@ -7,8 +7,11 @@ using Envelope = ActorMta.Spool.Envelope;
 
 namespace ActorMta.Bounces;
 
-/// <summary>One recipient in a report: failed in a bounce, still waiting in a delay warning; with its (last) failure.</summary>
-public sealed record BouncedRecipient(EnvelopeRecipient Recipient, RecipientFailure Failure);
+/// <summary>One recipient in a report: failed in a bounce, still waiting in a delay warning, or
+/// delivered in a success report; with its (last) failure, or for a success its status.</summary>
+/// <param name="Action">The DSN's Action for this recipient when it is not the report's own
+/// (a success report says "delivered" or "relayed" per recipient).</param>
+public sealed record BouncedRecipient(EnvelopeRecipient Recipient, RecipientFailure Failure, string? Action = null);
 
 /// <summary>
 /// Builds delivery status notifications (RFC 3464) for failed recipients, and delay reports for
@@ -32,6 +35,9 @@ public static class BounceBuilder
     /// (the default is FAILURE,DELAY) or one that names DELAY.
     /// </summary>
     public static bool WantsDelayReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "DELAY", absent: true);
+
+    /// <summary>True when the sender asked to hear of this recipient's delivery (NOTIFY names SUCCESS; never by default).</summary>
+    public static bool WantsSuccessReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "SUCCESS", absent: false);
 
     /// <summary>
     /// True when the message says it is list, bulk or machine-made mail (<c>List-Id</c>,
@@ -68,7 +74,17 @@ public static class BounceBuilder
     /// <param name="reportingMta">Our primary host name (Reporting-MTA, From: domain, Message-Id domain).</param>
     /// <param name="now">Date of the bounce.</param>
     public static MimeMessage Build(Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> failed, string reportingMta, DateTimeOffset now)
-        => Build(original, originalData, failed, reportingMta, now, delay: null);
+        => Build(original, originalData, failed, reportingMta, now, Kind.Failure, TimeSpan.Zero);
+
+    /// <summary>
+    /// A success report (RFC 3461 NOTIFY=SUCCESS): for each recipient, "delivered" into its
+    /// mailbox here or "relayed" to a host that does not report delivery itself; the original's
+    /// headers only.
+    /// </summary>
+    public static MimeMessage BuildSuccessReport(Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> delivered, string reportingMta, DateTimeOffset now)
+        => Build(original, originalData, delivered, reportingMta, now, Kind.Success, TimeSpan.Zero);
+
+    private enum Kind { Failure, Delay, Success }
 
     /// <summary>
     /// A delay report (Exim's delay warning): the same report with <c>Action: delayed</c> and each
@@ -79,11 +95,11 @@ public static class BounceBuilder
     /// <param name="queued">How long the message has been on the queue.</param>
     public static MimeMessage BuildDelayReport(
         Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> delayed, string reportingMta, DateTimeOffset now, TimeSpan queued)
-        => Build(original, originalData, delayed, reportingMta, now, queued);
+        => Build(original, originalData, delayed, reportingMta, now, Kind.Delay, queued);
 
-    /// <param name="delay">Null for a failure report; for a delay report, the time on the queue.</param>
+    /// <param name="queued">For a delay report, the time on the queue.</param>
     private static MimeMessage Build(
-        Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> failed, string reportingMta, DateTimeOffset now, TimeSpan? delay)
+        Envelope original, byte[] originalData, IReadOnlyList<BouncedRecipient> failed, string reportingMta, DateTimeOffset now, Kind kind, TimeSpan queued)
     {
         ArgumentNullException.ThrowIfNull(original);
         if (failed.Count == 0) throw new ArgumentException("a report needs at least one recipient", nameof(failed));
@@ -91,9 +107,12 @@ public static class BounceBuilder
         var message = new MimeMessage();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"Mailer-Daemon@{reportingMta}"));
         message.To.Add(new MailboxAddress("", original.Sender));
-        message.Subject = delay is { } waited
-            ? $"Warning: message {original.MessageId} delayed {Hours(waited)}"
-            : "Mail delivery failed: returning message to sender";
+        message.Subject = kind switch
+        {
+            Kind.Delay => $"Warning: message {original.MessageId} delayed {Hours(queued)}",
+            Kind.Success => $"Delivery report: message {original.MessageId} delivered",
+            _ => "Mail delivery failed: returning message to sender",
+        };
         message.Date = now;
         message.MessageId = MimeUtils.GenerateMessageId(reportingMta);
         message.Headers.Add("Auto-Submitted", "auto-replied");
@@ -106,9 +125,14 @@ public static class BounceBuilder
 
         var report = new MultipartReport("delivery-status")
         {
-            delay is { } queued ? DelayHuman(original, failed, reportingMta, queued) : Human(original, failed, reportingMta),
-            Status(original, failed, reportingMta, delay is null ? "failed" : "delayed"),
-            delay is null ? Returned(original, originalData, originalHeaders) : new TextRfc822Headers { Message = originalHeaders ?? new MimeMessage() },
+            kind switch
+            {
+                Kind.Delay => DelayHuman(original, failed, reportingMta, queued),
+                Kind.Success => SuccessHuman(original, failed, reportingMta),
+                _ => Human(original, failed, reportingMta),
+            },
+            Status(original, failed, reportingMta, kind == Kind.Delay ? "delayed" : "failed"),
+            kind == Kind.Failure ? Returned(original, originalData, originalHeaders) : new TextRfc822Headers { Message = originalHeaders ?? new MimeMessage() },
         };
         message.Body = report;
         return message;
@@ -170,6 +194,25 @@ public static class BounceBuilder
         return new TextPart("plain") { Text = text.ToString() };
     }
 
+    private static TextPart SuccessHuman(Envelope original, IReadOnlyList<BouncedRecipient> delivered, string reportingMta)
+    {
+        var text = new StringBuilder();
+        text.Append("This message was created automatically by mail delivery software (ActorMta on ")
+            .Append(reportingMta).Append(").\r\n\r\n")
+            .Append("You asked to be told when your message reached these recipients:\r\n\r\n");
+        foreach (var d in delivered)
+        {
+            text.Append("  ").Append(d.Recipient.Address).Append("\r\n    ")
+                .Append(d.Action == "relayed"
+                    ? "handed on to a server that will not report further: " + d.Failure.Text
+                    : "delivered to the recipient's mailbox").Append("\r\n");
+        }
+        text.Append("\r\nThe message was received on ")
+            .Append(original.ReceivedAt.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture))
+            .Append(" as ").Append(original.MessageId).Append(".\r\n");
+        return new TextPart("plain") { Text = text.ToString() };
+    }
+
     private static MessageDeliveryStatus Status(Envelope original, IReadOnlyList<BouncedRecipient> failed, string reportingMta, string action)
     {
         var status = new MessageDeliveryStatus();
@@ -184,7 +227,7 @@ public static class BounceBuilder
             var group = new HeaderList();
             if (f.Recipient.ORcpt is { } orcpt) group.Add("Original-Recipient", OriginalRecipient(orcpt));
             group.Add("Final-Recipient", $"rfc822; {f.Recipient.Address}");
-            group.Add("Action", action);
+            group.Add("Action", f.Action ?? action);
             group.Add("Status", f.Failure.Status);
             if (f.Failure.RemoteMta is { } remote) group.Add("Remote-MTA", $"dns; {remote}");
             if (f.Failure.Diagnostic is { } diagnostic) group.Add("Diagnostic-Code", diagnostic);

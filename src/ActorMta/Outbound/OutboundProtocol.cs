@@ -50,6 +50,10 @@ public sealed record ConnectionFacts(
 
     /// <summary>Exim's <c>A=</c>: how the client authenticated, <c>plain:user</c>; null without SMTP AUTH.</summary>
     public string? Auth { get; init; }
+
+    /// <summary>The server announced DSN, so NOTIFY went on with each RCPT and a success report
+    /// is the next hop's to send (RFC 3461 section 6.2.1); without it, ours ("relayed").</summary>
+    public bool DsnPassedOn { get; init; }
 }
 
 /// <summary>Delivery agent → queue: the outcome of a job (every recipient of the job is in it).</summary>

@@ -581,6 +581,7 @@ public sealed partial class OutboundSession : UntypedActor
             Tls = _tls?.Summary,
             CertificateVerified = _tls?.Verified ?? false,
             Auth = _authenticatedAs,
+            DsnPassedOn = features.Dsn,
         };
 
         private RecipientOutcome[] Deferred(OutboundJob job, string why, EhloResponse? features) =>

@@ -175,6 +175,8 @@ internal sealed class MessageAttempt
         private readonly List<DateTimeOffset> _retries = [];
         /// <summary>The recipients this attempt deferred, with why (for a delay report).</summary>
         private readonly SortedDictionary<int, RecipientFailure> _deferred = [];
+        /// <summary>Remote recipients this attempt delivered, with how (for a success report).</summary>
+        private readonly Dictionary<int, RecipientOutcome> _relayed = [];
         /// <summary>The spool file is already gone (removed with the last delivery, see <see cref="EndsTheMessage"/>).</summary>
         private bool _removed;
 
@@ -191,6 +193,7 @@ internal sealed class MessageAttempt
                 MtaMetrics.MessageBounced(IsLocal(owner._settings.Policy, envelope.Recipients[i].Address) ? DeliveryKind.Local : DeliveryKind.Smtp);
             }
             await BounceAsync().ConfigureAwait(false);
+            await ReportSuccessAsync().ConfigureAwait(false);
             return await FinishAsync().ConfigureAwait(false);
         }
 
@@ -229,6 +232,7 @@ internal sealed class MessageAttempt
             }
 
             await BounceAsync().ConfigureAwait(false);
+            await ReportSuccessAsync().ConfigureAwait(false);
             if (Book.AllDone) return await FinishAsync().ConfigureAwait(false);
             await WarnAsync().ConfigureAwait(false);
 
@@ -355,6 +359,7 @@ internal sealed class MessageAttempt
                     break;
                 case DeliveryStatus.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
+                    _relayed[i] = outcome;
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
                     MtaMetrics.MessageDelivered(DeliveryKind.Smtp);
                     break;
@@ -372,18 +377,24 @@ internal sealed class MessageAttempt
 
         /// <summary>
         /// Recipient <paramref name="i"/> is the last one pending and nothing else will be written to
-        /// the journal: every other recipient is delivered, or failed with its bounce already sent.
+        /// the journal: every other recipient is delivered, or failed with its bounce already sent,
+        /// and no success report is due (for <paramref name="i"/> or another).
         /// </summary>
         private bool EndsTheMessage(int i)
         {
+            if (BounceBuilder.WantsSuccessReport(envelope.Recipients[i])) return false;
             for (int j = 0; j < Book.States.Length; j++)
             {
                 if (j == i) continue;
                 var state = Book.States[j];
-                if (state == RecipientState.Pending || (state == RecipientState.Failed && !Book.Bounced[j])) return false;
+                if (state == RecipientState.Pending || (state == RecipientState.Failed && !Book.Bounced[j]) || SuccessDue(j)) return false;
             }
             return true;
         }
+
+        /// <summary>Delivered, asked for a success report (NOTIFY=SUCCESS), and not reported yet.</summary>
+        private bool SuccessDue(int i) =>
+            Book.States[i] == RecipientState.Delivered && !Book.Bounced[i] && BounceBuilder.WantsSuccessReport(envelope.Recipients[i]);
 
         private static RecipientFailure FailureOf(RecipientOutcome outcome)
         {
@@ -464,6 +475,43 @@ internal sealed class MessageAttempt
             }
             await owner._spool.MarkBouncedAsync(_id, due, bounceId).ConfigureAwait(false);
             foreach (int i in due) Book.Bounced[i] = true;
+        }
+
+        /// <summary>
+        /// RFC 3461 NOTIFY=SUCCESS: one report to the sender for the recipients delivered here
+        /// ("delivered") or handed to a host that does not announce DSN ("relayed"); a host that
+        /// does got NOTIFY with the RCPT and reports itself. Journaled like a bounce (the
+        /// <c>bounced</c> record: their outcome is reported), after the report is stored. A recipient
+        /// whose attempt a restart interrupted counts as relayed when remote: its host is not known
+        /// any more, and a report too many beats one lost.
+        /// </summary>
+        private async Task ReportSuccessAsync()
+        {
+            var due = Enumerable.Range(0, Book.States.Length).Where(SuccessDue).ToList();
+            if (due.Count == 0) return;
+            var passedOn = due.Where(i => _relayed.TryGetValue(i, out var o) && o.Connection is { DsnPassedOn: true }).ToList();
+            var ours = due.Except(passedOn).ToList();
+            string? reportId = null;
+            if (ours.Count > 0 && envelope.Sender.Length > 0)
+            {
+                var reported = ours.Select(Succeeded).ToList();
+                var now = DateTimeOffset.UtcNow;
+                reportId = await SpoolReportAsync(BounceBuilder.BuildSuccessReport(envelope, ReadData(), reported, owner._settings.PrimaryHostname, now), now).ConfigureAwait(false);
+                owner._log.Write($"{_id} success report sent to {envelope.Sender} as {reportId} ({string.Join(", ", reported.Select(r => r.Recipient.Address))})");
+            }
+            if (ours.Count > 0) await owner._spool.MarkBouncedAsync(_id, ours, reportId).ConfigureAwait(false);
+            if (passedOn.Count > 0) await owner._spool.MarkBouncedAsync(_id, passedOn, null).ConfigureAwait(false);
+            foreach (int i in due) Book.Bounced[i] = true;
+        }
+
+        private BouncedRecipient Succeeded(int i)
+        {
+            var recipient = envelope.Recipients[i];
+            if (IsLocal(owner._settings.Policy, recipient.Address))
+                return new BouncedRecipient(recipient, new RecipientFailure("2.0.0", null, null, "delivered"), "delivered");
+            if (_relayed.TryGetValue(i, out var outcome))
+                return new BouncedRecipient(recipient, FailureOf(outcome), "relayed");
+            return new BouncedRecipient(recipient, new RecipientFailure("2.0.0", null, null, "accepted by the next host"), "relayed");
         }
 
         /// <summary>

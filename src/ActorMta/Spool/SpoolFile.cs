@@ -19,7 +19,8 @@ namespace ActorMta.Spool;
 /// defer 1 2026-11-29T12:15:00.0000000+00:00\n   recipient 1 first failed temporarily then (retry cutoff)
 /// fail 1 {"status":"5.1.1",...}\n     why recipient 1 failed (for its bounce); written with its rcpt record
 /// rcpt 1 failed\n
-/// bounced 1,2 XXXXXX-YYYYYY-ZZ\n     the failures of 1 and 2 were reported by that bounce ("-": none was due)
+/// bounced 1,2 XXXXXX-YYYYYY-ZZ\n     the outcomes of 1 and 2 (failures; or deliveries they asked to hear of
+///                                     with NOTIFY=SUCCESS) were reported by that message ("-": none was due)
 /// frozen root\n                       the operator (root) froze the message: retries skip it
 /// thawed root\n                       ... and thawed it again (the last of the two wins)
 /// warned 2 XXXXXX-YYYYYY-ZZ\n         the second delay warning went to the sender as that message ("-": none was wanted)

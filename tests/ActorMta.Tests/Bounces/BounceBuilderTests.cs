@@ -38,6 +38,36 @@ public sealed class BounceBuilderTests
         => Assert.Equal(wanted, BounceBuilder.WantsDelayReport(new EnvelopeRecipient("x@y", notify, null)));
 
     [Theory]
+    [InlineData(null, false)]
+    [InlineData("NEVER", false)]
+    [InlineData("FAILURE,DELAY", false)]
+    [InlineData("success", true)]
+    [InlineData("FAILURE,SUCCESS", true)]
+    public void Only_a_NOTIFY_naming_SUCCESS_asks_for_a_success_report(string? notify, bool wanted)
+        => Assert.Equal(wanted, BounceBuilder.WantsSuccessReport(new EnvelopeRecipient("x@y", notify, null)));
+
+    [Fact]
+    public void A_success_report_gives_each_recipient_its_own_action_and_returns_headers_only_even_with_ret_full()
+    {
+        BouncedRecipient[] delivered =
+        [
+            new(new EnvelopeRecipient("carol@remote.example", "SUCCESS", null), new RecipientFailure("2.0.0", null, null, "delivered"), "delivered"),
+            new(new EnvelopeRecipient("dave@far.example", "SUCCESS", null), new RecipientFailure("2.0.0", "mx.far.example", "smtp; 250 OK", "250 OK"), "relayed"),
+        ];
+        var report = Parse(BounceBuilder.BuildSuccessReport(Envelope(ret: "FULL"), Original, delivered, "mx.test.example", DateTimeOffset.UtcNow));
+
+        Assert.Equal("Delivery report: message abcdef-ghijkl-mn delivered", report.Subject);
+        var parts = Assert.IsType<MultipartReport>(report.Body);
+        string text = Assert.IsType<TextPart>(parts[0]).Text.ReplaceLineEndings("\n");
+        Assert.Contains("  carol@remote.example\n    delivered to the recipient's mailbox\n", text, StringComparison.Ordinal);
+        Assert.Contains("  dave@far.example\n    handed on to a server that will not report further: 250 OK\n", text, StringComparison.Ordinal);
+        var groups = Assert.IsType<MessageDeliveryStatus>(parts[1]).StatusGroups.Where(g => g.Contains("Final-Recipient")).ToArray();
+        Assert.Equal([("delivered", "2.0.0", (string?)null), ("relayed", "2.0.0", "dns; mx.far.example")],
+            groups.Select(g => (g["Action"], g["Status"], g["Remote-MTA"])));
+        Assert.IsType<TextRfc822Headers>(parts[2]);
+    }
+
+    [Theory]
     [InlineData("", false)]
     [InlineData("Precedence: BULK\r\n", true)]
     [InlineData("Precedence: junk\r\n", true)]

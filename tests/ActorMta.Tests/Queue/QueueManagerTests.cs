@@ -290,6 +290,33 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task A_delivery_journaled_before_a_crash_still_gets_the_success_report_it_asked_for_once()
+    {
+        // ann (NOTIFY=SUCCESS) was delivered and journaled, then the process died before the report.
+        var envelope = _f.NewEnvelope("ann@test.example", "carol@remote.example") with
+        {
+            Sender = "alice@test.example",
+            Recipients = [new EnvelopeRecipient("ann@test.example", "SUCCESS", null), new EnvelopeRecipient("carol@remote.example", "SUCCESS", null)],
+        };
+        await _f.Spool.StoreAsync(envelope, [SpoolFixture.SampleData]);
+        await _f.Spool.MarkRecipientAsync(envelope.MessageId, 0, RecipientState.Delivered);
+
+        var queue = Sys.ActorOf(QueueManager.Props(_f.Settings, _f.Reopen(), _f.MainLog, ActorRefs.Nobody, ActorRefs.Nobody));
+
+        await WaitForLogAsync($"{envelope.MessageId} == carol@remote.example R=remote defer (-1): no remote transport configured yet");
+        await AwaitAssertAsync(() => Assert.Single(_f.MaildirFiles("alice")), Patience);
+        Assert.Single(_f.Sink.Lines, l => l.StartsWith($"{envelope.MessageId} success report sent to alice@test.example as ", StringComparison.Ordinal)
+                                          && l.EndsWith(" (ann@test.example)", StringComparison.Ordinal));
+        var recovered = Assert.Single(_f.Reopen().Recover(), m => m.Id == envelope.MessageId);
+        Assert.True(recovered.Bounced[0]);
+
+        // The next attempt defers carol again and reports nothing more.
+        queue.Tell(QueueManager.RunQueue.Instance);
+        await AwaitAssertAsync(() => Assert.Equal(2, _f.Sink.Lines.Count(l => l.StartsWith($"{envelope.MessageId} == carol@remote.example", StringComparison.Ordinal))), Patience);
+        Assert.Single(_f.Sink.Lines, l => l.Contains(" success report sent ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_recipient_whose_local_part_is_no_safe_mailbox_fails_for_good_and_the_others_are_delivered()
     {
         var queue = StartQueue();

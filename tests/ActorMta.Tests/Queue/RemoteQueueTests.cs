@@ -26,11 +26,11 @@ public sealed class RemoteQueueTests : QueueTestKit
     private SpoolFixture F => Fixture!;
 
     /// <summary>A sink that answers RCPT with <paramref name="rcpt"/> (per connection number and line), 250 otherwise.</summary>
-    private FakeSmtpServer Sink(Func<int, string, string>? rcpt = null)
-        => Server((c, n) => ServeAsync(c, rcpt is null ? _ => "250 Accepted" : line => rcpt(n, line)));
+    private FakeSmtpServer Sink(Func<int, string, string>? rcpt = null, bool dsn = true)
+        => Server((c, n) => ServeAsync(c, rcpt is null ? _ => "250 Accepted" : line => rcpt(n, line), dsn));
 
     /// <summary>A pipelining server that, like real ones, refuses DATA when no recipient was accepted.</summary>
-    private static async Task ServeAsync(FakeConnection c, Func<string, string> rcpt)
+    private static async Task ServeAsync(FakeConnection c, Func<string, string> rcpt, bool dsn = true)
     {
         await c.SendAsync("220 fake.test ESMTP\r\n");
         int accepted = 0;
@@ -38,7 +38,7 @@ public sealed class RemoteQueueTests : QueueTestKit
         {
             switch (line.Split(' ')[0].ToUpperInvariant())
             {
-                case "EHLO": await c.SendAsync("250-fake.test hello\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 DSN\r\n"); break;
+                case "EHLO": await c.SendAsync(dsn ? "250-fake.test hello\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 DSN\r\n" : "250-fake.test hello\r\n250-PIPELINING\r\n250 8BITMIME\r\n"); break;
                 case "MAIL": accepted = 0; await c.SendAsync("250 OK\r\n"); break;
                 case "RCPT":
                     string reply = rcpt(line);
@@ -151,6 +151,45 @@ public sealed class RemoteQueueTests : QueueTestKit
         var connection = Assert.Single(server.Connections);
         Assert.Contains("RCPT TO:<carol@remote.example>", connection.Received, StringComparison.Ordinal);
         Assert.Contains("Subject: hello", Assert.Single(connection.Messages), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_success_report_is_ours_when_the_next_host_does_not_announce_DSN()
+    {
+        var server = Sink(dsn: false);
+        var queue = StartQueue(server);
+        var envelope = await StoreAsync("alice@test.example", To("carol@remote.example", "SUCCESS,FAILURE"), To("dave@remote.example"));
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"^{Id(envelope)} Completed$");
+        Assert.Matches($@"^{Id(envelope)} success report sent to alice@test\.example as \S+ \(carol@remote\.example\)$",
+            await WaitForLogAsync(l => l.Contains(" success report sent ", StringComparison.Ordinal), "success report"));
+        Assert.DoesNotContain("NOTIFY=", Assert.Single(server.Connections).Received, StringComparison.Ordinal);
+        var report = await WaitForMaildirMessageAsync("alice");
+        Assert.Equal($"Delivery report: message {envelope.MessageId} delivered", report.Subject);
+        var parts = Assert.IsType<MultipartReport>(report.Body);
+        var group = Assert.Single(Assert.IsType<MessageDeliveryStatus>(parts[1]).StatusGroups, g => g.Contains("Final-Recipient"));
+        Assert.Equal(("rfc822; carol@remote.example", "relayed", "2.0.0"), (group["Final-Recipient"], group["Action"], group["Status"]));
+        Assert.Equal("smtp; 250 OK queued as FAKE", group["Diagnostic-Code"]);
+        Assert.IsType<TextRfc822Headers>(parts[2]);
+        await AwaitAssertAsync(() => Assert.Empty(F.SpoolFiles()), Patience);
+    }
+
+    [Fact]
+    public async Task A_host_that_announces_DSN_gets_NOTIFY_and_the_success_report_is_its_own_to_send()
+    {
+        var server = Sink();
+        var queue = StartQueue(server);
+        var envelope = await StoreAsync("alice@test.example", To("carol@remote.example", "SUCCESS"));
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await WaitForLogAsync($"^{Id(envelope)} Completed$");
+        Assert.Contains("RCPT TO:<carol@remote.example> NOTIFY=SUCCESS", Assert.Single(server.Connections).Received, StringComparison.Ordinal);
+        Assert.DoesNotContain(F.Sink.Lines, l => l.Contains(" success report ", StringComparison.Ordinal));
+        Assert.Empty(F.MaildirFiles("alice"));
+        Assert.Empty(F.SpoolFiles());
     }
 
     [Fact]
