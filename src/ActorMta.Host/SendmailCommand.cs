@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace ActorMta.Host;
 
 /// <summary>
-/// <c>actormta sendmail [-t] [-i|-oi] [-f sender] [-F name] [-bp] [recipients...]</c>: the
+/// <c>actormta sendmail [-t] [-i|-oi] [-f sender] [-F name] [-N dsn] [-R ret] [-bp] [recipients...]</c>: the
 /// /usr/sbin/sendmail interface, so cron and applications can submit mail. The message is read
 /// from standard input; without -i a line holding a single dot ends it. It is handed to the
 /// running MTA over the control socket, which spools it durably (as for SMTP) before this
@@ -29,13 +29,20 @@ internal static class SendmailCommand
     }
 
     /// <summary>The parsed sendmail command line.</summary>
-    internal sealed record Options(bool Extract, bool IgnoreDots, string? Sender, string? FullName, bool ListQueue, IReadOnlyList<string> Recipients);
+    internal sealed record Options(bool Extract, bool IgnoreDots, string? Sender, string? FullName, bool ListQueue, IReadOnlyList<string> Recipients)
+    {
+        /// <summary>-N: RFC 3461 NOTIFY for every recipient ("SUCCESS,FAILURE"), or null.</summary>
+        public string? Notify { get; init; }
+
+        /// <summary>-R: RFC 3461 RET ("FULL" or "HDRS"), or null.</summary>
+        public string? Ret { get; init; }
+    }
 
     /// <summary>Parses sendmail's arguments; null after printing why they are wrong.</summary>
     internal static Options? Parse(IReadOnlyList<string> args, TextWriter error)
     {
         bool extract = false, ignoreDots = false, listQueue = false;
-        string? sender = null, fullName = null;
+        string? sender = null, fullName = null, notify = null, ret = null;
         var recipients = new List<string>();
         bool optionsEnded = false;
         for (int i = 0; i < args.Count; i++)
@@ -66,12 +73,28 @@ internal static class SendmailCommand
                 case var _ when a.StartsWith("-F", StringComparison.Ordinal):
                     if ((fullName = Value("-F")) is null) return null;
                     break;
-                // Accepted and ignored, with their values: body type, DSN options, envelope id.
-                case "-B" or "-N" or "-R" or "-V":
+                // DSN requests (RFC 3461), as sendmail and Exim take them: -N never|success,failure,delay and -R hdrs|full.
+                case var _ when a.StartsWith("-N", StringComparison.Ordinal):
+                    if (Value("-N") is not { } n) return null;
+                    if ((notify = Smtp.DsnValues.Notify(n)) is null)
+                    {
+                        error.WriteLine($"actormta: sendmail: -N takes never, or a list of success, failure and delay; got \"{n}\"");
+                        return null;
+                    }
+                    break;
+                case var _ when a.StartsWith("-R", StringComparison.Ordinal):
+                    if (Value("-R") is not { } r) return null;
+                    if ((ret = Smtp.DsnValues.Ret(r)) is null)
+                    {
+                        error.WriteLine($"actormta: sendmail: -R takes hdrs or full; got \"{r}\"");
+                        return null;
+                    }
+                    break;
+                // Accepted and ignored, with their values: body type, envelope id.
+                case "-B" or "-V":
                     if (Value(a) is null) return null;
                     break;
-                case var _ when a.StartsWith("-B", StringComparison.Ordinal) || a.StartsWith("-N", StringComparison.Ordinal)
-                                || a.StartsWith("-R", StringComparison.Ordinal) || a.StartsWith("-V", StringComparison.Ordinal):
+                case var _ when a.StartsWith("-B", StringComparison.Ordinal) || a.StartsWith("-V", StringComparison.Ordinal):
                     break;
                 // -odi, -oem, -oQ...: delivery and error modes that do not apply; -G, -U: submission hints.
                 case var _ when a.StartsWith("-o", StringComparison.Ordinal) || a is "-G" or "-U":
@@ -81,7 +104,7 @@ internal static class SendmailCommand
                     return null;
             }
         }
-        return new Options(extract, ignoreDots, sender, fullName, listQueue, recipients);
+        return new Options(extract, ignoreDots, sender, fullName, listQueue, recipients) { Notify = notify, Ret = ret };
     }
 
     private static async Task<int> RunAsync(CommandContext c, ParseResult r)
@@ -109,6 +132,8 @@ internal static class SendmailCommand
             ["full-name"] = options.FullName,
             ["recipients"] = new JsonArray([.. options.Recipients.Select(a => (JsonNode?)a)]),
             ["extract"] = options.Extract,
+            ["notify"] = options.Notify,
+            ["ret"] = options.Ret,
             ["size"] = data.Length,
         };
         var answer = await c.AskAsync(settings, request, data).ConfigureAwait(false);

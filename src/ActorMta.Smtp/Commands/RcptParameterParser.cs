@@ -61,7 +61,7 @@ internal static class RcptParameterParser
     }
 
     // "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY"): NEVER must stand alone (RFC 3461 4.1).
-    private static bool TryParseNotify(ReadOnlySpan<byte> value, out DsnNotify notify)
+    internal static bool TryParseNotify(ReadOnlySpan<byte> value, out DsnNotify notify)
     {
         notify = DsnNotify.Unspecified;
         foreach (Range r in value.Split((byte)','))

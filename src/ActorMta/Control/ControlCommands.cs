@@ -114,8 +114,11 @@ public sealed class ControlCommands(IActorRef queue, IActorRef destinations, Loc
         // Only an admin chooses the envelope sender (-f); anyone else's mail is from themselves, as
         // Exim treats untrusted users, so a local account cannot send bounces or mail "from" others.
         string? sender = request.Admin ? (string?)body["sender"] : null;
+        // Checked again here: the socket takes requests from any local program, not only our sendmail.
+        string? notify = (string?)body["notify"] is { } n ? Smtp.DsnValues.Notify(n) ?? throw new SubmissionException(ControlProtocol.BadRequest, $"bad notify \"{n}\"") : null;
+        string? ret = (string?)body["ret"] is { } r ? Smtp.DsnValues.Ret(r) ?? throw new SubmissionException(ControlProtocol.BadRequest, $"bad ret \"{r}\"") : null;
         string id = await submission.SubmitAsync(new Submission(
-            sender, recipients, extract, (string?)body["full-name"], request.User, request.Data)).ConfigureAwait(false);
+            sender, recipients, extract, (string?)body["full-name"], request.User, request.Data) { Notify = notify, Ret = ret }).ConfigureAwait(false);
         return Ok("id", id);
     }
 }

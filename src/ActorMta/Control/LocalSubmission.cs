@@ -18,7 +18,14 @@ namespace ActorMta.Control;
 /// <param name="FullName">-F: the name in a From header we add.</param>
 /// <param name="User">Who submits (from the socket's peer credentials).</param>
 /// <param name="Data">The message as read from standard input, dot handling done.</param>
-public sealed record Submission(string? Sender, IReadOnlyList<string> Recipients, bool ExtractRecipients, string? FullName, string User, byte[] Data);
+public sealed record Submission(string? Sender, IReadOnlyList<string> Recipients, bool ExtractRecipients, string? FullName, string User, byte[] Data)
+{
+    /// <summary>RFC 3461 NOTIFY for every recipient (sendmail's -N), upper-cased and valid, or null.</summary>
+    public string? Notify { get; init; }
+
+    /// <summary>RFC 3461 RET (sendmail's -R): "FULL" or "HDRS", or null.</summary>
+    public string? Ret { get; init; }
+}
 
 /// <summary>A submission refused; <see cref="Status"/> is a <see cref="ControlProtocol"/> status.</summary>
 public sealed class SubmissionException(string status, string message) : Exception(message)
@@ -101,7 +108,7 @@ public sealed class LocalSubmission(MtaSettings settings, MessageSpool spool, Ma
         var envelope = new Envelope(
             MessageId: id,
             Sender: sender,
-            Recipients: recipients.Select(r => new EnvelopeRecipient(r, null, null)).ToArray(),
+            Recipients: recipients.Select(r => new EnvelopeRecipient(r, submission.Notify, null)).ToArray(),
             ReceivedAt: now,
             HeloName: null,
             ClientAddress: "",
@@ -109,7 +116,7 @@ public sealed class LocalSubmission(MtaSettings settings, MessageSpool spool, Ma
             Protocol: "local",
             Body: data.Any(static b => b >= 0x80) ? "8BITMIME" : null,
             SmtpUtf8: utf8,
-            Ret: null,
+            Ret: submission.Ret,
             EnvId: null,
             HeaderMessageId: headerMessageId,
             Size: data.Length);

@@ -43,6 +43,26 @@ public sealed class SendmailTests
     }
 
     [Fact]
+    public async Task DashNAsksForDeliveryStatusNotificationsAsSendmailsDashNDoes()
+    {
+        await using var mta = await TestMta.StartAsync();
+
+        var r = await Operator.RunAsync(mta.Directory, ["sendmail", "-i", "-N", "success,failure", "-Rhdrs", "-f", "alice@test.example", "ann"], "Subject: did it arrive\n\nx\n");
+
+        Assert.Equal((0, ""), (r.ExitCode, r.Stderr));
+        string received = await mta.WaitForLogLineAsync("<= alice@test.example U=");
+        string id = received.Split(' ')[2];
+        await mta.WaitForLogLineAsync($"{id} success report sent to alice@test.example as ");
+        string report = Assert.Single(await mta.WaitForMaildirAsync("alice"));
+        Assert.Contains($"Final-Recipient: rfc822; ann@{TestMta.Hostname}\r\nAction: delivered\r\nStatus: 2.0.0\r\n", report, StringComparison.Ordinal);
+
+        var badNotify = await Operator.RunAsync(mta.Directory, ["sendmail", "-N", "never,success", "ann"], "x\n");
+        Assert.Equal((2, "actormta: sendmail: -N takes never, or a list of success, failure and delay; got \"never,success\"\n"), (badNotify.ExitCode, badNotify.Stderr));
+        var badRet = await Operator.RunAsync(mta.Directory, ["sendmail", "-R", "body", "ann"], "x\n");
+        Assert.Equal((2, "actormta: sendmail: -R takes hdrs or full; got \"body\"\n"), (badRet.ExitCode, badRet.Stderr));
+    }
+
+    [Fact]
     public async Task DashIKeepsDotsAndMissingHeadersAreAdded()
     {
         await using var mta = await TestMta.StartAsync();

@@ -133,6 +133,10 @@ public sealed class UnprivilegedUserTests
         Assert.Contains("\r\nSubject: from a user's cron job\r\n", delivered, StringComparison.Ordinal);
         Assert.Matches($@"<= nobody@{Regex.Escape(TestMta.Hostname)} U=nobody P=local ", await mta.WaitForLogLineAsync(" U=nobody P=local "));
 
+        // Any program may talk to the socket, so the server checks what our sendmail already checked.
+        Assert.Equal("{\"ok\":false,\"status\":\"bad-request\",\"error\":\"bad notify \\\"sometimes\\\"\"}\n",
+            await AsNobodyAsync(socket, "{\"command\":\"submit\",\"recipients\":[\"ann@test.example\"],\"notify\":\"sometimes\",\"size\":3}\nx\r\n"));
+
         foreach (string command in (string[])["{\"command\":\"list\"}", "{\"command\":\"count\"}", "{\"command\":\"deliver\",\"all\":true}", "{\"command\":\"remove\",\"id\":\"1xYAAA-AAAAAA-AA\"}"])
         {
             string name = Regex.Match(command, "\"command\":\"(\\w+)\"").Groups[1].Value;
