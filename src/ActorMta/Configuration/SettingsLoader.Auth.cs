@@ -27,7 +27,7 @@ public static partial class SettingsLoader
             PasswordIterations: iterations,
             MaxFailures: r.PositiveInt($"{section}.max-failures"),
             FailureWindow: r.Duration($"{section}.failure-window"),
-            FailureDelay: r.ZeroOrDuration($"{section}.failure-delay"),
+            FailureDelay: r.DurationOrZero($"{section}.failure-delay"),
             MaxTrackedClients: r.PositiveInt($"{section}.max-tracked-clients"));
     }
 
@@ -69,21 +69,6 @@ public static partial class SettingsLoader
             }
 
             return new SmarthostAuth(user, password, allowCleartext);
-        }
-
-        /// <summary>A duration that may also be 0 (off), e.g. "0s" or "500ms".</summary>
-        public TimeSpan ZeroOrDuration(string path)
-        {
-            string text = String(path, allowEmpty: false);
-            if (text.Trim() == "0") return TimeSpan.Zero;
-            TimeSpan? value = ParseDuration(text);
-            if (value is null || value.Value < TimeSpan.Zero)
-            {
-                Fail(path, $"expected 0 or a duration with a unit (ms, s, m, h, d), such as 1s, got \"{text}\"");
-                return TimeSpan.Zero;
-            }
-
-            return value.Value;
         }
     }
 }

@@ -865,6 +865,22 @@ public static partial class SettingsLoader
             return value.Value;
         }
 
+        /// <summary>A duration where 0 (with or without a unit) means "off".</summary>
+        public TimeSpan DurationOrZero(string path)
+        {
+            string? text = Scalar(path, "a duration such as 2s, or 0");
+            if (text is null) return TimeSpan.Zero;
+            if (text.Trim() == "0") return TimeSpan.Zero;
+            TimeSpan? value = ParseDuration(text);
+            if (value is null || value.Value < TimeSpan.Zero)
+            {
+                Fail(path, $"expected a duration with a unit (ms, s, m, h, d), such as 2s, or 0 for off, got \"{text}\"");
+                return TimeSpan.Zero;
+            }
+
+            return value.Value;
+        }
+
         /// <summary>A path; empty gives <paramref name="emptyMeans"/> (relative to nothing: already full).</summary>
         public string? Path(string path, string? emptyMeans)
         {
