@@ -125,12 +125,7 @@ public static class BounceBuilder
 
         var report = new MultipartReport("delivery-status")
         {
-            kind switch
-            {
-                Kind.Delay => DelayHuman(original, failed, reportingMta, queued),
-                Kind.Success => SuccessHuman(original, failed, reportingMta),
-                _ => Human(original, failed, reportingMta),
-            },
+            Human(original, failed, reportingMta, kind, queued),
             Status(original, failed, reportingMta, kind == Kind.Delay ? "delayed" : "failed"),
             kind == Kind.Failure ? Returned(original, originalData, originalHeaders) : new TextRfc822Headers { Message = originalHeaders ?? new MimeMessage() },
         };
@@ -148,23 +143,43 @@ public static class BounceBuilder
         return stream.ToArray();
     }
 
-    private static TextPart Human(Envelope original, IReadOnlyList<BouncedRecipient> failed, string reportingMta)
+    /// <summary>
+    /// The part people read: who wrote it, what happened (<paramref name="lead"/>), each recipient
+    /// with its <paramref name="detail"/>, then <paramref name="closing"/> and when and as what the
+    /// original was received.
+    /// </summary>
+    private static TextPart HumanPart(Envelope original, string reportingMta, string lead,
+        IReadOnlyList<BouncedRecipient> recipients, Func<BouncedRecipient, string> detail, string closing = "")
     {
         var text = new StringBuilder();
         text.Append("This message was created automatically by mail delivery software (ActorMta on ")
-            .Append(reportingMta).Append(").\r\n\r\n")
-            .Append("A message that you sent could not be delivered to one or more of its\r\n")
-            .Append("recipients. This is a permanent error. The following address(es) failed:\r\n\r\n");
-        foreach (var f in failed)
+            .Append(reportingMta).Append(").\r\n\r\n").Append(lead).Append("\r\n\r\n");
+        foreach (var r in recipients)
         {
-            text.Append("  ").Append(f.Recipient.Address).Append("\r\n")
-                .Append("    ").Append(f.Failure.Text).Append("\r\n");
+            text.Append("  ").Append(r.Recipient.Address).Append("\r\n    ").Append(detail(r)).Append("\r\n");
         }
-        text.Append("\r\nThe message was received on ")
+        text.Append("\r\n").Append(closing).Append("The message was received on ")
             .Append(original.ReceivedAt.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture))
             .Append(" as ").Append(original.MessageId).Append(".\r\n");
         return new TextPart("plain") { Text = text.ToString() };
     }
+
+    private static TextPart Human(Envelope original, IReadOnlyList<BouncedRecipient> recipients, string reportingMta, Kind kind, TimeSpan queued) => kind switch
+    {
+        Kind.Delay => HumanPart(original, reportingMta,
+            $"A message that you sent {Hours(queued)} ago has not reached all of its\r\nrecipients yet. Nothing has failed for good: delivery is still being\r\n"
+            + "tried, and you need not send the message again. Still waiting:",
+            recipients, r => r.Failure.Text,
+            "If delivery keeps failing, you will get another report when the\r\nmessage is given up on. "),
+        Kind.Success => HumanPart(original, reportingMta,
+            "You asked to be told when your message reached these recipients:",
+            recipients, r => r.Action == "relayed"
+                ? "handed on to a server that will not report further: " + r.Failure.Text
+                : "delivered to the recipient's mailbox"),
+        _ => HumanPart(original, reportingMta,
+            "A message that you sent could not be delivered to one or more of its\r\nrecipients. This is a permanent error. The following address(es) failed:",
+            recipients, r => r.Failure.Text),
+    };
 
     /// <summary>"25 hours", or minutes or seconds for a period shorter than an hour (a short queue.delay-warning).</summary>
     private static string Hours(TimeSpan waited) =>
@@ -173,45 +188,6 @@ public static class BounceBuilder
         : Count(Math.Max(0, (int)waited.TotalSeconds), "second");
 
     private static string Count(int n, string unit) => n == 1 ? $"1 {unit}" : $"{n} {unit}s";
-
-    private static TextPart DelayHuman(Envelope original, IReadOnlyList<BouncedRecipient> delayed, string reportingMta, TimeSpan queued)
-    {
-        var text = new StringBuilder();
-        text.Append("This message was created automatically by mail delivery software (ActorMta on ")
-            .Append(reportingMta).Append(").\r\n\r\n")
-            .Append("A message that you sent ").Append(Hours(queued)).Append(" ago has not reached all of its\r\n")
-            .Append("recipients yet. Nothing has failed for good: delivery is still being\r\n")
-            .Append("tried, and you need not send the message again. Still waiting:\r\n\r\n");
-        foreach (var d in delayed)
-        {
-            text.Append("  ").Append(d.Recipient.Address).Append("\r\n")
-                .Append("    ").Append(d.Failure.Text).Append("\r\n");
-        }
-        text.Append("\r\nIf delivery keeps failing, you will get another report when the message\r\n")
-            .Append("is given up on. It was received on ")
-            .Append(original.ReceivedAt.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture))
-            .Append(" as ").Append(original.MessageId).Append(".\r\n");
-        return new TextPart("plain") { Text = text.ToString() };
-    }
-
-    private static TextPart SuccessHuman(Envelope original, IReadOnlyList<BouncedRecipient> delivered, string reportingMta)
-    {
-        var text = new StringBuilder();
-        text.Append("This message was created automatically by mail delivery software (ActorMta on ")
-            .Append(reportingMta).Append(").\r\n\r\n")
-            .Append("You asked to be told when your message reached these recipients:\r\n\r\n");
-        foreach (var d in delivered)
-        {
-            text.Append("  ").Append(d.Recipient.Address).Append("\r\n    ")
-                .Append(d.Action == "relayed"
-                    ? "handed on to a server that will not report further: " + d.Failure.Text
-                    : "delivered to the recipient's mailbox").Append("\r\n");
-        }
-        text.Append("\r\nThe message was received on ")
-            .Append(original.ReceivedAt.ToUniversalTime().ToString("R", CultureInfo.InvariantCulture))
-            .Append(" as ").Append(original.MessageId).Append(".\r\n");
-        return new TextPart("plain") { Text = text.ToString() };
-    }
 
     private static MessageDeliveryStatus Status(Envelope original, IReadOnlyList<BouncedRecipient> failed, string reportingMta, string action)
     {

@@ -7,18 +7,11 @@ namespace ActorMta.Tests.ConfigurationLoading;
 public sealed class AliasSettingsTests : IDisposable
 {
     private const string Key = "actormta.local-delivery.aliases";
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "actormta-aliases-" + Guid.NewGuid().ToString("N"));
+    private readonly ConfigFolder _files = new();
 
-    public AliasSettingsTests() => Directory.CreateDirectory(_folder);
+    public void Dispose() => _files.Dispose();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private string WriteFile(string text)
-    {
-        string path = Path.Combine(_folder, "test.conf");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string WriteFile(string text) => _files.Write(text);
 
     [Fact]
     public void Entries_are_read_in_any_case_and_a_dotted_name_stays_one_name()

@@ -8,18 +8,11 @@ namespace ActorMta.Tests.ConfigurationLoading;
 /// <summary>actormta.metrics, smtp.tcp-fastopen, the routing DNS knobs, and the EHLO name rule for early pipelining.</summary>
 public sealed class NewSettingsTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "actormta-config-" + Guid.NewGuid().ToString("N"));
+    private readonly ConfigFolder _files = new();
 
-    public NewSettingsTests() => Directory.CreateDirectory(_folder);
+    public void Dispose() => _files.Dispose();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private string WriteFile(string text)
-    {
-        string path = Path.Combine(_folder, "test.conf");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string WriteFile(string text) => _files.Write(text);
 
     [Fact]
     public void MetricsAreOffOnLoopbackByDefault()

@@ -7,18 +7,11 @@ namespace ActorMta.Tests.ConfigurationLoading;
 
 public sealed class SettingsLoaderTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "actormta-config-" + Guid.NewGuid().ToString("N"));
+    private readonly ConfigFolder _files = new();
 
-    public SettingsLoaderTests() => Directory.CreateDirectory(_folder);
+    public void Dispose() => _files.Dispose();
 
-    public void Dispose() => Directory.Delete(_folder, recursive: true);
-
-    private string WriteFile(string text, string name = "test.conf")
-    {
-        string path = Path.Combine(_folder, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string WriteFile(string text, string name = "test.conf") => _files.Write(text, name);
 
     private static ConfigurationException Fails(string? file, params string[] sets) =>
         Assert.Throws<ConfigurationException>(() => SettingsLoader.Load(file, sets));
@@ -266,7 +259,7 @@ public sealed class SettingsLoaderTests : IDisposable
     public void A_data_directory_too_long_for_the_control_socket_in_it_is_the_error_unless_the_socket_is_elsewhere_or_off()
     {
         // The socket's default home is the data directory; sun_path holds 107 bytes.
-        string deep = Path.Combine(_folder, new string('d', 120));
+        string deep = Path.Combine(_files.Path, new string('d', 120));
         string file = WriteFile($"actormta {{\n  data-directory = \"{deep}\"\n}}\n");
 
         var error = Assert.Single(Fails(file).Errors);
@@ -274,7 +267,7 @@ public sealed class SettingsLoaderTests : IDisposable
         Assert.Equal($"{file}:2", error.Location);
         Assert.Equal("actormta.data-directory", error.Path);
         Assert.Contains($"the control socket in it, \"{deep}/actormta.control.socket\", is longer than the 107 bytes", error.Message, StringComparison.Ordinal);
-        Assert.Equal(Path.Combine(_folder, "c.sock"), SettingsLoader.Load(file, [$"actormta.control.socket={_folder}/c.sock"]).Settings.Control.SocketPath);
+        Assert.Equal(Path.Combine(_files.Path, "c.sock"), SettingsLoader.Load(file, [$"actormta.control.socket={_files.Path}/c.sock"]).Settings.Control.SocketPath);
         Assert.False(SettingsLoader.Load(file, ["actormta.control.enabled=off"]).Settings.Control.Enabled);
         var elsewhere = Assert.Single(Fails(null, [$"actormta.control.socket={deep}/c.sock"]).Errors);
         Assert.Equal("actormta.control.socket", elsewhere.Path);
@@ -283,12 +276,12 @@ public sealed class SettingsLoaderTests : IDisposable
 
     [Fact]
     public void A_directory_given_as_the_configuration_file_is_called_a_directory()
-        => Assert.Equal($"{_folder}: cannot read the configuration file: it is a directory", Assert.Single(Fails(_folder).Errors).ToString());
+        => Assert.Equal($"{_files.Path}: cannot read the configuration file: it is a directory", Assert.Single(Fails(_files.Path).Errors).ToString());
 
     [Fact]
     public void An_include_is_read_where_it_stands_relative_to_its_file_and_its_values_say_where_they_came_from()
     {
-        Directory.CreateDirectory(Path.Combine(_folder, "conf.d"));
+        Directory.CreateDirectory(Path.Combine(_files.Path, "conf.d"));
         string limits = WriteFile("# limits\nactormta.smtp.max-recipients = 7\n", "conf.d/limits.conf");
         string smtp = WriteFile("max-messages-per-connection = 9\n", "conf.d/smtp.conf");
         WriteFile("include \"limits.conf\"\n", "conf.d/all.conf");
@@ -448,7 +441,7 @@ public sealed class SettingsLoaderTests : IDisposable
     [Fact]
     public void MissingFileIsOneClearError()
     {
-        string missing = Path.Combine(_folder, "nope.conf");
+        string missing = Path.Combine(_files.Path, "nope.conf");
         var e = Fails(missing);
         Assert.Equal(missing, Assert.Single(e.Errors).Location);
         Assert.Contains("cannot read the configuration file", e.Message, StringComparison.Ordinal);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ActorMta.Host;
 using ActorMta.Tests.HostProgram;
 using ActorMta.Tests.Support;
@@ -45,16 +44,10 @@ public sealed class InvocationNameTests
         // Debian's cron runs "/usr/sbin/sendmail -FCronDaemon -i -B8BITMIME -oem USER", with no
         // --config: the program is told its name by argv[0] (exec -a) and its file by the variable.
         var inner = ProgramTests.StartInfo(mta.Directory, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "ann");
-        var psi = new ProcessStartInfo("bash") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
-        foreach (string a in (string[])["-c", "exec -a /usr/sbin/sendmail \"$@\"", "sendmail", inner.FileName, .. inner.ArgumentList]) psi.ArgumentList.Add(a);
-        psi.Environment[Cli.ConfigEnvironmentVariable] = config;
-        using var process = Process.Start(psi)!;
-        await process.StandardInput.WriteAsync("Subject: nightly backup\n\n.\nall done\n");
-        process.StandardInput.Close();
-        string stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        var run = await ChildProcess.RunAsync("bash", ["-c", "exec -a /usr/sbin/sendmail \"$@\"", "sendmail", inner.FileName, .. inner.ArgumentList],
+            "Subject: nightly backup\n\n.\nall done\n", new Dictionary<string, string> { [Cli.ConfigEnvironmentVariable] = config });
 
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr}");
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
         string delivered = Assert.Single(await mta.WaitForMaildirAsync("ann"));
         Assert.Contains("\r\nSubject: nightly backup\r\n", delivered, StringComparison.Ordinal);
         Assert.Contains("\r\nFrom: CronDaemon <", delivered, StringComparison.Ordinal);

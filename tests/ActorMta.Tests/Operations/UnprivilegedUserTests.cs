@@ -33,21 +33,11 @@ public sealed class UnprivilegedUserTests
     /// <summary>Sends <paramref name="request"/> over the Unix socket as nobody and returns the answer (a client in perl, so no .NET runtime has to be readable by nobody).</summary>
     private static async Task<string> AsNobodyAsync(string socket, string request)
     {
-        var psi = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/perl", "-MIO::Socket::UNIX", "-e",
-                     "my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die qq(connect: $!\\n); binmode STDIN; local $/; print $s scalar(<STDIN>); $s->shutdown(1); print while <$s>;",
-                     socket])
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(request));
-        process.StandardInput.Close();
-        string stdout = await process.StandardOutput.ReadToEndAsync();
-        string stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-        Assert.True(process.ExitCode == 0, $"perl as nobody: exit {process.ExitCode}: {stderr}");
-        return stdout;
+        var run = await ChildProcess.RunAsync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/perl", "-MIO::Socket::UNIX", "-e",
+            "my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die qq(connect: $!\\n); binmode STDIN; local $/; print $s scalar(<STDIN>); $s->shutdown(1); print while <$s>;",
+            socket], request);
+        Assert.True(run.ExitCode == 0, $"perl as nobody: exit {run.ExitCode}: {run.Stderr}");
+        return run.Stdout;
     }
 
     /// <summary>
@@ -92,22 +82,12 @@ public sealed class UnprivilegedUserTests
 
         string program = ReadableProgram.Value;
         string runtimeConfig = Path.Combine(program, "ActorMta.Tests.runtimeconfig.json");
-        var psi = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/" };
-        foreach (string a in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", ProgramTests.StartInfo("/").FileName,
-                     "exec", "--runtimeconfig", runtimeConfig, Path.Combine(program, "actormta.dll"), "sendmail", "-f", "ceo@bank.example", "ann@test.example"])
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment[ActorMta.Host.Cli.ConfigEnvironmentVariable] = config;
-        psi.Environment["HOME"] = "/tmp";
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(psi)!;
-        await process.StandardInput.WriteAsync("Subject: quarterly report\n\nnumbers\n");
-        process.StandardInput.Close();
-        string stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        var run = await ChildProcess.RunAsync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", ProgramTests.StartInfo("/").FileName,
+                "exec", "--runtimeconfig", runtimeConfig, Path.Combine(program, "actormta.dll"), "sendmail", "-f", "ceo@bank.example", "ann@test.example"],
+            "Subject: quarterly report\n\nnumbers\n",
+            new Dictionary<string, string> { [ActorMta.Host.Cli.ConfigEnvironmentVariable] = config, ["HOME"] = "/tmp", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" });
 
-        Assert.True(process.ExitCode == 0, $"sendmail as nobody: exit {process.ExitCode}: {stderr}");
+        Assert.True(run.ExitCode == 0, $"sendmail as nobody: exit {run.ExitCode}: {run.Stderr}");
         string delivered = Assert.Single(await mta.WaitForMaildirAsync("ann"));
         Assert.StartsWith($"Return-Path: <nobody@{TestMta.Hostname}>\r\n", delivered, StringComparison.Ordinal);
         Assert.Contains("\r\nSubject: quarterly report\r\n", delivered, StringComparison.Ordinal);
