@@ -2,8 +2,8 @@ namespace ActorMta.Configuration;
 
 /// <summary>
 /// <c>actormta.control</c>: the local control endpoint that <c>actormta queue ...</c>,
-/// <c>actormta destinations</c> and <c>actormta sendmail</c> talk to. A Unix domain socket, created
-/// with mode 0600: only the MTA's own user (and root) may connect.
+/// <c>actormta destinations</c> and <c>actormta sendmail</c> talk to. A Unix domain socket any
+/// local user may connect to; root and the MTA's user may do anything there, others only submit.
 /// </summary>
 /// <param name="Enabled">Serve the endpoint while the MTA runs.</param>
 /// <param name="SocketPath">Full path of the socket (at most 107 bytes, the kernel's limit).</param>
@@ -21,7 +21,8 @@ public sealed record ControlSettings(bool Enabled, string SocketPath)
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary><c>control.max-connections</c>: control connections served at once; more wait in
-    /// the listen backlog until one ends.</summary>
+    /// the listen backlog until one ends. Users other than root and the MTA's hold at most three
+    /// quarters of them; one more from them is answered "busy".</summary>
     public int MaxConnections { get; init; } = 16;
 
     /// <summary>Enabled, in the data directory.</summary>

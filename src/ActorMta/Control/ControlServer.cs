@@ -38,6 +38,11 @@ public sealed class ControlServer : IDisposable
     /// <summary>One slot per connection served; the accept loop waits for a free one, so more
     /// connections wait in the listen backlog (control.max-connections).</summary>
     private readonly SemaphoreSlim _slots;
+
+    /// <summary>The slots users other than root and the MTA's may hold at once: a quarter of them
+    /// (at least one) stays for the operator, so local users holding connections open cannot lock
+    /// the operator out of the queue.</summary>
+    private readonly SemaphoreSlim _userSlots;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -49,10 +54,15 @@ public sealed class ControlServer : IDisposable
         _maxData = maxData;
         _requestTimeout = requestTimeout;
         _slots = new SemaphoreSlim(maxConnections, maxConnections);
+        int users = UserSlots(maxConnections);
+        _userSlots = new SemaphoreSlim(users, users);
         _loop = Task.Run(AcceptLoopAsync);
     }
 
     public string SocketPath { get; }
+
+    /// <summary>How many of <paramref name="maxConnections"/> other users may hold (see <see cref="_userSlots"/>).</summary>
+    internal static int UserSlots(int maxConnections) => maxConnections <= 1 ? 1 : maxConnections - Math.Max(1, maxConnections / 4);
 
     /// <param name="path">Where the socket goes (actormta.control.socket).</param>
     /// <param name="handler">Answers one request.</param>
@@ -170,6 +180,33 @@ public sealed class ControlServer : IDisposable
 
     private async Task ServeAsync(Socket client)
     {
+        var peer = PeerCredentials.Of(client);
+        if (!peer.Admin && !_userSlots.Wait(0))
+        {
+            using (client)
+            {
+                try
+                {
+                    client.Send(Encoding.UTF8.GetBytes(Error(ControlProtocol.Busy, "too many control connections from users; try again shortly").ToJsonString(ControlProtocol.Json) + "\n"));
+                }
+                catch (SocketException)
+                {
+                }
+            }
+            return;
+        }
+        try
+        {
+            await ServeAsync(client, peer).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!peer.Admin) _userSlots.Release();
+        }
+    }
+
+    private async Task ServeAsync(Socket client, (string Name, bool Admin) peer)
+    {
         using (client)
         await using (var stream = new NetworkStream(client, ownsSocket: false))
         {
@@ -178,7 +215,7 @@ public sealed class ControlServer : IDisposable
             ControlAnswer answer;
             try
             {
-                var request = await ReadRequestAsync(client, stream, timeout.Token).ConfigureAwait(false);
+                var request = await ReadRequestAsync(peer, stream, timeout.Token).ConfigureAwait(false);
                 answer = request is null ? Error(ControlProtocol.BadRequest, "empty request") : await _handler(request).ConfigureAwait(false);
             }
             catch (BadRequestException e)
@@ -220,7 +257,7 @@ public sealed class ControlServer : IDisposable
 
     private sealed class BadRequestException(string message) : Exception(message);
 
-    private async Task<ControlRequest?> ReadRequestAsync(Socket client, NetworkStream stream, CancellationToken ct)
+    private async Task<ControlRequest?> ReadRequestAsync((string Name, bool Admin) peer, NetworkStream stream, CancellationToken ct)
     {
         var buffer = new byte[8192];
         var line = new MemoryStream();
@@ -251,8 +288,7 @@ public sealed class ControlServer : IDisposable
             if (size > _maxData) throw new BadRequestException($"message too big: {size} bytes, the limit is {_maxData} (actormta.smtp.max-message-size)");
             data = await ReadDataAsync(stream, buffer.AsMemory(newline + 1, filled - newline - 1), (int)size, ct).ConfigureAwait(false);
         }
-        var (user, admin) = PeerCredentials.Of(client);
-        return new ControlRequest(body, user, data) { Admin = admin };
+        return new ControlRequest(body, peer.Name, data) { Admin = peer.Admin };
     }
 
     /// <summary>

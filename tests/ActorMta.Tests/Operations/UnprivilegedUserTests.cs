@@ -96,6 +96,61 @@ public sealed class UnprivilegedUserTests
         Assert.Equal(5, ActorMta.Configuration.SettingsLoader.Load(config, []).Settings.Smtp.MaxRecipients);
     }
 
+    [Theory]
+    [InlineData(16, 12)]
+    [InlineData(4, 3)]
+    [InlineData(2, 1)]
+    [InlineData(1, 1)]
+    public void Users_other_than_the_operator_hold_three_quarters_of_the_control_connections(int max, int users)
+        => Assert.Equal(users, ActorMta.Control.ControlServer.UserSlots(max));
+
+    [AsAnotherUserFact]
+    public async Task Users_holding_their_share_of_control_connections_open_get_busy_and_the_operator_still_gets_in()
+    {
+        await using var mta = await TestMta.StartAsync(s => s with { Control = s.Control with { MaxConnections = 4 } });
+        string socket = mta.Settings.Control.SocketPath;
+        // Three connections from nobody that say nothing: the users' share of four.
+        var holders = Enumerable.Range(0, 3).Select(_ => Process.Start(new ProcessStartInfo("/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/perl", "-MIO::Socket::UNIX", "-e",
+             "my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die; print qq(held\\n); $| = 1; sleep 60;", socket]) { RedirectStandardOutput = true })!).ToList();
+        try
+        {
+            foreach (var holder in holders) Assert.Equal("held", await holder.StandardOutput.ReadLineAsync());
+
+            // Connected is not yet accepted and counted: ask until the server has (a served "count" is forbidden, no harm done).
+            const string busy = "{\"ok\":false,\"status\":\"busy\",\"error\":\"too many control connections from users; try again shortly\"}\n";
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            string answer;
+            while ((answer = await AsNobodyAsync(socket, "{\"command\":\"count\"}\n")) != busy && DateTime.UtcNow < deadline) await Task.Delay(50);
+            Assert.Equal(busy, answer);
+            var root = await Operator.RunAsync(mta, "queue", "count");
+            Assert.Equal((0, "0\n"), (root.ExitCode, root.Stdout));
+        }
+        finally
+        {
+            foreach (var holder in holders)
+            {
+                holder.Kill();
+                holder.Dispose();
+            }
+        }
+
+        // Once they are gone, a user's submission is served again.
+        await AwaitOkAsync(socket);
+    }
+
+    private static async Task AwaitOkAsync(string socket)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            string answer = await AsNobodyAsync(socket, "{\"command\":\"submit\",\"recipients\":[\"ann@test.example\"],\"size\":3}\nx\r\n");
+            if (answer.StartsWith("{\"ok\":true", StringComparison.Ordinal)) return;
+            Assert.True(DateTime.UtcNow < deadline, answer);
+            await Task.Delay(100);
+        }
+    }
+
     [AsAnotherUserFact]
     public async Task Any_local_user_may_submit_mail_as_itself_and_may_not_touch_the_queue()
     {
