@@ -24,7 +24,8 @@ public sealed record ControlRequest(JsonObject Body, string User, byte[] Data)
 /// </summary>
 /// <remarks>
 /// The socket is bound in a private folder (mode 0700) and renamed into place after its mode is
-/// set, so it is never reachable with the umask's mode in between. A socket file
+/// set: the path names either no socket or one with its final mode (what each peer may do is
+/// decided per request, so the mode only has to let everyone connect). A socket file
 /// left by a crashed MTA is replaced; one that still answers means another MTA owns it, and
 /// start-up stops with that reason rather than stealing its endpoint.
 /// </remarks>
