@@ -333,7 +333,7 @@ public static partial class SettingsLoader
 
         return new MtaSettings(hostname, dataDirectory, smtp, listeners, policy, spool, localDelivery, queue, log)
         {
-            Outbound = ReadBacklog(r, ReadIdleConnections(r, outbound)),
+            Outbound = ReadInterface(r, ReadBacklog(r, ReadIdleConnections(r, outbound))),
             Routing = routing,
             Destinations = destinations,
             Persistence = persistence,

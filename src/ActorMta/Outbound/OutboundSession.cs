@@ -385,6 +385,19 @@ public sealed partial class OutboundSession : UntypedActor
         private async Task ConnectAsync(bool fastOpenAllowed, CancellationToken ct)
         {
             var socket = new Socket(owner._hop.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            if (_settings.InterfaceFor(owner._hop.Address) is { } from)
+            {
+                try
+                {
+                    socket.Bind(new IPEndPoint(from, 0));
+                }
+                catch (SocketException e)
+                {
+                    // Checked when the configuration was read; an address can still go away since.
+                    socket.Dispose();
+                    throw new HostFailure($"connect to {owner._hop.HostName} [{owner._hop.Address}]:{owner._hop.Port} from {from} (actormta.outbound.interface): {e.Message}");
+                }
+            }
             var fastOpen = fastOpenAllowed && _settings.HostsTryFastOpen.Matches(owner._hop.Address, owner._hop.HostName)
                            && TcpFastOpen.EnableOnConnect(socket);
             using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -99,6 +99,7 @@ public sealed class ConfigurationCompletenessTests
         ["LogSettings.JsonLogPath"] = "actormta.log.json-log",
         ["LogSettings.Console"] = "actormta.log.console",
         ["LogSettings.LogPipelining"] = "actormta.log.pipelining",
+        ["OutboundSettings.Interface"] = "actormta.outbound.interface",
         ["OutboundSettings.HeloName"] = "actormta.outbound.helo-name",
         ["OutboundSettings.HostsPipeConnect"] = "actormta.outbound.hosts-pipe-connect",
         ["OutboundSettings.HostsTryFastOpen"] = "actormta.outbound.hosts-try-fastopen",

@@ -195,6 +195,31 @@ public sealed class NewSettingsTests : IDisposable
     }
 
     [Fact]
+    public void OutboundInterfaceTakesOneAddressOfEachFamilyAndPicksByTheDestinations()
+    {
+        // IPv4 only: the loader binds each address to check it, and a test machine may have no IPv6.
+        var outbound = SettingsLoader.Load(WriteFile("actormta.outbound.interface = [\"127.0.0.2\"]\n"), []).Settings.Outbound;
+
+        Assert.Equal(IPAddress.Parse("127.0.0.2"), outbound.InterfaceFor(IPAddress.Parse("192.0.2.9")));
+        Assert.Null(outbound.InterfaceFor(IPAddress.Parse("2001:db8::9")));
+        Assert.Null(SettingsLoader.Load(null, []).Settings.Outbound.InterfaceFor(IPAddress.Parse("192.0.2.9")));
+    }
+
+    [Theory]
+    [InlineData("[\"192.0.2.1\"]", "cannot send from 192.0.2.1: it is not an address of this machine")]
+    [InlineData("[\"127.0.0.1\", \"127.0.0.2\"]", "127.0.0.1 and 127.0.0.2 are both IPv4: give at most one address of each family")]
+    [InlineData("[\"mx.example.com\"]", "not an IP address: \"mx.example.com\"")]
+    public void OutboundInterfaceMistakesNameFileLineAndKey(string value, string why)
+    {
+        string file = WriteFile($"actormta {{\n  outbound.interface = {value}\n}}\n");
+
+        var error = Assert.Single(Assert.Throws<ConfigurationException>(() => SettingsLoader.Load(file, [])).Errors);
+
+        Assert.Equal(($"{file}:2", "actormta.outbound.interface"), (error.Location, error.Path));
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HeloNameDefaultsToThePrimaryHostname()
     {
         var s = SettingsLoader.Load(null, ["actormta.primary-hostname=mx.example.org", "actormta.outbound.hosts-pipe-connect=[\"*\"]"]);

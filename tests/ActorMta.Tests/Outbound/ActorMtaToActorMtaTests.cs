@@ -1,3 +1,4 @@
+using System.Net;
 using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Outbound;
@@ -100,6 +101,22 @@ public sealed class ActorMtaToActorMtaTests : OutboundTestKit
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
         }
+    }
+
+    [Fact]
+    public async Task OutboundInterfacePicksTheAddressTheNextHopSees()
+    {
+        await using var server = await TestMta.StartAsync();
+        await using var relay = await TestMta.StartAsync(s =>
+        {
+            var relaying = RelayTo(s, server);
+            return relaying with { Outbound = relaying.Outbound with { Interface = [IPAddress.Parse("::1"), IPAddress.Parse("127.0.0.2")] } };
+        });
+
+        string id = await SubmitAsync(relay, "from a chosen address");
+
+        await relay.WaitForLogLineAsync($"{id} => user@test.example");
+        Assert.Matches(@" <= a@client\.test H=\(relay\.test\.example\) \[127\.0\.0\.2\]:\d+ ", await server.WaitForLogLineAsync("<= a@client.test"));
     }
 
     /// <summary>A relay (relay.test.example) that sends mail for test.example to <paramref name="server"/>
