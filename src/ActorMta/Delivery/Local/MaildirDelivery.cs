@@ -66,10 +66,6 @@ public sealed class MaildirDelivery
     /// <summary>Root folder of all maildirs.</summary>
     public string Root => _root;
 
-    /// <summary>The maildir folder of a recipient address (see <see cref="UserOf"/>), or null if
-    /// its local part is no safe folder name.</summary>
-    public string? MaildirOf(string address) => UserOf(address) is { } user ? Path.Combine(_root, user) : null;
-
     /// <summary>The user whose maildir receives <paramref name="address"/>'s mail: its local part,
     /// cut at the recipient delimiter, or an alias's target (<see cref="LocalDeliverySettings.UserOf"/>);
     /// null if the local part is no safe folder name.</summary>
@@ -94,12 +90,13 @@ public sealed class MaildirDelivery
         Envelope envelope, int recipientIndex, Func<Stream> openData, bool maybeRepeated, CancellationToken cancellationToken = default)
     {
         string recipient = envelope.Recipients[recipientIndex].Address;
-        string? maildir = MaildirOf(recipient);
-        if (maildir is null) return new LocalDeliveryResult.Failed($"local part of <{recipient}> is not a safe mailbox name");
-        if (!LocalUsers.Exists(_users, _settings, SafeLocalPart(recipient)!))
+        string? localPart = SafeLocalPart(recipient);
+        if (localPart is null) return new LocalDeliveryResult.Failed($"local part of <{recipient}> is not a safe mailbox name");
+        if (!LocalUsers.Exists(_users, _settings, localPart))
         {
             return new LocalDeliveryResult.Failed("unknown user (not in policy.local-users)", "5.1.1");
         }
+        string maildir = Path.Combine(_root, _settings.UserOf(localPart).User);
 
         string name = FileNameFor(envelope.MessageId, recipientIndex, envelope.ReceivedAt);
         string newDir = Path.Combine(maildir, "new");
