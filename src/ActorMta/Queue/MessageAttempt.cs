@@ -565,12 +565,12 @@ internal sealed class MessageAttempt
             return await SpoolReportAsync(BounceBuilder.Build(envelope, data, reported, host, now), now).ConfigureAwait(false);
         }
 
-        /// <summary>Spools a report (bounce or delay warning) to the sender from the null sender, logs its arrival and queues it.</summary>
+        /// <summary>Spools a report (bounce, delay warning or success report) to the sender from the null sender, logs its arrival and queues it.</summary>
         private async Task<string> SpoolReportAsync(MimeKit.MimeMessage message, DateTimeOffset now)
         {
             byte[] bytes = BounceBuilder.ToBytes(message);
             bool eightBit = bytes.Any(static b => b >= 0x80);
-            var bounce = new Envelope(
+            var report = new Envelope(
                 MessageId: owner._spool.NewMessageId(),
                 Sender: "",
                 Recipients: [new EnvelopeRecipient(envelope.Sender, null, null)],
@@ -585,12 +585,12 @@ internal sealed class MessageAttempt
                 EnvId: null,
                 HeaderMessageId: message.MessageId, // without <>, as every envelope keeps it and Exim logs it
                 Size: bytes.Length);
-            await owner._spool.StoreAsync(bounce, [bytes]).ConfigureAwait(false);
-            owner._log.Write($"{bounce.MessageId} <= <> R={_id} U=actormta P=local S={bounce.Size} id={bounce.HeaderMessageId} for {envelope.Sender}");
-            // Counted as received, like its <= line: eximstats counts bounces among the messages received.
-            MtaMetrics.MessageReceived(Control.LocalSubmission.ListenerLabel, bounce.Size);
-            Bounces.Add(bounce);
-            return bounce.MessageId;
+            await owner._spool.StoreAsync(report, [bytes]).ConfigureAwait(false);
+            owner._log.Write($"{report.MessageId} <= <> R={_id} U=actormta P=local S={report.Size} id={report.HeaderMessageId} for {envelope.Sender}");
+            // Counted as received, like its <= line: eximstats counts bounces (and such reports) among the messages received.
+            MtaMetrics.MessageReceived(Control.LocalSubmission.ListenerLabel, report.Size);
+            Bounces.Add(report);
+            return report.MessageId;
         }
     }
 }
