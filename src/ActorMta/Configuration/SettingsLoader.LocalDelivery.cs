@@ -7,49 +7,52 @@ public static partial class SettingsLoader
     private const string AliasesKey = "actormta.local-delivery.aliases";
 
     /// <summary>
-    /// <c>actormta.local-delivery.aliases</c>: entries <c>"name: user"</c> as in <c>/etc/aliases</c>.
-    /// A list of strings rather than an object, because a HOCON key with a dot in it
-    /// (<c>first.last</c>) would be read as a path. Every mistake is reported against the key.
+    /// <c>actormta.local-delivery.aliases</c>: entries <c>"name: user"</c> or <c>"name: user, user"</c>
+    /// as in <c>/etc/aliases</c>. A list of strings rather than an object, because a HOCON key with a
+    /// dot in it (<c>first.last</c>) would be read as a path. Every mistake is reported against the key.
     /// </summary>
     private static LocalDeliverySettings ReadAliases(Reader r, LocalDeliverySettings local, IReadOnlySet<string> localUsers)
     {
-        var aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (string entry in r.StringList(AliasesKey))
         {
             int colon = entry.IndexOf(':', StringComparison.Ordinal);
             if (colon < 0)
             {
-                r.Fail(AliasesKey, $"\"{entry}\" is not of the form \"name: user\"");
+                r.Fail(AliasesKey, $"\"{entry}\" is not of the form \"name: user\" (or \"name: user, user\")");
                 continue;
             }
 
             string name = entry[..colon].Trim().ToLowerInvariant();
-            string user = entry[(colon + 1)..].Trim().ToLowerInvariant();
+            string[] users = entry[(colon + 1)..].Split(',').Select(u => u.Trim().ToLowerInvariant()).ToArray();
             if (!IsLocalPart(name))
             {
                 r.Fail(AliasesKey, $"\"{entry}\": \"{name}\" is not a local part");
             }
-            else if (!IsLocalPart(user) || MaildirDelivery.SafeLocalPart(user) != user)
+            else if (users.FirstOrDefault(u => !IsLocalPart(u) || MaildirDelivery.SafeLocalPart(u) != u) is { } bad)
             {
-                r.Fail(AliasesKey, $"\"{entry}\": \"{user}\" is not a user name (it names a folder under maildir-root)");
+                r.Fail(AliasesKey, $"\"{entry}\": \"{bad}\" is not a user name (it names a folder under maildir-root)");
             }
-            else if (!aliases.TryAdd(name, user))
+            else if (!aliases.TryAdd(name, users.Distinct(StringComparer.Ordinal).ToArray()))
             {
                 r.Fail(AliasesKey, $"\"{name}\" is given twice");
             }
         }
 
-        foreach (var (name, user) in aliases)
+        foreach (var (name, users) in aliases)
         {
-            // One level only: a chain would make the maildir depend on the order of lookups, and a
-            // cycle would have no maildir at all.
-            if (aliases.ContainsKey(user))
+            foreach (string user in users)
             {
-                r.Fail(AliasesKey, $"\"{name}: {user}\": \"{user}\" is an alias itself; name the user it stands for");
-            }
-            else if (localUsers.Count > 0 && !localUsers.Contains(user))
-            {
-                r.Fail(AliasesKey, $"\"{name}: {user}\": \"{user}\" is not in actormta.policy.local-users");
+                // One level only: a chain would make the maildirs depend on the order of lookups, and
+                // a cycle would have no maildir at all.
+                if (aliases.ContainsKey(user))
+                {
+                    r.Fail(AliasesKey, $"\"{name}: {user}\": \"{user}\" is an alias itself; name the users it stands for");
+                }
+                else if (localUsers.Count > 0 && !localUsers.Contains(user))
+                {
+                    r.Fail(AliasesKey, $"\"{name}: {user}\": \"{user}\" is not in actormta.policy.local-users");
+                }
             }
         }
 

@@ -285,7 +285,8 @@ internal sealed class MessageAttempt
             // Mail for another user's maildir (an alias, a detail after the recipient delimiter) is
             // logged as Exim logs a redirected address: the user, then the envelope recipient in
             // angle brackets ("=> alice@host <postmaster@host>").
-            string rcpt = LoggedLocalRecipient(address, owner._maildir.UserOf(address));
+            var users = owner._maildir.UsersOf(address);
+            string rcpt = users is [var user] ? LoggedLocalRecipient(address, user) : address;
             LocalDeliveryResult result;
             await owner._localSlots.WaitAsync().ConfigureAwait(false);
             try
@@ -304,12 +305,12 @@ internal sealed class MessageAttempt
                     await owner._spool.RemoveDurablyAsync(_id).ConfigureAwait(false);
                     _removed = true;
                     Book.States[i] = RecipientState.Delivered;
-                    owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    LogDelivered(address, users, rcpt);
                     MtaMetrics.MessageDelivered(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
-                    owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                    LogDelivered(address, users, rcpt);
                     MtaMetrics.MessageDelivered(DeliveryKind.Local);
                     break;
                 case LocalDeliveryResult.Failed failed:
@@ -323,6 +324,17 @@ internal sealed class MessageAttempt
                         $"{_id} ** {rcpt} R={LocalRouter} T={LocalTransport}: retry timeout exceeded ({deferred.Reason})").ConfigureAwait(false);
                     break;
             }
+        }
+
+        /// <summary>One <c>=&gt;</c> line per maildir written, as Exim logs each address an alias generated.</summary>
+        private void LogDelivered(string address, IReadOnlyList<string>? users, string rcpt)
+        {
+            if (users is not { Count: > 1 })
+            {
+                owner._log.Write($"{_id} => {rcpt} R={LocalRouter} T={LocalTransport}");
+                return;
+            }
+            foreach (string user in users) owner._log.Write($"{_id} => {LoggedLocalRecipient(address, user)} R={LocalRouter} T={LocalTransport}");
         }
 
         private async Task RouteFailedAsync(int i, RouteFailed failed)

@@ -16,15 +16,19 @@ public sealed class AliasSettingsTests : IDisposable
     [Fact]
     public void Entries_are_read_in_any_case_and_a_dotted_name_stays_one_name()
     {
-        string file = WriteFile("actormta.local-delivery.aliases = [\"Postmaster: Alice\", \" first.last :bob \"]\n");
+        string file = WriteFile("actormta.local-delivery.aliases = [\"Postmaster: Alice\", \" first.last :bob \", \"staff: alice, Bob,alice\"]\n");
 
         var local = SettingsLoader.Load(file, []).Settings.LocalDelivery;
 
-        Assert.Equal(2, local.Aliases.Count);
-        Assert.Equal(("alice", true), local.UserOf("POSTMASTER"));
-        Assert.Equal(("bob", true), local.UserOf("first.last"));
-        Assert.Equal(("alice", false), local.UserOf("Alice"));
+        Assert.Equal(3, local.Aliases.Count);
+        Assert.Equal(("alice", true), Users(local.UsersOf("POSTMASTER")));
+        Assert.Equal(("bob", true), Users(local.UsersOf("first.last")));
+        Assert.Equal(("alice,bob", true), Users(local.UsersOf("staff")));
+        Assert.Equal(("alice", false), Users(local.UsersOf("Alice")));
     }
+
+    /// <summary>The users joined with commas, for comparing (a tuple compares arrays by reference).</summary>
+    private static (string Users, bool Aliased) Users((IReadOnlyList<string> Users, bool Aliased) found) => (string.Join(',', found.Users), found.Aliased);
 
     [Fact]
     public void The_default_has_no_aliases()
@@ -38,7 +42,9 @@ public sealed class AliasSettingsTests : IDisposable
     [InlineData("[\"abuse: alice@example.com\"]", "\"abuse: alice@example.com\": \"alice@example.com\" is not a user name")]
     [InlineData("[\"abuse:\"]", "\"abuse:\": \"\" is not a user name")]
     [InlineData("[\"abuse: alice\", \"Abuse: bob\"]", "\"abuse\" is given twice")]
-    [InlineData("[\"abuse: postmaster\", \"postmaster: alice\"]", "\"abuse: postmaster\": \"postmaster\" is an alias itself; name the user it stands for")]
+    [InlineData("[\"abuse: postmaster\", \"postmaster: alice\"]", "\"abuse: postmaster\": \"postmaster\" is an alias itself; name the users it stands for")]
+    [InlineData("[\"staff: alice, ../bob\"]", "\"staff: alice, ../bob\": \"../bob\" is not a user name")]
+    [InlineData("[\"staff: alice,\"]", "\"staff: alice,\": \"\" is not a user name")]
     [InlineData("[\"loop: loop\"]", "\"loop: loop\": \"loop\" is an alias itself")]
     [InlineData("[\"postmaster: bob\"]\n  policy.local-users = [alice]", "\"postmaster: bob\": \"bob\" is not in actormta.policy.local-users")]
     [InlineData("{ postmaster = alice }", "expected a list of strings")]
@@ -81,13 +87,13 @@ public sealed class AliasSettingsTests : IDisposable
     public void The_recipient_delimiter_cuts_the_local_part_after_a_whole_alias_is_looked_up(string localPart, string user, bool aliased)
     {
         string file = WriteFile("actormta.local-delivery { recipient-delimiter = \"+\", aliases = [\"abuse: alice\", \"whole+alias: bob\"] }\n");
-        Assert.Equal((user, aliased), SettingsLoader.Load(file, []).Settings.LocalDelivery.UserOf(localPart));
+        Assert.Equal((user, aliased), Users(SettingsLoader.Load(file, []).Settings.LocalDelivery.UsersOf(localPart)));
     }
 
     [Fact]
     public void A_target_in_the_user_list_is_accepted()
     {
         string file = WriteFile("actormta { policy.local-users = [Alice], local-delivery.aliases = [\"postmaster: alice\"] }\n");
-        Assert.Equal(("alice", true), SettingsLoader.Load(file, []).Settings.LocalDelivery.UserOf("postmaster"));
+        Assert.Equal(("alice", true), Users(SettingsLoader.Load(file, []).Settings.LocalDelivery.UsersOf("postmaster")));
     }
 }

@@ -16,7 +16,7 @@ public sealed class LocalUsersTests
         Policy = s.Policy with { LocalUsers = new HashSet<string>(["alice"], StringComparer.OrdinalIgnoreCase) },
         LocalDelivery = s.LocalDelivery with
         {
-            Aliases = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["abuse"] = "alice" },
+            Aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase) { ["abuse"] = ["alice"], ["staff"] = ["alice", "postmaster"] },
             RecipientDelimiter = delimiter,
         },
     });
@@ -56,6 +56,23 @@ public sealed class LocalUsersTests
         Assert.False(Directory.Exists(Path.Combine(mta.Settings.LocalDelivery.MaildirRoot, "abuse")));
         string line = await mta.WaitForLogLineAsync(" => ");
         Assert.Contains(" => alice@test.example <Abuse@test.example> R=local_user T=maildir_delivery", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_alias_for_several_users_puts_a_copy_in_each_maildir_and_logs_each()
+    {
+        await using var mta = await StartAsync();
+        using var client = await mta.GreetedAsync();
+
+        await SendAsync(client, "Staff@test.example", "meeting");
+
+        string toAlice = Assert.Single(await mta.WaitForMaildirAsync("alice"));
+        string toPostmaster = Assert.Single(await mta.WaitForMaildirAsync("postmaster"));
+        Assert.Equal(toAlice, toPostmaster);
+        Assert.StartsWith("Return-Path: <a@client.test>\r\nDelivered-To: Staff@test.example\r\n", toAlice, StringComparison.Ordinal);
+        string id = (await mta.WaitForLogLineAsync(" => alice@test.example <Staff@test.example> R=local_user T=maildir_delivery")).Split(' ')[2];
+        await mta.WaitForLogLineAsync($"{id} => postmaster@test.example <Staff@test.example> R=local_user T=maildir_delivery");
+        await mta.WaitForLogLineAsync($"{id} Completed");
     }
 
     [Fact]

@@ -317,6 +317,40 @@ public sealed class QueueManagerTests : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task An_alias_whose_second_maildir_defers_is_completed_by_the_retry_without_a_second_copy_in_the_first()
+    {
+        UseSettings(s => s with
+        {
+            LocalDelivery = s.LocalDelivery with
+            {
+                Aliases = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase) { ["staff"] = ["alice", "bob"] },
+            },
+        });
+        Directory.CreateDirectory(_f.MaildirRoot);
+        string blocker = Path.Combine(_f.MaildirRoot, "bob");
+        File.WriteAllText(blocker, "a file where bob's maildir should be");
+        var queue = StartQueue();
+        var envelope = await _f.StoreAsync("staff@test.example");
+
+        queue.Tell(new QueueManager.Enqueue(envelope));
+
+        await AwaitAssertAsync(() => Assert.Contains(_f.Sink.Lines, l => l.StartsWith($"{envelope.MessageId} == staff@test.example R=local_user", StringComparison.Ordinal)), Patience);
+        // Alice's mail reader takes her copy meanwhile: new/NAME becomes cur/NAME:2,S.
+        string copy = Assert.Single(_f.MaildirFiles("alice"));
+        string name = Path.GetFileName(copy);
+        Directory.CreateDirectory(Path.Combine(_f.MaildirRoot, "alice", "cur"));
+        File.Move(Path.Combine(_f.MaildirRoot, "alice", copy), Path.Combine(_f.MaildirRoot, "alice", "cur", name + ":2,S"));
+        File.Delete(blocker);
+        queue.Tell(QueueManager.RunQueue.Instance);
+
+        await WaitForLogAsync($"{envelope.MessageId} Completed");
+        Assert.Equal([$"cur/{name}:2,S"], _f.MaildirFiles("alice").Where(f => !f.StartsWith("tmp/", StringComparison.Ordinal)));
+        Assert.Single(_f.MaildirFiles("bob"));
+        Assert.Contains($"{envelope.MessageId} => alice@test.example <staff@test.example> R=local_user T=maildir_delivery", _f.Sink.Lines);
+        Assert.Contains($"{envelope.MessageId} => bob@test.example <staff@test.example> R=local_user T=maildir_delivery", _f.Sink.Lines);
+    }
+
+    [Fact]
     public async Task A_recipient_whose_local_part_is_no_safe_mailbox_fails_for_good_and_the_others_are_delivered()
     {
         var queue = StartQueue();

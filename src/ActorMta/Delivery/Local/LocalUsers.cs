@@ -17,7 +17,7 @@ public static class LocalUsers
     public static bool Exists(IReadOnlySet<string> users, LocalDeliverySettings local, string localPart)
     {
         if (users.Count == 0) return true;
-        var (user, aliased) = local.UserOf(localPart);
-        return aliased || users.Contains(user) || user == Postmaster;
+        var (owners, aliased) = local.UsersOf(localPart);
+        return aliased || users.Contains(owners[0]) || owners[0] == Postmaster;
     }
 }

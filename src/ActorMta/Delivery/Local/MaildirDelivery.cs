@@ -66,15 +66,15 @@ public sealed class MaildirDelivery
     /// <summary>Root folder of all maildirs.</summary>
     public string Root => _root;
 
-    /// <summary>The user whose maildir receives <paramref name="address"/>'s mail: its local part,
-    /// cut at the recipient delimiter, or an alias's target (<see cref="LocalDeliverySettings.UserOf"/>);
+    /// <summary>The users whose maildirs receive <paramref name="address"/>'s mail: its local part,
+    /// cut at the recipient delimiter, or an alias's targets (<see cref="LocalDeliverySettings.UsersOf"/>);
     /// null if the local part is no safe folder name.</summary>
-    public string? UserOf(string address)
+    public IReadOnlyList<string>? UsersOf(string address)
     {
         // Alias targets were checked when the configuration was read, and a safe local part's
         // beginning (cut at the delimiter, never empty) is safe too.
         string? localPart = SafeLocalPart(address);
-        return localPart is null ? null : _settings.UserOf(localPart).User;
+        return localPart is null ? null : _settings.UsersOf(localPart).Users;
     }
 
     /// <summary>The deterministic file name of one (message, recipient) delivery.</summary>
@@ -82,10 +82,14 @@ public sealed class MaildirDelivery
         => string.Create(CultureInfo.InvariantCulture, $"{receivedAt.ToUnixTimeSeconds()}.{messageId}_{recipientIndex}.{_host}");
 
     /// <summary>
-    /// Delivers a spooled message to one recipient. Blocking I/O runs on the spool's I/O threads.
+    /// Delivers a spooled message to one recipient: into its user's maildir, or into each of an
+    /// alias's users' maildirs in turn. Blocking I/O runs on the spool's I/O threads.
     /// </summary>
     /// <param name="maybeRepeated">The message may have been delivered to this recipient before a
     /// crash (recovered from the spool or attempted before): look in <c>cur/</c> too.</param>
+    /// <remarks>An alias's users share the file name, so when one maildir defers, the retry (an
+    /// attempt after this one, so <paramref name="maybeRepeated"/>) finds the copies already made
+    /// and adds only the missing ones.</remarks>
     public async Task<LocalDeliveryResult> DeliverAsync(
         Envelope envelope, int recipientIndex, Func<Stream> openData, bool maybeRepeated, CancellationToken cancellationToken = default)
     {
@@ -96,9 +100,21 @@ public sealed class MaildirDelivery
         {
             return new LocalDeliveryResult.Failed("unknown user (not in policy.local-users)", "5.1.1");
         }
-        string maildir = Path.Combine(_root, _settings.UserOf(localPart).User);
 
         string name = FileNameFor(envelope.MessageId, recipientIndex, envelope.ReceivedAt);
+        LocalDeliveryResult? first = null;
+        foreach (string user in _settings.UsersOf(localPart).Users)
+        {
+            var result = await DeliverToAsync(Path.Combine(_root, user), name, envelope, recipient, openData, maybeRepeated, cancellationToken).ConfigureAwait(false);
+            if (result is not LocalDeliveryResult.Delivered) return result;
+            first ??= result;
+        }
+        return first!;
+    }
+
+    private async Task<LocalDeliveryResult> DeliverToAsync(
+        string maildir, string name, Envelope envelope, string recipient, Func<Stream> openData, bool maybeRepeated, CancellationToken cancellationToken)
+    {
         string newDir = Path.Combine(maildir, "new");
         string target = Path.Combine(newDir, name);
         try
