@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace ActorMta.Host;
 
 /// <summary>
@@ -18,18 +16,13 @@ internal static class InvocationName
         _ => args,
     };
 
-    /// <summary>
-    /// argv[0] as the caller passed it. .NET gives no portable way to it: its own first argument is
-    /// the program's resolved path, which names the link's target, not the link. Null where
-    /// /proc is missing (the program then answers to its own name only).
-    /// </summary>
+    /// <summary>argv[0] as the caller passed it (<see cref="ProcessCommandLine"/>); null where /proc is
+    /// missing (the program then answers to its own name only).</summary>
     public static string? FromProc()
     {
         try
         {
-            byte[] cmdline = File.ReadAllBytes("/proc/self/cmdline");
-            int end = Array.IndexOf(cmdline, (byte)0);
-            return Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
+            return ProcessCommandLine.Read()[0];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

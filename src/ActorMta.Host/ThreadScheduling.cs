@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Runtime.InteropServices;
-using System.Text;
 using ActorMta.Configuration;
 
 namespace ActorMta.Host;
@@ -56,7 +55,7 @@ internal static class ThreadScheduling
         string?[] argv;
         try
         {
-            argv = [.. Encoding.UTF8.GetString(File.ReadAllBytes("/proc/self/cmdline")).TrimEnd('\0').Split('\0'), null];
+            argv = [.. ProcessCommandLine.Read(), null];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
