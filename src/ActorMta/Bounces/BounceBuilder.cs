@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ActorMta.Smtp;
 using ActorMta.Spool;
 using MimeKit;
 using MimeKit.Utils;
@@ -28,16 +29,16 @@ public static class BounceBuilder
     /// (the default is FAILURE,DELAY) or one that names FAILURE; NOTIFY=NEVER or a list without FAILURE
     /// asks for no report.
     /// </summary>
-    public static bool WantsFailureReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "FAILURE", absent: true);
+    public static bool WantsFailureReport(EnvelopeRecipient recipient) => DsnValues.Asks(recipient.Notify, DsnNotify.Failure);
 
     /// <summary>
     /// True when a delay of this recipient should be reported (RFC 3461 section 4.1): NOTIFY absent
     /// (the default is FAILURE,DELAY) or one that names DELAY.
     /// </summary>
-    public static bool WantsDelayReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "DELAY", absent: true);
+    public static bool WantsDelayReport(EnvelopeRecipient recipient) => DsnValues.Asks(recipient.Notify, DsnNotify.Delay);
 
     /// <summary>True when the sender asked to hear of this recipient's delivery (NOTIFY names SUCCESS; never by default).</summary>
-    public static bool WantsSuccessReport(EnvelopeRecipient recipient) => Names(recipient.Notify, "SUCCESS", absent: false);
+    public static bool WantsSuccessReport(EnvelopeRecipient recipient) => DsnValues.Asks(recipient.Notify, DsnNotify.Success);
 
     /// <summary>
     /// True when the message says it is list, bulk or machine-made mail (<c>List-Id</c>,
@@ -55,16 +56,6 @@ public static class BounceBuilder
             || precedence.Equals("junk", StringComparison.OrdinalIgnoreCase)) return true;
         string? auto = headers["Auto-Submitted"]?.Trim();
         return auto is not null && !auto.StartsWith("no", StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static bool Names(string? notify, string keyword, bool absent)
-    {
-        if (string.IsNullOrWhiteSpace(notify)) return absent;
-        foreach (var item in notify.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (item.Equals(keyword, StringComparison.OrdinalIgnoreCase)) return true;
-        }
-        return false;
     }
 
     /// <summary>The bounce as a MimeKit message.</summary>
@@ -126,7 +117,7 @@ public static class BounceBuilder
         var report = new MultipartReport("delivery-status")
         {
             Human(original, failed, reportingMta, kind, queued),
-            Status(original, failed, reportingMta, kind == Kind.Delay ? "delayed" : "failed"),
+            Status(original, failed, reportingMta, kind switch { Kind.Delay => "delayed", Kind.Success => "delivered", _ => "failed" }),
             kind == Kind.Failure ? Returned(original, originalData, originalHeaders) : new TextRfc822Headers { Message = originalHeaders ?? new MimeMessage() },
         };
         message.Body = report;
