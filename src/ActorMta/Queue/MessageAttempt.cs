@@ -173,10 +173,11 @@ internal sealed class MessageAttempt
     {
         private readonly string _id = envelope.MessageId;
         private readonly List<DateTimeOffset> _retries = [];
-        /// <summary>The recipients this attempt deferred, with why (for a delay report).</summary>
-        private readonly SortedDictionary<int, RecipientFailure> _deferred = [];
-        /// <summary>Remote recipients this attempt delivered, with how (for a success report).</summary>
-        private readonly Dictionary<int, RecipientOutcome> _relayed = [];
+        /// <summary>The recipients this attempt deferred, with why (for a delay report); made at the first.</summary>
+        private SortedDictionary<int, RecipientFailure>? _deferred;
+        /// <summary>Remote recipients this attempt delivered that asked for a success report, with
+        /// how; made at the first (most messages ask for none, and this is every relayed message's path).</summary>
+        private Dictionary<int, RecipientOutcome>? _relayed;
         /// <summary>The spool file is already gone (removed with the last delivery, see <see cref="EndsTheMessage"/>).</summary>
         private bool _removed;
 
@@ -371,7 +372,7 @@ internal sealed class MessageAttempt
                     break;
                 case DeliveryStatus.Delivered:
                     await DeliveredAsync(i).ConfigureAwait(false);
-                    _relayed[i] = outcome;
+                    if (BounceBuilder.WantsSuccessReport(envelope.Recipients[i])) (_relayed ??= [])[i] = outcome;
                     owner._log.Write(DeliveryLogLine.Format(envelope, outcome));
                     MtaMetrics.MessageDelivered(DeliveryKind.Smtp);
                     break;
@@ -450,7 +451,7 @@ internal sealed class MessageAttempt
                 owner._log.Write(deferLine);
                 MtaMetrics.MessageDeferred(kind);
                 _retries.Add(at);
-                _deferred[i] = failure;
+                (_deferred ??= [])[i] = failure;
                 return;
             }
             string rcpt = envelope.Recipients[i].Address;
@@ -501,7 +502,7 @@ internal sealed class MessageAttempt
         {
             var due = Enumerable.Range(0, Book.States.Length).Where(SuccessDue).ToList();
             if (due.Count == 0) return;
-            var passedOn = due.Where(i => _relayed.TryGetValue(i, out var o) && o.Connection is { DsnPassedOn: true }).ToList();
+            var passedOn = due.Where(i => _relayed?.GetValueOrDefault(i) is { Connection.DsnPassedOn: true }).ToList();
             var ours = due.Except(passedOn).ToList();
             string? reportId = null;
             if (ours.Count > 0 && envelope.Sender.Length > 0)
@@ -521,7 +522,7 @@ internal sealed class MessageAttempt
             var recipient = envelope.Recipients[i];
             if (IsLocal(owner._settings.Policy, recipient.Address))
                 return new BouncedRecipient(recipient, new RecipientFailure("2.0.0", null, null, "delivered"), "delivered");
-            if (_relayed.TryGetValue(i, out var outcome))
+            if (_relayed?.GetValueOrDefault(i) is { } outcome)
                 return new BouncedRecipient(recipient, FailureOf(outcome), "relayed");
             return new BouncedRecipient(recipient, new RecipientFailure("2.0.0", null, null, "accepted by the next host"), "relayed");
         }
@@ -542,6 +543,7 @@ internal sealed class MessageAttempt
             int due = (int)Math.Min(int.MaxValue, queued.Ticks / period.Ticks);
             if (due <= Book.Warnings) return;
 
+            if (_deferred is null) return;
             var wanted = _deferred.Where(d => BounceBuilder.WantsDelayReport(envelope.Recipients[d.Key])).ToList();
             // No deferred recipient wants one: nothing is journaled, so a later attempt asks again.
             if (wanted.Count == 0) return;
