@@ -132,8 +132,8 @@ public sealed class SessionFuzzTests
                 }
                 if (upgrade is not null)
                 {
-                    var done = await Task.WhenAny(upgrade, Task.Delay(TimeSpan.FromSeconds(10)));
-                    Assert.True(done == upgrade, $"{name}: no reply to STARTTLS; replies:\n{replies}");
+                    await conversation.AwaitStartTlsAsync(upgrade);
+                    Assert.True(upgrade.IsCompleted, $"{name}: no reply to STARTTLS; replies:\n{replies}");
                     if (await upgrade)
                     {
                         // The first command over TLS. Had the injected VRFY been kept, its 252 would come first.
@@ -199,12 +199,32 @@ public sealed class SessionFuzzTests
         /// <summary>What the server did wrong at the TLS boundary, if anything.</summary>
         public string? Violation { get; private set; }
 
-        /// <summary>Completes with true once TLS is up after the next final reply, 220; false for any other reply.</summary>
+        /// <summary>
+        /// Completes with true once TLS is up after a 220 that follows the replies so far; false when
+        /// STARTTLS was refused. Its reply is not told by its place: a reply to an earlier command
+        /// (a message's 250, after an fsync that took seconds on a loaded CI machine) may still come
+        /// first, and taking that for STARTTLS's once left the 220 unheeded. Only STARTTLS gets a 220
+        /// after the banner, so the first one is its; a refusal is known only by the silence after it.
+        /// </summary>
         public Task<bool> ExpectStartTlsReply()
         {
             _startTlsAfter = replies.Finals;
-            _startTls = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _startTls.Task;
+            var pending = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _startTls, pending);
+            return pending.Task;
+        }
+
+        /// <summary>Until STARTTLS's reply is known: a 220 (the reader completes it), or a refusal, taken
+        /// to be a final reply after which nothing came for 3 s. At most 10 s.</summary>
+        public async Task AwaitStartTlsAsync(Task<bool> upgrade)
+        {
+            var deadline = Environment.TickCount64 + 10_000;
+            while (!upgrade.IsCompleted && Environment.TickCount64 < deadline)
+            {
+                await Task.WhenAny(upgrade, Task.Delay(50));
+                if (replies.Finals > _startTlsAfter && replies.QuietFor >= 3000)
+                    Interlocked.Exchange(ref _startTls, null)?.TrySetResult(false);
+            }
         }
 
         public async Task SendAsync(ReadOnlyMemory<byte> bytes) => await (_current ?? _plain).WriteAsync(bytes);
@@ -219,14 +239,9 @@ public sealed class SessionFuzzTests
                 while ((n = await _current.ReadAsync(buffer)) > 0)
                 {
                     replies.Add(Encoding.UTF8.GetString(buffer, 0, n));
-                    if (_startTls is not { } startTls || replies.Finals <= _startTlsAfter) continue;
-                    _startTls = null;
-                    string reply = replies.FinalLine(_startTlsAfter)!;
-                    if (!reply.StartsWith("220 ", StringComparison.Ordinal))
-                    {
-                        startTls.SetResult(false);
-                        continue;
-                    }
+                    if (Volatile.Read(ref _startTls) is null) continue;
+                    string? reply = replies.FinalLinesFrom(_startTlsAfter).FirstOrDefault(l => l.StartsWith("220 ", StringComparison.Ordinal));
+                    if (reply is null || Interlocked.Exchange(ref _startTls, null) is not { } startTls) continue;
                     if (!replies.Text.EndsWith(reply + "\r\n", StringComparison.Ordinal))
                     {
                         Violation = "the server wrote in the clear after its 220 to STARTTLS";
@@ -300,15 +315,14 @@ public sealed class SessionFuzzTests
         public override string ToString() => Text;
 
         /// <summary>The final line of reply number <paramref name="index"/> (0-based), if it came.</summary>
-        public string? FinalLine(int index)
-        {
-            int seen = 0;
-            foreach (var line in Text.Split("\r\n"))
-            {
-                if (line.Length >= 4 && line[3] == ' ' && seen++ == index) return line;
-            }
-            return null;
-        }
+        public string? FinalLine(int index) => FinalLinesFrom(index).FirstOrDefault();
+
+        /// <summary>The final lines of the replies from number <paramref name="index"/> (0-based) on.</summary>
+        public IEnumerable<string> FinalLinesFrom(int index) =>
+            Text.Split("\r\n").Where(line => line.Length >= 4 && line[3] == ' ').Skip(index);
+
+        /// <summary>Milliseconds since the server last wrote.</summary>
+        public long QuietFor => Environment.TickCount64 - Volatile.Read(ref _lastAt);
 
         /// <summary>Until <paramref name="finals"/> final replies came, the connection ended, or 10 s passed.</summary>
         public async Task AtLeastAsync(int finals, Task reading)
