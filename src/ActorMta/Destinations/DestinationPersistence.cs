@@ -5,7 +5,8 @@ namespace ActorMta.Destinations;
 
 /// <summary>
 /// Persistence for the destination actors: Akka.Persistence.Sql journal, snapshot store and query
-/// journal, plus the bindings of the destination events and snapshot to <see cref="DestinationSerializer"/>.
+/// journal, plus the bindings of the destination events and snapshot to <see cref="DestinationSerializer"/>
+/// and of the messages that cross cluster nodes to <see cref="DestinationWireSerializer"/>.
 /// </summary>
 /// <remarks>
 /// The returned config already ends with <see cref="SqlPersistence.DefaultConfiguration"/> as its
@@ -71,6 +72,21 @@ public static class DestinationPersistence
         if (Check(sqliteFile) is { } again) throw new IOException($"cannot start a new {sqliteFile}: {again}");
         return $"{sqliteFile} is not a sound SQLite database ({problem}): moved to {aside} and started anew; "
                + "the early-pipelining records and retry times it held will be learnt again";
+    }
+
+    /// <summary>The file of a SQLite connection string; null for an in-memory database or a string that does not parse.</summary>
+    public static string? SqliteFileOf(string connectionString)
+    {
+        try
+        {
+            var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+            string file = builder.DataSource;
+            return file.Length == 0 || file == ":memory:" || builder.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory ? null : file;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Opens the file (creating it), sets WAL and runs SQLite's quick check; null when all is well.</summary>
@@ -145,10 +161,15 @@ public static class DestinationPersistence
         akka.actor {
           serializers {
             actormta-destinations = {{Quote(TypeName(typeof(DestinationSerializer)))}}
+            actormta-destination-wire = {{Quote(TypeName(typeof(DestinationWireSerializer)))}}
           }
           serialization-bindings {
             {{Quote(TypeName(typeof(IDestinationEvent)))}} = actormta-destinations
             {{Quote(TypeName(typeof(DestinationSnapshot)))}} = actormta-destinations
+            {{Quote(TypeName(typeof(IDestinationMessage)))}} = actormta-destination-wire
+            {{Quote(TypeName(typeof(LeaseGranted)))}} = actormta-destination-wire
+            {{Quote(TypeName(typeof(LeaseRefused)))}} = actormta-destination-wire
+            {{Quote(TypeName(typeof(DestinationState)))}} = actormta-destination-wire
           }
         }
         """;
