@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using ActorMta.Auth;
 using ActorMta.Configuration;
+using ActorMta.Destinations;
 using ActorMta.Inbound;
 using ActorMta.Logging;
 using ActorMta.Outbound;
@@ -39,7 +40,9 @@ public sealed class MtaGuardian : UntypedActor
     public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
         AuthServices? auth, ServerTls? tls)
     {
-        _destinations = Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
+        _destinations = settings.Cluster.Enabled
+            ? ShardedDestinations.Start(Context, "destinations", settings.Destinations, settings.Cluster.Shards)
+            : Context.ActorOf(ActorMta.Destinations.Destinations.Props(settings.Destinations), "destinations");
         var router = Context.ActorOf(RouterActor.Props(new Router(settings.Routing, new DnsMxResolver(settings.Routing))), "router");
         var delivery = Context.ActorOf(DeliveryAgent.Props(settings.Outbound, spool, _destinations), "delivery");
         _queue = Context.ActorOf(QueueManager.Props(settings, spool, mainLog, router, delivery), "queue");

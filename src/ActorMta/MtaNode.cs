@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Configuration;
 using ActorMta.Auth;
+using ActorMta.Cluster;
 using ActorMta.Configuration;
 using ActorMta.Control;
 using ActorMta.Destinations;
@@ -26,12 +27,14 @@ public sealed class MtaNode : IAsyncDisposable
     private readonly MetricsEndpoint? _metrics;
     private readonly ControlServer? _control;
     private readonly SpoolLock _spoolLock;
+    private readonly bool _clustered;
     private bool _stopped;
 
     private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls,
-        ControlServer? control, UserStore users, SpoolLock spoolLock)
+        ControlServer? control, UserStore users, SpoolLock spoolLock, bool clustered)
     {
         _spoolLock = spoolLock;
+        _clustered = clustered;
         Tls = tls;
         Users = users;
         _control = control;
@@ -139,10 +142,20 @@ public sealed class MtaNode : IAsyncDisposable
                 if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
                 persistence = DestinationPersistence.Config(file);
             }
-            else persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
+            else
+            {
+                // A SQLite file named by the operator (such as one that several nodes share) needs WAL as much.
+                if (settings.Persistence.ProviderName == "SQLite.MS" && DestinationPersistence.SqliteFileOf(settings.Persistence.ConnectionString) is { } file
+                    && DestinationPersistence.PrepareSqlite(file) is { } setAside)
+                    mainLog.Write(setAside);
+                persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
+            }
 
-            var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig).WithFallback(persistence);
-            system = ActorSystem.Create("actormta", config);
+            // What the operator wrote in akka { } wins over what actormta.cluster implies.
+            var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig)
+                .WithFallback(ClusterHocon.For(settings.Cluster))
+                .WithFallback(persistence);
+            system = ActorSystem.Create(ClusterSettings.SystemName, config);
         }
         catch (Exception e)
         {
@@ -168,7 +181,7 @@ public sealed class MtaNode : IAsyncDisposable
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
-            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock, settings.Cluster.Enabled);
         }
         catch (Exception e)
         {
@@ -256,6 +269,9 @@ public sealed class MtaNode : IAsyncDisposable
             await Root.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is TaskCanceledException or AskTimeoutException) { }
+        // A cluster node leaves: its shards, and so its destinations, move to the other nodes at
+        // once instead of after the failure detector gave up on it.
+        if (_clustered) await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClusterLeavingReason.Instance).ConfigureAwait(false);
         await _system.Terminate().ConfigureAwait(false);
         // Last: nothing of this node touches the spool any more.
         _spoolLock.Dispose();

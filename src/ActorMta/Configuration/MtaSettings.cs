@@ -47,6 +47,9 @@ public sealed record MtaSettings(
     /// </summary>
     public PersistenceSettings Persistence { get; init; } = PersistenceSettings.Embedded;
 
+    /// <summary>Several nodes sharing their destinations (<c>actormta.cluster</c>); off by default.</summary>
+    public ClusterSettings Cluster { get; init; } = ClusterSettings.Off;
+
     /// <summary>The operations endpoint (<c>actormta.metrics</c>): <c>/metrics</c> and <c>/health</c>; off by default.</summary>
     public MetricsSettings Metrics { get; init; } = MetricsSettings.Default;
 

@@ -337,6 +337,7 @@ public static partial class SettingsLoader
             Routing = routing,
             Destinations = destinations,
             Persistence = persistence,
+            Cluster = ReadCluster(r, persistence),
             Metrics = metrics,
             Auth = ReadAuth(r, dataDirectory),
             Tls = ReadTls(r),
@@ -459,6 +460,20 @@ public static partial class SettingsLoader
         {
             Source origin = _origins.TryGetValue(path, out var s) ? s : Find(path).Source;
             errors.Add(new ConfigurationError(origin.Location(path), path, message));
+        }
+
+        /// <summary>The value of <paramref name="path"/> is reference.conf's: the operator did not write it.</summary>
+        public bool IsDefault(string path) => ReferenceEquals(_origins.TryGetValue(path, out var s) ? s : Find(path).Source, reference);
+
+        /// <summary>
+        /// <paramref name="path"/> does not go with the value of <paramref name="because"/>: the error
+        /// stands where the operator wrote <paramref name="path"/>, or, if they left it at its default,
+        /// where they wrote <paramref name="because"/> (a line in reference.conf helps nobody).
+        /// </summary>
+        public void FailWith(string path, string because, string message)
+        {
+            if (IsDefault(path) && !IsDefault(because)) Fail(because, $"{path} {message}");
+            else Fail(path, message);
         }
 
         private (Source Source, HoconValue? Value) Find(string path)

@@ -9,8 +9,9 @@ namespace ActorMta.Destinations;
 
 /// <summary>
 /// <c>/user/mta/destinations</c>: creates one <see cref="Destination"/> child per key on its first
-/// message and forwards to it, keeping the sender. In a cluster a shard region takes this place,
-/// with the same messages.
+/// message and forwards to it, keeping the sender. In a cluster (<see cref="ShardedDestinations"/>)
+/// each key has an instance of its own as a sharded entity, with the same behaviour for its one
+/// child, and asks its shard to stop it when the child passivated.
 /// </summary>
 /// <remarks>
 /// <para>Passivation: an idle child sends <see cref="Destination.Passivate"/>; the parent answers with
@@ -45,14 +46,16 @@ public sealed class Destinations : ReceiveActor
     private readonly Dictionary<string, List<(IDestinationMessage Message, IActorRef Sender)>> _stopping = new(StringComparer.Ordinal);
     // Persisted children not yet recovered, by child name: likewise.
     private readonly Dictionary<string, List<(IDestinationMessage Message, IActorRef Sender)>> _recovering = new(StringComparer.Ordinal);
-    // The store failed: until then new children are volatile.
-    private DateTimeOffset _storeDownUntil = DateTimeOffset.MinValue;
-    private bool _storeDownSaid;
+    private readonly StoreOutage _outage;
+    // A cluster's entity for one key (ShardedDestinations): with no child left, it asks its shard to stop it.
+    private readonly bool _entity;
 
-    public Destinations(DestinationSettings settings, TimeProvider clock)
+    public Destinations(DestinationSettings settings, TimeProvider clock, StoreOutage? outage = null, bool entity = false)
     {
         _settings = settings;
         _clock = clock;
+        _outage = outage ?? new StoreOutage(settings.StoreRetryInterval, clock);
+        _entity = entity;
 
         Receive<IDestinationMessage>(Route);
         Receive<Destination.Passivate>(OnPassivate);
@@ -61,10 +64,22 @@ public sealed class Destinations : ReceiveActor
         Receive<Destination.StoreFailed>(OnStoreFailed);
         Receive<Terminated>(OnTerminated);
         Receive<ListDestinations>(_ => List());
+        Receive<StopEntity>(_ => Context.Stop(Self));
+    }
+
+    /// <summary>From the shard, after this entity asked to be passivated.</summary>
+    public sealed class StopEntity
+    {
+        public static readonly StopEntity Instance = new();
+        private StopEntity() { }
     }
 
     public static Props Props(DestinationSettings settings, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new Destinations(settings, clock ?? TimeProvider.System));
+        Akka.Actor.Props.Create(() => new Destinations(settings, clock ?? TimeProvider.System, null, false));
+
+    /// <summary>A cluster's entity: the parent of one key's destination, on the node its shard is on.</summary>
+    public static Props EntityProps(DestinationSettings settings, StoreOutage outage) =>
+        Akka.Actor.Props.Create(() => new Destinations(settings, TimeProvider.System, outage, true));
 
     /// <summary>The child actor's name for a key: the key, percent-encoded (IPv6 brackets and colons).</summary>
     public static string ChildName(DestinationKey key) => Uri.EscapeDataString(key.EntityId);
@@ -88,7 +103,7 @@ public sealed class Destinations : ReceiveActor
     /// <summary>A persisted child (held for until it recovers), or a volatile one while the store is down.</summary>
     private void Start(DestinationKey key, string name)
     {
-        bool storeDown = _clock.GetUtcNow() < _storeDownUntil;
+        bool storeDown = _outage.IsDown;
         var child = Context.ActorOf(
             storeDown ? VolatileDestination.Props(key, _settings, _clock) : Destination.Props(key, _settings, _clock), name);
         Context.Watch(child);
@@ -121,29 +136,10 @@ public sealed class Destinations : ReceiveActor
         if (!_recovering.Remove(child.Path.Name, out var held))
             return;
         Deliver(child, held);
-        if (_storeDownSaid && _clock.GetUtcNow() >= _storeDownUntil)
-        {
-            _storeDownSaid = false;
-            _log.Info("destination store available again: destinations are persisted");
-        }
+        _outage.Recovered(_log);
     }
 
-    private void OnStoreFailed(Destination.StoreFailed failed) => StoreDown(failed.Reason);
-
-    private void StoreDown(string reason)
-    {
-        Metrics.MtaMetrics.DestinationStoreFailed();
-        var now = _clock.GetUtcNow();
-        bool alreadyDown = now < _storeDownUntil;
-        _storeDownUntil = now + _settings.StoreRetryInterval;
-        if (alreadyDown)
-            return;
-        _storeDownSaid = true;
-        // One line per outage, not Akka's stack trace per destination: the store holds hints.
-        _log.Warning("destination store unavailable ({0}): deliveries go on, destinations started from now on keep what " +
-                     "they learn (early-pipelining records, host retry waits) in memory only; the store is tried again in {1}",
-            reason, _settings.StoreRetryInterval);
-    }
+    private void OnStoreFailed(Destination.StoreFailed failed) => _outage.Failed(failed.Reason, _log);
 
     private void OnPassivate(Destination.Passivate passivate)
     {
@@ -172,18 +168,31 @@ public sealed class Destinations : ReceiveActor
             // Passivated: what came meanwhile goes to its next incarnation.
             if (held.Count > 0)
                 Redeliver(name, held);
+            else if (_entity)
+                PassivateEntity();
             return;
         }
         if (_recovering.Remove(name, out held))
         {
             // Stopped before it recovered: its store could not be read (StoreFailed came first,
             // unless the recovery died some other way). What it was sent goes to a volatile one.
-            if (_clock.GetUtcNow() >= _storeDownUntil)
-                StoreDown($"{Destination.PersistenceIdPrefix}{Uri.UnescapeDataString(name)} stopped before it recovered");
+            if (!_outage.IsDown)
+                _outage.Failed($"{Destination.PersistenceIdPrefix}{Uri.UnescapeDataString(name)} stopped before it recovered", _log);
             if (held.Count > 0)
                 Redeliver(name, held);
+            else if (_entity)
+                PassivateEntity();
         }
     }
+
+    /// <summary>
+    /// An entity whose destination stopped idle asks its shard to stop it too; the shard holds what
+    /// arrives meanwhile and starts the entity again for it. A message already in this entity's
+    /// mailbox when the shard's <see cref="StopEntity"/> comes starts a destination that then stops
+    /// with it: a lease granted in that instant is forgotten, and the host may get one connection
+    /// more than its budget while that connection lasts (sharding cannot cancel a passivation).
+    /// </summary>
+    private void PassivateEntity() => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(StopEntity.Instance));
 
     // ---- ListDestinations -----------------------------------------------------------------------
 
@@ -207,7 +216,8 @@ public sealed class Destinations : ReceiveActor
         ListAsync(system, self, live, log).PipeTo(Sender);
     }
 
-    private static async Task<IReadOnlyList<DestinationState>> ListAsync(
+    /// <summary>The states of <paramref name="live"/> and of every persisted destination, asked through <paramref name="self"/>.</summary>
+    internal static async Task<IReadOnlyList<DestinationState>> ListAsync(
         ActorSystem system, IActorRef self, HashSet<DestinationKey> live, ILoggingAdapter log)
     {
         var persisted = await PersistedKeys(system, log).ConfigureAwait(false);

@@ -1,0 +1,43 @@
+using System.Globalization;
+using Akka.Configuration;
+using ActorMta.Configuration;
+
+namespace ActorMta.Cluster;
+
+/// <summary>
+/// The Akka configuration of a cluster node, from <c>actormta.cluster</c>: the operator writes
+/// host:port pairs, not Akka addresses. Used as a fallback below the <c>akka { }</c> the operator
+/// wrote, so any Akka cluster or remoting setting can still be tuned there.
+/// </summary>
+public static class ClusterHocon
+{
+    public static Config For(ClusterSettings cluster)
+    {
+        if (!cluster.Enabled) return Config.Empty;
+        string seeds = string.Join(", ", cluster.SeedNodes.Select(s => Quote($"akka.tcp://{ClusterSettings.SystemName}@{s}")));
+        string hocon = $$"""
+            akka {
+              actor.provider = cluster
+              remote.dot-netty.tcp {
+                hostname = {{Quote(cluster.Hostname)}}
+                port = {{cluster.Port.ToString(CultureInfo.InvariantCulture)}}
+              }
+              cluster {
+                seed-nodes = [{{seeds}}]
+                sharding {
+                  # Destinations passivate themselves when idle and without leases; Akka's own idle
+                  # passivation would also stop one whose sessions hold long connections.
+                  passivate-idle-entity-after = off
+                  # Entities are started by their next message; remembering them needs nothing
+                  # (and its ddata store is broken here: stack.md).
+                  remember-entities = off
+                }
+              }
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon);
+    }
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

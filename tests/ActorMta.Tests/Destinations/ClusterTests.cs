@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using ActorMta.Configuration;
+using ActorMta.Destinations;
+using ActorMta.Tests.Outbound;
+using ActorMta.Tests.Support;
+using Xunit.Abstractions;
+using AkkaCluster = Akka.Cluster.Cluster;
+
+namespace ActorMta.Tests.Destinations;
+
+/// <summary>
+/// Two relays in one cluster (real Akka.Remote over loopback, a real PostgreSQL server as their
+/// shared store) in front of one ActorMta server: what one node learns of the server is used by
+/// the other, and stays when the node that learnt it leaves.
+/// </summary>
+public sealed class ClusterTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_record_learnt_by_one_node_makes_the_other_nodes_first_connection_early()
+    {
+        await using var postgres = await PostgresOrSkipAsync();
+        if (postgres is null) return;
+        await using var server = await TestMta.StartAsync();
+        int seedPort = FreePort();
+        await using var a = await TestMta.StartAsync(s => Node(s, server, postgres, seedPort, seedPort));
+        await using var b = await TestMta.StartAsync(s => Node(s, server, postgres, 0, seedPort));
+        await UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+
+        // a talks to the server first: no record yet, so it waits for the banner.
+        string first = await ActorMtaToActorMtaTests.SubmitAsync(a, "through a");
+        string delivered = await a.WaitForLogLineAsync($"{first} => user@test.example");
+        Assert.DoesNotContain(" L* ", delivered);
+        var key = new DestinationKey(IPAddress.Loopback, server.EndPoint.Port);
+        await UntilAsync(async () => (await StateAsync(b, key)).Record is not null, "the record, seen from b");
+
+        // b never talked to the server: its first connection is early, on the record a learnt.
+        string second = await ActorMtaToActorMtaTests.SubmitAsync(b, "through b");
+        delivered = await b.WaitForLogLineAsync($"{second} => user@test.example");
+        Assert.Contains(" L* K ", delivered);
+
+        // a leaves; its shards move to b, the record (in the shared store) with them.
+        await a.DisposeAsync();
+        await UntilAsync(() => Task.FromResult(UpMembers(b) == 1), "b alone in the cluster");
+        string third = await ActorMtaToActorMtaTests.SubmitAsync(b, "after a left");
+        delivered = await b.WaitForLogLineAsync($"{third} => user@test.example");
+        Assert.Contains(" L* K ", delivered);
+
+        await server.WaitForMaildirAsync("user", 3);
+        var received = server.MainLogLines().Where(l => l.Contains("<= a@client.test", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, received.Length);
+        Assert.Contains(" L. K S=", received[0]);
+        Assert.Contains(" L* K S=", received[1]);
+        Assert.Contains(" L* K S=", received[2]);
+    }
+
+    [Fact]
+    public async Task The_cluster_lists_every_nodes_destinations_and_shares_one_connection_budget()
+    {
+        await using var postgres = await PostgresOrSkipAsync();
+        if (postgres is null) return;
+        int seedPort = FreePort();
+        await using var a = await TestMta.StartAsync(s => Node(s, null, postgres, seedPort, seedPort) with
+        {
+            Destinations = s.Destinations with { MaxConnections = 1 },
+        });
+        await using var b = await TestMta.StartAsync(s => Node(s, null, postgres, 0, seedPort) with
+        {
+            Destinations = s.Destinations with { MaxConnections = 1 },
+        });
+        await UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+        var key = new DestinationKey(IPAddress.Parse("192.0.2.7"), 25);
+
+        // A lease taken through a is the host's only one: b is refused, whichever node the destination is on.
+        var fromA = a.Node.System.ActorOf(Props.Create(() => new LeaseTaker()));
+        var fromB = b.Node.System.ActorOf(Props.Create(() => new LeaseTaker()));
+        var destinationsA = await a.Node.Root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+        var destinationsB = await b.Node.Root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+        Assert.IsType<LeaseGranted>(await fromA.Ask<object>(new LeaseTaker.Take(destinationsA, new AcquireLease(key, "a-1")), TimeSpan.FromSeconds(20)));
+        var refused = Assert.IsType<LeaseRefused>(await fromB.Ask<object>(new LeaseTaker.Take(destinationsB, new AcquireLease(key, "b-1")), TimeSpan.FromSeconds(20)));
+        Assert.Null(refused.RetryAt);
+
+        // A failure reported from b is seen from a; the listing of either node shows it.
+        destinationsB.Tell(new HostFailed(key, "connection refused"));
+        await UntilAsync(async () => (await StateAsync(a, key)).Retry is not null, "the retry wait, seen from a");
+        var listed = await destinationsA.Ask<IReadOnlyList<DestinationState>>(ListDestinations.Instance, TimeSpan.FromSeconds(20));
+        var state = Assert.Single(listed, s => s.Key == key);
+        Assert.Equal("connection refused", state.Retry!.LastError);
+        Assert.Equal(1, state.LeasesInUse);
+
+        // The lease ends with its holder, on the other node; once the host got through again, b may have it.
+        fromA.Tell(PoisonPill.Instance);
+        await UntilAsync(async () => (await StateAsync(b, key)).LeasesInUse == 0, "the lease freed when its holder on a stopped");
+        destinationsA.Tell(new HostSucceeded(key));
+        await UntilAsync(async () => (await StateAsync(b, key)).Retry is null, "the retry wait cleared, seen from b");
+        Assert.IsType<LeaseGranted>(await fromB.Ask<object>(new LeaseTaker.Take(destinationsB, new AcquireLease(key, "b-2")), TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>Holds leases as a delivery agent does: it is the sender of the request, and the answer comes back to it.</summary>
+    private sealed class LeaseTaker : ReceiveActor
+    {
+        public sealed record Take(IActorRef Destinations, AcquireLease Request);
+
+        public LeaseTaker()
+        {
+            IActorRef? asker = null;
+            Receive<Take>(take =>
+            {
+                asker = Sender;
+                take.Destinations.Tell(take.Request);
+            });
+            Receive<LeaseGranted>(granted => asker?.Tell(granted));
+            Receive<LeaseRefused>(refused => asker?.Tell(refused));
+        }
+    }
+
+    /// <summary>A relay to <paramref name="server"/> (or to nowhere) that is a cluster node on <paramref name="port"/>.</summary>
+    private static MtaSettings Node(MtaSettings s, TestMta? server, TestPostgres postgres, int port, int seedPort)
+    {
+        var relay = server is null ? s : ActorMtaToActorMtaTests.RelayTo(s, server);
+        return relay with
+        {
+            Persistence = new PersistenceSettings(postgres.ConnectionString, "PostgreSQL.15"),
+            Cluster = new ClusterSettings(true, "127.0.0.1", port, [$"127.0.0.1:{seedPort}"], 10),
+        };
+    }
+
+    private static int UpMembers(TestMta node) =>
+        AkkaCluster.Get(node.Node.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up);
+
+    private static async Task<DestinationState> StateAsync(TestMta node, DestinationKey key)
+    {
+        var destinations = await node.Node.Root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+        return await destinations.Ask<DestinationState>(new GetDestinationState(key), TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(40);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A server of the test's own; null (the test skips, saying why) where PostgreSQL is not installed, never in CI.</summary>
+    private async Task<TestPostgres?> PostgresOrSkipAsync()
+    {
+        var postgres = await TestPostgres.StartAsync();
+        if (postgres is null)
+        {
+            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
+            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
+        }
+        return postgres;
+    }
+}
