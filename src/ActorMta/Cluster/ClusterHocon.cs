@@ -18,6 +18,9 @@ public static class ClusterHocon
         string hocon = $$"""
             akka {
               actor.provider = cluster
+              # actormta run stops in order on SIGTERM: listeners and sessions, then it leaves the
+              # cluster (MtaNode.StopAsync). Akka's own hook would leave first and cut the sessions.
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
               remote.dot-netty.tcp {
                 hostname = {{Quote(cluster.Hostname)}}
                 port = {{cluster.Port.ToString(CultureInfo.InvariantCulture)}}
