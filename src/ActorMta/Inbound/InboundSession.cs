@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Text;
 using Akka.Actor;
 using ActorMta.Configuration;
 using ActorMta.Metrics;
@@ -103,6 +102,14 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        // Stopped from outside (the MTA is stopping) while the client waits for us: RFC 5321
+        // section 3.8 allows closing then only after a 421. Not while a reply is being written
+        // (its bytes would interleave) or the stream is between clear text and TLS.
+        if (_mode is not (Mode.Closed or Mode.Handshake) && !_closeAfterFlush && !_writePending)
+        {
+            Reply(Replies.ShuttingDown(_hostname));
+            _connection.TryWriteWithoutWaiting(_output.WrittenSpan);
+        }
         _connection.Dispose();
         ReleaseInput();
         AbortMessage();

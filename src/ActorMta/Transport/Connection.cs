@@ -93,6 +93,25 @@ public sealed class Connection : IDisposable
         catch (ObjectDisposedException) { }
     }
 
+    /// <summary>
+    /// Writes a last reply before the connection is closed from outside the conversation (the MTA
+    /// stopping), without ever waiting: a client that does not read gets nothing rather than
+    /// holding up the stop. Not while another write is in progress.
+    /// </summary>
+    public void TryWriteWithoutWaiting(ReadOnlySpan<byte> data)
+    {
+        if (IsClosed) return;
+        try
+        {
+            _socket.Blocking = false;
+            _stream.Write(data);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or NotSupportedException or InvalidOperationException)
+        {
+            // Gone, or its window full: the close says the rest.
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
