@@ -145,9 +145,19 @@ public sealed class MtaNode : IAsyncDisposable
             else
             {
                 // A SQLite file named by the operator (such as one that several nodes share) needs WAL as much.
-                if (settings.Persistence.ProviderName == "SQLite.MS" && DestinationPersistence.SqliteFileOf(settings.Persistence.ConnectionString) is { } file
-                    && DestinationPersistence.PrepareSqlite(file) is { } setAside)
-                    mainLog.Write(setAside);
+                // One that cannot be opened does not stop the MTA: the destinations find the store
+                // unavailable and go on without it, as for any other store.
+                if (settings.Persistence.ProviderName == "SQLite.MS" && DestinationPersistence.SqliteFileOf(settings.Persistence.ConnectionString) is { } file)
+                {
+                    try
+                    {
+                        if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+                    {
+                        mainLog.Write($"destination store {file} cannot be prepared ({e.Message}): destinations will keep what they learn in memory while it cannot be used");
+                    }
+                }
                 persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
             }
 

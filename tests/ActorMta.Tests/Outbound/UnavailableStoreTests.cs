@@ -33,6 +33,7 @@ public sealed class UnavailableStoreTests
             var first = await ActorMtaToActorMtaTests.SubmitAsync(relay, "first");
             await Operations.Operator.WaitForLogLineAsync(relay, TimeSpan.FromSeconds(40), $"{first} => user@test.example");
             var firstTook = watch.Elapsed;
+            Assert.Contains(relay.MainLogLines(), l => l.Contains($"destination store {Path.Combine(blocked, "destinations.db")} cannot be prepared", StringComparison.Ordinal));
 
             // The store stays down: the next destination is volatile from the start, with no wait.
             watch.Restart();
