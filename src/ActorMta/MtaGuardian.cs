@@ -36,6 +36,7 @@ public sealed class MtaGuardian : UntypedActor
 
     private readonly IActorRef _queue;
     private readonly IActorRef _destinations;
+    private readonly IActorRef _listeners;
 
     public MtaGuardian(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
         AuthServices? auth, ServerTls? tls)
@@ -52,7 +53,7 @@ public sealed class MtaGuardian : UntypedActor
             Tls = tls,
             DataBudget = new DataMemoryBudget(settings.Smtp.MaxDataInMemory),
         };
-        Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
+        _listeners = Context.ActorOf(Akka.Actor.Props.Create(() => new ListenerGroup(listenSockets, context)), "listeners");
     }
 
     public static Props Props(MtaSettings settings, MessageSpool spool, MainLog mainLog, Serilog.ILogger logger, IReadOnlyList<Socket> listenSockets,
@@ -68,6 +69,9 @@ public sealed class MtaGuardian : UntypedActor
                 break;
             case GetDestinations:
                 Sender.Tell(_destinations);
+                break;
+            case InboundSession.Drain:
+                _listeners.Forward(message);
                 break;
             default:
                 Unhandled(message);
@@ -91,6 +95,30 @@ public sealed class MtaGuardian : UntypedActor
         // A listener keeps its socket across a crash: resume rather than restart (a restart would close it).
         protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
 
-        protected override void OnReceive(object message) => Unhandled(message);
+        private IActorRef? _drainer;
+        private int _draining;
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case InboundSession.Drain:
+                    _drainer = Sender;
+                    _draining = 0;
+                    foreach (var listener in Context.GetChildren())
+                    {
+                        listener.Tell(InboundSession.Drain.Instance);
+                        _draining++;
+                    }
+                    if (_draining == 0) _drainer.Tell(InboundSession.Drained.Instance);
+                    break;
+                case InboundSession.Drained:
+                    if (--_draining == 0) _drainer?.Tell(InboundSession.Drained.Instance);
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ using ActorMta.Cluster;
 using ActorMta.Configuration;
 using ActorMta.Control;
 using ActorMta.Destinations;
+using ActorMta.Inbound;
 using ActorMta.Logging;
 using ActorMta.Metrics;
 using ActorMta.Spool;
@@ -28,13 +29,15 @@ public sealed class MtaNode : IAsyncDisposable
     private readonly ControlServer? _control;
     private readonly SpoolLock _spoolLock;
     private readonly bool _clustered;
+    private readonly TimeSpan _drainTimeout;
     private bool _stopped;
 
     private MtaNode(ActorSystem system, IActorRef root, IActorRef queue, MessageSpool spool, IReadOnlyList<IPEndPoint> endPoints, MetricsEndpoint? metrics, ServerTls? tls,
-        ControlServer? control, UserStore users, SpoolLock spoolLock, bool clustered)
+        ControlServer? control, UserStore users, SpoolLock spoolLock, MtaSettings settings)
     {
+        _clustered = settings.Cluster.Enabled;
+        _drainTimeout = settings.Smtp.DrainTimeout;
         _spoolLock = spoolLock;
-        _clustered = clustered;
         Tls = tls;
         Users = users;
         _control = control;
@@ -191,7 +194,7 @@ public sealed class MtaNode : IAsyncDisposable
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
-            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock, settings.Cluster.Enabled);
+            return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock, settings);
         }
         catch (Exception e)
         {
@@ -274,6 +277,16 @@ public sealed class MtaNode : IAsyncDisposable
         _stopped = true;
         _control?.Dispose();
         _metrics?.Dispose();
+        // Clients in the middle of a message finish it, so that none is spooled and then sent
+        // again because its 250 never left; the others get their 421 now.
+        if (_drainTimeout > TimeSpan.Zero)
+        {
+            try
+            {
+                await Root.Ask<InboundSession.Drained>(InboundSession.Drain.Instance, _drainTimeout).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TaskCanceledException or AskTimeoutException) { }
+        }
         try
         {
             await Root.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);

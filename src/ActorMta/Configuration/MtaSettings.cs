@@ -160,6 +160,11 @@ public sealed record SmtpServerSettings(
     /// <summary><c>smtp.max-received-headers</c>: a message whose header section has more
     /// <c>Received:</c> fields is refused after its data as a mail loop (RFC 5321 section 6.3).</summary>
     public int MaxReceivedHeaders { get; init; } = 100;
+
+    /// <summary><c>smtp.drain-timeout</c>: when the MTA stops, how long clients in the middle of a
+    /// message may take to finish it (each then gets its reply and a 421); clients between messages
+    /// get the 421 at once. Zero: everyone at once.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary><c>actormta.policy</c>: who may send what where. Never an open relay.</summary>

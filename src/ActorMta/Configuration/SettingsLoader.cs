@@ -217,6 +217,7 @@ public static partial class SettingsLoader
             TcpFastOpenQueue = r.NonNegativeInt("actormta.smtp.tcp-fastopen", maximum: MaxTcpFastOpenQueue),
             MaxDataInMemory = r.SizeOrOff("actormta.smtp.max-data-in-memory"),
             MaxReceivedHeaders = r.PositiveInt("actormta.smtp.max-received-headers"),
+            DrainTimeout = r.DurationOrZero("actormta.smtp.drain-timeout"),
         };
 
         var localUsers = r.StringList("actormta.policy.local-users");

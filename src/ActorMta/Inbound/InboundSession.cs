@@ -66,6 +66,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     /// <summary>When the pending write began: a client that stops reading our replies gets the same timeout as one that stops sending.</summary>
     private long _writeSince;
     private bool _closeAfterFlush;
+    private bool _draining;
     private bool _discardingLongLine;
     /// <summary>
     /// What is buffered is the start of a line or of data that the next read must complete:
@@ -158,6 +159,10 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             case TlsFailed failed:
                 OnTlsFailed(failed);
                 break;
+            case Drain:
+                _draining = true;
+                CloseIfDrained();
+                break;
             default:
                 Unhandled(message);
                 break;
@@ -194,6 +199,8 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
     {
         while (_mode is Mode.Command or Mode.Data or Mode.Chunk && Buffered > 0)
         {
+            // Stopping: what the client pipelined behind its message gets the 421, not an answer.
+            if (CloseIfDrained()) return;
             var progressed = _mode switch
             {
                 Mode.Command => TryCommand(),
@@ -397,6 +404,7 @@ public sealed partial class InboundSession : UntypedActor, IWithTimers
             BeginHandshake(); // the 220 to STARTTLS has left: nothing else may precede the handshake
             return;
         }
+        if (CloseIfDrained()) return;
         if (_mode is Mode.Busy or Mode.Closed) return;
         if (Buffered > 0 && !_waitingForMore)
         {

@@ -24,6 +24,8 @@ public sealed class SmtpListener : UntypedActor
     private readonly CancellationTokenSource _stop = new();
     private long _sessionCounter;
     private string _name = "";
+    // Set once the MTA is stopping: who waits for the last session to end.
+    private IActorRef? _drainer;
 
     public SmtpListener(Socket listenSocket, InboundContext context)
     {
@@ -85,6 +87,15 @@ public sealed class SmtpListener : UntypedActor
                     MtaMetrics.ConnectionClosed(_name);
                     if (--_perAddress[address] == 0) _perAddress.Remove(address);
                 }
+                ReplyIfDrained();
+                break;
+            case InboundSession.Drain:
+                // No new connections (the port closes, clients try another MX), every session told.
+                _drainer = Sender;
+                _stop.Cancel();
+                _listenSocket.Dispose();
+                foreach (var session in _sessionAddress.Keys) session.Tell(InboundSession.Drain.Instance);
+                ReplyIfDrained();
                 break;
             case AcceptFailed failed:
                 _context.Logger.Warning("accept failed on {EndPoint}: {Error}", _listenSocket.LocalEndPoint, failed.Error.Message);
@@ -95,8 +106,21 @@ public sealed class SmtpListener : UntypedActor
         }
     }
 
+    private void ReplyIfDrained()
+    {
+        if (_drainer is null || _sessionAddress.Count > 0) return;
+        _drainer.Tell(InboundSession.Drained.Instance);
+        _drainer = null;
+    }
+
     private void OnAccepted(Socket socket)
     {
+        if (_drainer is not null || _stop.IsCancellationRequested)
+        {
+            // Accepted just before the port closed.
+            SayAndClose(socket, $"421 4.3.2 {_context.Settings.PrimaryHostname} Service shutting down - closing connection\r\n");
+            return;
+        }
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
         var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
         var smtp = _context.Settings.Smtp;
@@ -130,13 +154,20 @@ public sealed class SmtpListener : UntypedActor
     private void Refuse(Socket socket, IPAddress address, int port, string reason)
     {
         _context.MainLog.Write($"Connection from [{address}]:{port} refused: {reason}");
+        SayAndClose(socket, $"421 4.7.0 {_context.Settings.PrimaryHostname} Too many concurrent SMTP connections; please try again later\r\n");
+    }
+
+    /// <summary>One reply to a connection no session serves, without waiting, then the close.</summary>
+    private static void SayAndClose(Socket socket, string reply)
+    {
         try
         {
             socket.Blocking = false;
-            socket.Send(Encoding.ASCII.GetBytes($"421 4.7.0 {_context.Settings.PrimaryHostname} Too many concurrent SMTP connections; please try again later\r\n"));
+            socket.Send(Encoding.ASCII.GetBytes(reply));
             socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException) { }
+        catch (ObjectDisposedException) { }
         finally { socket.Dispose(); }
     }
 }

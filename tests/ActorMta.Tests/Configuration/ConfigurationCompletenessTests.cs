@@ -61,6 +61,7 @@ public sealed class ConfigurationCompletenessTests
         ["SmtpServerSettings.MaxConnectionsPerIp"] = "actormta.smtp.max-connections-per-ip",
         ["SmtpServerSettings.MaxBadCommands"] = "actormta.smtp.max-bad-commands",
         ["SmtpServerSettings.MaxReceivedHeaders"] = "actormta.smtp.max-received-headers",
+        ["SmtpServerSettings.DrainTimeout"] = "actormta.smtp.drain-timeout",
         ["SmtpServerSettings.IdleTimeout"] = "actormta.smtp.idle-timeout",
         ["SmtpServerSettings.DataTimeout"] = "actormta.smtp.data-timeout",
         ["SmtpServerSettings.BareLineEndings"] = "actormta.smtp.bare-line-endings",

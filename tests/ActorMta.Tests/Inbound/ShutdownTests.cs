@@ -4,8 +4,9 @@ namespace ActorMta.Tests.Inbound;
 
 /// <summary>
 /// RFC 5321 section 3.8: a server closes a connection on its own only after QUIT or with a 421.
-/// A stopping MTA tells each client that waits for it, in the clear and over TLS, mid-command and
-/// mid-message, so that the client retries rather than seeing a dropped connection.
+/// A stopping MTA lets a client in the middle of a message finish it (so it does not send again what
+/// was spooled), then tells each client, in the clear and over TLS, so that it retries rather than
+/// seeing a dropped connection.
 /// </summary>
 public sealed class ShutdownTests
 {
@@ -28,9 +29,64 @@ public sealed class ShutdownTests
     }
 
     [Fact]
-    public async Task A_client_in_the_middle_of_a_message_gets_421_and_nothing_is_stored()
+    public async Task A_client_in_the_middle_of_a_message_finishes_it_gets_its_250_then_421()
     {
         var mta = await TestMta.StartAsync();
+        try
+        {
+            using var client = await mta.GreetedAsync();
+            await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nDATA\r\n");
+            await client.ReadRepliesAsync(3);
+            await client.SendAsync("Subject: drained\r\n\r\nhalf a messa");
+            await Task.Delay(100);
+            var stopping = mta.Node.StopAsync();
+            await Task.Delay(300);
+            Assert.False(stopping.IsCompleted, "the stop did not wait for the message being received");
+
+            // The port is closed: a new client goes to another MX meanwhile.
+            await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => RawSmtpClient.ConnectAsync(mta.EndPoint));
+            await client.SendAsync("ge\r\n.\r\nMAIL FROM:<a@client.test>\r\n");
+            string replies = await client.ReadRepliesAsync(2);
+
+            // Its 250 (the message is spooled and the client knows it), then 421 for what it pipelined behind.
+            Assert.Matches($@"^250 2\.0\.0 OK id=(\S+)\r\n421 4\.3\.2 {TestMta.Hostname} Service shutting down - closing connection\r\n$", replies);
+            Assert.True(await client.IsClosedByServerAsync());
+            await stopping;
+            string id = System.Text.RegularExpressions.Regex.Match(replies, @"id=(\S+)").Groups[1].Value;
+            Assert.Single(mta.MainLogLines(), l => l.Contains($"{id} <= a@client.test", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await mta.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_bdat_sequence_is_finished_before_the_421()
+    {
+        var mta = await TestMta.StartAsync();
+        try
+        {
+            using var client = await mta.GreetedAsync();
+            await client.SendAsync("MAIL FROM:<a@client.test>\r\nRCPT TO:<user@test.example>\r\nBDAT 19\r\nSubject: chunks\r\n\r\n");
+            Assert.EndsWith("250 2.0.0 19 octets received\r\n", await client.ReadRepliesAsync(3));
+            var stopping = mta.Node.StopAsync();
+            await Task.Delay(300);
+            await client.SendAsync("BDAT 6 LAST\r\nlast\r\n");
+
+            Assert.Matches(@"^250 2\.0\.0 OK id=\S+\r\n421 4\.3\.2 ", await client.ReadRepliesAsync(2));
+            await stopping;
+        }
+        finally
+        {
+            await mta.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_finish_within_the_drain_timeout_gets_421_and_nothing_is_stored()
+    {
+        var mta = await TestMta.StartAsync(s => s with { Smtp = s.Smtp with { DrainTimeout = TimeSpan.FromMilliseconds(300) } });
         try
         {
             using var client = await mta.GreetedAsync();
@@ -43,6 +99,7 @@ public sealed class ShutdownTests
             Assert.StartsWith("421 4.3.2 ", await client.ReadRepliesAsync(1));
             Assert.True(await client.IsClosedByServerAsync());
             Assert.Equal(0, mta.SpooledFileCount());
+            Assert.DoesNotContain(mta.MainLogLines(), l => l.Contains(" <= ", StringComparison.Ordinal));
         }
         finally
         {
