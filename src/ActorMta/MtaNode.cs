@@ -194,6 +194,7 @@ public sealed class MtaNode : IAsyncDisposable
             var queue = await root.Ask<IActorRef>(MtaGuardian.GetQueue.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var destinations = await root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             commands.SetResult(new ControlCommands(queue, destinations, new LocalSubmission(settings, spool, mainLog, queue)));
+            if (ClusterHocon.SeedsOnlyItself(settings.Cluster)) mainLog.Write(ClusterHocon.SeedsOnlyItselfWarning(settings.Cluster));
             return new MtaNode(system, root, queue, spool, endPoints, metrics, tls, control, auth.Users, spoolLock, settings);
         }
         catch (Exception e)

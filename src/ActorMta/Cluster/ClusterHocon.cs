@@ -41,6 +41,19 @@ public static class ClusterHocon
         return ConfigurationFactory.ParseString(hocon);
     }
 
+    /// <summary>
+    /// The node is its own only seed. Right for the first node of a new cluster; but such a node,
+    /// restarted while the others run, forms a cluster of its own instead of joining them (the
+    /// first seed joins itself when no other seed answers, and it knows no other).
+    /// </summary>
+    public static bool SeedsOnlyItself(ClusterSettings cluster) =>
+        cluster.Enabled && cluster.SeedNodes is [var only]
+        && string.Equals(only, $"{cluster.Hostname}:{cluster.Port.ToString(CultureInfo.InvariantCulture)}", StringComparison.OrdinalIgnoreCase);
+
+    public static string SeedsOnlyItselfWarning(ClusterSettings cluster) =>
+        $"actormta.cluster.seed-nodes lists only this node ({cluster.SeedNodes[0]}): if it restarts while other nodes run, it starts a " +
+        "cluster of its own beside theirs; list two or more seeds, the same on every node";
+
     private static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -27,6 +27,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var a = await TestMta.StartAsync(s => Node(s, server, postgres, seedPort, seedPort));
         await using var b = await TestMta.StartAsync(s => Node(s, server, postgres, 0, seedPort));
         await UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+        // a is its own only seed: right to start the cluster, but the operator is told what a restart of it would do.
+        Assert.Contains(a.MainLogLines(), l => l.Contains($"seed-nodes lists only this node (127.0.0.1:{seedPort})", StringComparison.Ordinal));
+        Assert.DoesNotContain(b.MainLogLines(), l => l.Contains("seed-nodes lists only this node", StringComparison.Ordinal));
 
         // a talks to the server first: no record yet, so it waits for the banner.
         string first = await ActorMtaToActorMtaTests.SubmitAsync(a, "through a");
