@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ActorMta.Tests.Support;
 
 namespace ActorMta.Tests.CrashSafety;
 
@@ -39,7 +40,7 @@ public sealed class ActorMtaProcess : IDisposable
     public static async Task<ActorMtaProcess> StartAsync(string dataDirectory, IReadOnlyList<string> sets, IReadOnlyList<string>? launcher = null)
     {
         var dll = FindProgram();
-        var port = FreePort();
+        var port = FreePorts.Tcp();
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
         var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : host)
         {
@@ -143,10 +144,4 @@ public sealed class ActorMtaProcess : IDisposable
             ?? throw new FileNotFoundException("actormta.dll not found; looked at:\n" + string.Join("\n", candidates));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

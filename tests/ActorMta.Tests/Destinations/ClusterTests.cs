@@ -20,13 +20,13 @@ public sealed class ClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task A_record_learnt_by_one_node_makes_the_other_nodes_first_connection_early()
     {
-        await using var postgres = await PostgresOrSkipAsync();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
         if (postgres is null) return;
         await using var server = await TestMta.StartAsync();
-        int seedPort = FreePort();
+        int seedPort = FreePorts.Tcp();
         await using var a = await TestMta.StartAsync(s => Node(s, server, postgres, seedPort, seedPort));
         await using var b = await TestMta.StartAsync(s => Node(s, server, postgres, 0, seedPort));
-        await UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+        await Eventually.UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
         // a is its own only seed: right to start the cluster, but the operator is told what a restart of it would do.
         Assert.Contains(a.MainLogLines(), l => l.Contains($"seed-nodes lists only this node (127.0.0.1:{seedPort})", StringComparison.Ordinal));
         Assert.DoesNotContain(b.MainLogLines(), l => l.Contains("seed-nodes lists only this node", StringComparison.Ordinal));
@@ -36,7 +36,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         string delivered = await a.WaitForLogLineAsync($"{first} => user@test.example");
         Assert.DoesNotContain(" L* ", delivered);
         var key = new DestinationKey(IPAddress.Loopback, server.EndPoint.Port);
-        await UntilAsync(async () => (await StateAsync(b, key)).Record is not null, "the record, seen from b");
+        await Eventually.UntilAsync(async () => (await StateAsync(b, key)).Record is not null, "the record, seen from b");
 
         // b never talked to the server: its first connection is early, on the record a learnt.
         string second = await ActorMtaToActorMtaTests.SubmitAsync(b, "through b");
@@ -45,7 +45,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
         // a leaves; its shards move to b, the record (in the shared store) with them.
         await a.DisposeAsync();
-        await UntilAsync(() => Task.FromResult(UpMembers(b) == 1), "b alone in the cluster");
+        await Eventually.UntilAsync(() => Task.FromResult(UpMembers(b) == 1), "b alone in the cluster");
         string third = await ActorMtaToActorMtaTests.SubmitAsync(b, "after a left");
         delivered = await b.WaitForLogLineAsync($"{third} => user@test.example");
         Assert.Contains(" L* K ", delivered);
@@ -61,9 +61,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task The_cluster_lists_every_nodes_destinations_and_shares_one_connection_budget()
     {
-        await using var postgres = await PostgresOrSkipAsync();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
         if (postgres is null) return;
-        int seedPort = FreePort();
+        int seedPort = FreePorts.Tcp();
         await using var a = await TestMta.StartAsync(s => Node(s, null, postgres, seedPort, seedPort) with
         {
             Destinations = s.Destinations with { MaxConnections = 1 },
@@ -72,7 +72,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         {
             Destinations = s.Destinations with { MaxConnections = 1 },
         });
-        await UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+        await Eventually.UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
         var key = new DestinationKey(IPAddress.Parse("192.0.2.7"), 25);
 
         // A lease taken through a is the host's only one: b is refused, whichever node the destination is on.
@@ -86,7 +86,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
         // A failure reported from b is seen from a; the listing of either node shows it.
         destinationsB.Tell(new HostFailed(key, "connection refused"));
-        await UntilAsync(async () => (await StateAsync(a, key)).Retry is not null, "the retry wait, seen from a");
+        await Eventually.UntilAsync(async () => (await StateAsync(a, key)).Retry is not null, "the retry wait, seen from a");
         var listed = await destinationsA.Ask<IReadOnlyList<DestinationState>>(ListDestinations.Instance, TimeSpan.FromSeconds(20));
         var state = Assert.Single(listed, s => s.Key == key);
         Assert.Equal("connection refused", state.Retry!.LastError);
@@ -94,9 +94,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
         // The lease ends with its holder, on the other node; once the host got through again, b may have it.
         fromA.Tell(PoisonPill.Instance);
-        await UntilAsync(async () => (await StateAsync(b, key)).LeasesInUse == 0, "the lease freed when its holder on a stopped");
+        await Eventually.UntilAsync(async () => (await StateAsync(b, key)).LeasesInUse == 0, "the lease freed when its holder on a stopped");
         destinationsA.Tell(new HostSucceeded(key));
-        await UntilAsync(async () => (await StateAsync(b, key)).Retry is null, "the retry wait cleared, seen from b");
+        await Eventually.UntilAsync(async () => (await StateAsync(b, key)).Retry is null, "the retry wait cleared, seen from b");
         Assert.IsType<LeaseGranted>(await fromB.Ask<object>(new LeaseTaker.Take(destinationsB, new AcquireLease(key, "b-2")), TimeSpan.FromSeconds(20)));
     }
 
@@ -138,32 +138,6 @@ public sealed class ClusterTests(ITestOutputHelper output)
         return await destinations.Ask<DestinationState>(new GetDestinationState(key), TimeSpan.FromSeconds(10));
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(40);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    /// <summary>A server of the test's own; null (the test skips, saying why) where PostgreSQL is not installed, never in CI.</summary>
-    private async Task<TestPostgres?> PostgresOrSkipAsync()
-    {
-        var postgres = await TestPostgres.StartAsync();
-        if (postgres is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
-            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
-        }
-        return postgres;
-    }
 }

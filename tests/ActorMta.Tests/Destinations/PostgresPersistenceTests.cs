@@ -16,7 +16,7 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_relay_on_PostgreSQL_keeps_the_early_pipelining_record_across_a_restart()
     {
-        await using var postgres = await PostgresOrSkipAsync();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
         if (postgres is null) return;
         await using var server = await TestMta.StartAsync();
         MtaSettings Relay(MtaSettings s) => ActorMtaToActorMtaTests.RelayTo(s, server) with
@@ -56,7 +56,7 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_store_that_goes_down_under_running_destinations_is_done_without_until_it_is_back()
     {
-        await using var postgres = await PostgresOrSkipAsync();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
         if (postgres is null) return;
         var config = Akka.Configuration.ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off")
             .WithFallback(DestinationPersistence.Config(postgres.ConnectionString, "PostgreSQL.15"));
@@ -71,14 +71,14 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
         await parent.Ask<LeaseGranted>(new AcquireLease(a, "s1"), TimeSpan.FromSeconds(30));
         parent.Tell(new HostFailed(a, "first"));
         Assert.Equal("first", (await parent.Ask<DestinationState>(new GetDestinationState(a), TimeSpan.FromSeconds(10))).Retry?.LastError);
-        await UntilAsync(async () => await CountAsync(postgres, Rows(a)) == 1, "a's event in PostgreSQL");
+        await Eventually.UntilAsync(async () => await CountAsync(postgres, Rows(a)) == 1, "a's event in PostgreSQL");
 
         // Down: a's next write fails, and a is run in memory from then on (what it was sent while
         // its write failed is lost with it, so ask until an answer comes).
         await postgres.StopAsync();
         parent.Tell(new HostSucceeded(a));
         var failover = System.Diagnostics.Stopwatch.StartNew();
-        await UntilAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             parent.Tell(new HostFailed(a, "in memory"));
             try
@@ -101,7 +101,7 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
         clock.Advance(settings.StoreRetryInterval + TimeSpan.FromSeconds(1));
         await parent.Ask<LeaseGranted>(new AcquireLease(b, "s2"), TimeSpan.FromSeconds(30));
         parent.Tell(new HostFailed(b, "persisted again"));
-        await UntilAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             try
             {
@@ -118,7 +118,7 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_destination_whose_write_is_refused_moves_to_memory_at_once_though_its_store_still_reads()
     {
-        await using var postgres = await PostgresOrSkipAsync();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
         if (postgres is null) return;
         // A role of its own, so that its writes can be taken away while it can still read (and so recover).
         await postgres.ExecuteAsync("CREATE ROLE app LOGIN; GRANT ALL ON SCHEMA public TO app;");
@@ -129,14 +129,14 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
         var a = new DestinationKey(System.Net.IPAddress.Parse("192.0.2.3"), 25);
         await parent.Ask<LeaseGranted>(new AcquireLease(a, "s1"), TimeSpan.FromSeconds(30));
         parent.Tell(new HostFailed(a, "first"));
-        await UntilAsync(async () => await CountAsync(postgres, Rows(a)) == 1, "a's event in PostgreSQL");
+        await Eventually.UntilAsync(async () => await CountAsync(postgres, Rows(a)) == 1, "a's event in PostgreSQL");
 
         await postgres.ExecuteAsync("REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public FROM app;");
         parent.Tell(new HostSucceeded(a)); // a write, refused
 
         // Only the failed write can say the store is down: a new incarnation would recover (reads
         // still work) and fail its next write again, for ever persisted and never answering from memory.
-        await UntilAsync(async () =>
+        await Eventually.UntilAsync(async () =>
         {
             parent.Tell(new HostFailed(a, "in memory"));
             try
@@ -152,30 +152,10 @@ public sealed class PostgresPersistenceTests(ITestOutputHelper output)
         Assert.Equal(1L, await CountAsync(postgres, Rows(a)));
     }
 
-    /// <summary>A server of the test's own; null (the test skips, saying why) where PostgreSQL is not installed, never in CI.</summary>
-    private async Task<TestPostgres?> PostgresOrSkipAsync()
-    {
-        var postgres = await TestPostgres.StartAsync();
-        if (postgres is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
-            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
-        }
-        return postgres;
-    }
 
     private static string Rows(DestinationKey key) =>
         $"SELECT count(*) FROM journal WHERE persistence_id = '{Destination.PersistenceIdFor(key)}'";
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(40);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
 
     private static async Task<long> CountAsync(TestPostgres postgres, string sql)
     {

@@ -25,14 +25,9 @@ public sealed class DrainOnSigtermTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_cluster_node_lets_the_message_finish_before_it_leaves()
     {
-        await using var postgres = await TestPostgres.StartAsync();
-        if (postgres is null)
-        {
-            Assert.True(Environment.GetEnvironmentVariable("ACTORMTA_REQUIRE_PEERS") != "1", "PostgreSQL must be installed in CI (.ci/run installs postgresql)");
-            output.WriteLine("skipped: no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)");
-            return;
-        }
-        int port = FreePort();
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
+        if (postgres is null) return;
+        int port = FreePorts.Tcp();
         await DrainAsync("--set", "actormta.listen=[\"127.0.0.1:0\"]",
             "--set", $"actormta.persistence.connection-string=\"{postgres.ConnectionString}\"",
             "--set", "actormta.persistence.provider-name=PostgreSQL.15",
@@ -69,7 +64,7 @@ public sealed class DrainOnSigtermTests(ITestOutputHelper output) : IDisposable
             await client.ReadRepliesAsync(4);
             await client.SendAsync("Subject: in flight\r\n\r\nhalf a messa");
             await Task.Delay(200);
-            Assert.Equal(0, Kill(process.Id));
+            Assert.Equal(0, ProgramTests.Kill(process.Id, 15)); // SIGTERM
             // Long enough for anything that would end the session on SIGTERM to have done so.
             await Task.Delay(2000);
             await client.SendAsync("ge\r\n.\r\n");
@@ -87,17 +82,5 @@ public sealed class DrainOnSigtermTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static int Kill(int pid)
-    {
-        using var kill = Process.Start("kill", ["-15", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-        return kill.ExitCode;
-    }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -397,7 +397,7 @@ public sealed class ProgramTests : IDisposable
         }
     }
 
-    private static int Kill(int pid, int signal)
+    internal static int Kill(int pid, int signal)
     {
         using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
