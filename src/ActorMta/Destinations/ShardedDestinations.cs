@@ -47,8 +47,8 @@ public sealed class ShardedDestinations : ReceiveActor
 
         public object? EntityMessage(object message) => message;
 
-        public string ShardId(object message) =>
-            message is IDestinationMessage m ? ShardOf(m.Key.EntityId, shards) : throw new ArgumentException($"not a destination message: {message.GetType()}");
+        // Not a destination's message: no shard, so the region drops it as unhandled, as with Akka's own extractors.
+        public string ShardId(object message) => message is IDestinationMessage m ? ShardOf(m.Key.EntityId, shards) : null!;
 
         public string ShardId(string entityId, object? messageHint = null) => ShardOf(entityId, shards);
 
