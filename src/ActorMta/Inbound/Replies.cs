@@ -33,6 +33,7 @@ internal static class Replies
     public static SmtpReply Closing(string host) => new(221, "2.0.0", $"{host} closing connection");
     public static SmtpReply Timeout(string host) => new(421, "4.4.2", $"{host} SMTP command timeout - closing connection");
     public static SmtpReply TooManyBadCommands(string host) => new(421, "4.7.0", $"{host} Too many unrecognized or bad commands - closing connection");
+    public static SmtpReply TooManyConnections(string host) => new(421, "4.7.0", $"{host} Too many concurrent SMTP connections; please try again later");
     public static SmtpReply ShuttingDown(string host) => new(421, "4.3.2", $"{host} Service shutting down - closing connection");
     public static SmtpReply TooManyMessages(string host) => new(421, "4.7.0", $"{host} Too many messages in this connection - closing connection");
     public static SmtpReply SizeAtMail(long max) => new(552, "5.3.4", $"Message size exceeds fixed maximum message size ({max} octets)");

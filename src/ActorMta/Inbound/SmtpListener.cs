@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Akka.Actor;
 using ActorMta.Metrics;
 using ActorMta.Transport;
@@ -118,7 +117,7 @@ public sealed class SmtpListener : UntypedActor
         if (_drainer is not null || _stop.IsCancellationRequested)
         {
             // Accepted just before the port closed.
-            SayAndClose(socket, $"421 4.3.2 {_context.Settings.PrimaryHostname} Service shutting down - closing connection\r\n");
+            SayAndClose(socket, Replies.ShuttingDown(_context.Settings.PrimaryHostname));
             return;
         }
         var remote = (IPEndPoint)socket.RemoteEndPoint!;
@@ -154,16 +153,16 @@ public sealed class SmtpListener : UntypedActor
     private void Refuse(Socket socket, IPAddress address, int port, string reason)
     {
         _context.MainLog.Write($"Connection from [{address}]:{port} refused: {reason}");
-        SayAndClose(socket, $"421 4.7.0 {_context.Settings.PrimaryHostname} Too many concurrent SMTP connections; please try again later\r\n");
+        SayAndClose(socket, Replies.TooManyConnections(_context.Settings.PrimaryHostname));
     }
 
     /// <summary>One reply to a connection no session serves, without waiting, then the close.</summary>
-    private static void SayAndClose(Socket socket, string reply)
+    private static void SayAndClose(Socket socket, ActorMta.Smtp.SmtpReply reply)
     {
         try
         {
             socket.Blocking = false;
-            socket.Send(Encoding.ASCII.GetBytes(reply));
+            socket.Send(reply.Encoded.Span);
             socket.Shutdown(SocketShutdown.Both);
         }
         catch (SocketException) { }
