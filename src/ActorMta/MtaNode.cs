@@ -137,32 +137,7 @@ public sealed class MtaNode : IAsyncDisposable
             }
 
             // Destination state is persisted; the plugin defaults must be the very last fallback (stack.md pitfall B).
-            Config persistence;
-            if (settings.Persistence.ConnectionString.Length == 0)
-            {
-                var file = Path.Combine(settings.DataDirectory, "destinations.db");
-                // WAL: the journal and snapshot store must not block each other. A damaged file is set aside, said on the main log.
-                if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
-                persistence = DestinationPersistence.Config(file);
-            }
-            else
-            {
-                // A SQLite file named by the operator (such as one that several nodes share) needs WAL as much.
-                // One that cannot be opened does not stop the MTA: the destinations find the store
-                // unavailable and go on without it, as for any other store.
-                if (settings.Persistence.ProviderName == "SQLite.MS" && DestinationPersistence.SqliteFileOf(settings.Persistence.ConnectionString) is { } file)
-                {
-                    try
-                    {
-                        if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
-                    {
-                        mainLog.Write($"destination store {file} cannot be prepared ({e.Message}): destinations will keep what they learn in memory while it cannot be used");
-                    }
-                }
-                persistence = DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
-            }
+            Config persistence = PersistenceConfig(settings, mainLog);
 
             // What the operator wrote in akka { } wins over what actormta.cluster implies.
             var config = (metricsOn ? ActorTelemetryBridge.Config.WithFallback(akkaConfig) : akkaConfig)
@@ -206,6 +181,35 @@ public sealed class MtaNode : IAsyncDisposable
             spoolLock.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The destinations' store: the SQLite file in the data directory, or the operator's connection
+    /// string. A SQLite file, either way, gets WAL first (the journal and the snapshot store must not
+    /// block each other), and a damaged default file is set aside; both are said on the main log.
+    /// A named SQLite file that cannot be prepared does not stop the start: the destinations find
+    /// the store unavailable and go on without it, as for any other store.
+    /// </summary>
+    private static Config PersistenceConfig(MtaSettings settings, MainLog mainLog)
+    {
+        if (settings.Persistence.ConnectionString.Length == 0)
+        {
+            var file = Path.Combine(settings.DataDirectory, "destinations.db");
+            if (DestinationPersistence.PrepareSqlite(file) is { } setAside) mainLog.Write(setAside);
+            return DestinationPersistence.Config(file);
+        }
+        if (settings.Persistence.ProviderName == "SQLite.MS" && DestinationPersistence.SqliteFileOf(settings.Persistence.ConnectionString) is { } named)
+        {
+            try
+            {
+                if (DestinationPersistence.PrepareSqlite(named) is { } setAside) mainLog.Write(setAside);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                mainLog.Write($"destination store {named} cannot be prepared ({e.Message}): destinations will keep what they learn in memory while it cannot be used");
+            }
+        }
+        return DestinationPersistence.Config(settings.Persistence.ConnectionString, settings.Persistence.ProviderName);
     }
 
     private static MetricsEndpoint StartMetrics(MtaSettings settings, IReadOnlyList<Socket> sockets)
