@@ -161,6 +161,11 @@ public sealed class MtaNode : IAsyncDisposable
                 // after an actor started would show that actor's stop without its start.
                 metrics = StartMetrics(settings, sockets);
                 MtaMetrics.TopDestinations = settings.Metrics.TopDestinations;
+                if (settings.Cluster.Enabled)
+                {
+                    metrics.AddHealthCheck(ClusterHealth.Check(system));
+                    MtaMetrics.ObserveCluster(() => ClusterHealth.Members(system));
+                }
                 // Before /user/mta, so it sees every actor of the tree start.
                 ActorTelemetry.StartBridge(system);
             }
@@ -282,6 +287,7 @@ public sealed class MtaNode : IAsyncDisposable
         _stopped = true;
         _control?.Dispose();
         _metrics?.Dispose();
+        if (_clustered && _metrics is not null) MtaMetrics.ObserveCluster(null);
         // Clients in the middle of a message finish it, so that none is spooled and then sent
         // again because its 250 never left; the others get their 421 now.
         if (_drainTimeout > TimeSpan.Zero)

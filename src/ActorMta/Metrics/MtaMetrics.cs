@@ -375,6 +375,21 @@ public static class MtaMetrics
     /// </summary>
     public static IDisposable SampleMailbox(string kind, IActorRef actor) => Mailboxes.Register(kind, actor);
 
+    // --- Cluster -----------------------------------------------------------------------------
+
+    // Set by a cluster node at start: the members it sees, counted by status ("up", "unreachable", ...).
+    private static Func<IReadOnlyDictionary<string, int>>? s_clusterMembers;
+
+    private static readonly ObservableGauge<long> ClusterMembers = Meter.CreateObservableGauge(
+        "actormta_cluster_members", ObserveClusterMembers, "{node}",
+        "Cluster members this node sees, by status (up, joining, leaving, exiting, down, unreachable); none on a single node.");
+
+    /// <summary>A cluster node's members by status, read at every scrape; null when the node stops.</summary>
+    public static void ObserveCluster(Func<IReadOnlyDictionary<string, int>>? members) => Volatile.Write(ref s_clusterMembers, members);
+
+    private static IEnumerable<Measurement<long>> ObserveClusterMembers() =>
+        Volatile.Read(ref s_clusterMembers)?.Invoke().Select(m => new Measurement<long>(m.Value, new KeyValuePair<string, object?>("status", m.Key))) ?? [];
+
     // --- Build -------------------------------------------------------------------------------
 
     private static readonly ObservableGauge<long> BuildInfo = Meter.CreateObservableGauge(
@@ -389,6 +404,7 @@ public static class MtaMetrics
         GC.KeepAlive(DestinationsActive);
         GC.KeepAlive(MailboxDepth);
         GC.KeepAlive(BuildInfo);
+        GC.KeepAlive(ClusterMembers);
     }
 }
 

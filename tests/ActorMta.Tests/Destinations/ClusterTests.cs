@@ -100,6 +100,30 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.IsType<LeaseGranted>(await fromB.Ask<object>(new LeaseTaker.Take(destinationsB, new AcquireLease(key, "b-2")), TimeSpan.FromSeconds(20)));
     }
 
+    [Fact]
+    public async Task Health_and_metrics_say_whether_the_node_is_a_member_and_whom_it_sees()
+    {
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
+        if (postgres is null) return;
+        var metricsOn = new MetricsSettings(true, new IPEndPoint(IPAddress.Loopback, 0), 10);
+        int seedPort = FreePorts.Tcp();
+        await using var a = await TestMta.StartAsync(s => Node(s, null, postgres, seedPort, seedPort) with { Metrics = metricsOn });
+        await using var b = await TestMta.StartAsync(s => Node(s, null, postgres, 0, seedPort));
+        await Eventually.UntilAsync(() => Task.FromResult(UpMembers(a) == 2 && UpMembers(b) == 2), "both nodes up in one cluster");
+
+        using var http = new HttpClient();
+        string Url(TestMta node, string path) => $"http://127.0.0.1:{node.Node.MetricsEndPoint!.Port}{path}";
+        Assert.Equal("{\"status\":\"ok\"}", await http.GetStringAsync(Url(a, "/health")));
+        Assert.Contains("actormta_cluster_members{status=\"up\"} 2\n", await http.GetStringAsync(Url(a, "/metrics")), StringComparison.Ordinal);
+
+        // A node whose seed does not answer never joins: not healthy, and it says why.
+        int nowhere = FreePorts.Tcp();
+        await using var alone = await TestMta.StartAsync(s => Node(s, null, postgres, 0, nowhere) with { Metrics = metricsOn });
+        using var health = await http.GetAsync(Url(alone, "/health"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("cluster member: this node is not a cluster member (not joined yet, or removed)", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>Holds leases as a delivery agent does: it is the sender of the request, and the answer comes back to it.</summary>
     private sealed class LeaseTaker : ReceiveActor
     {
