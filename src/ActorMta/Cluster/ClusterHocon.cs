@@ -34,6 +34,11 @@ public static class ClusterHocon
                   # Entities are started by their next message; remembering them needs nothing
                   # (and its ddata store is broken here: stack.md).
                   remember-entities = off
+                  # Where the shards live is kept by the nodes among themselves, not in the journal:
+                  # the coordinator's persistence id is the same in every cluster, so two clusters
+                  # on one store (a first seed restarted alone) broke each other's sharding, and a
+                  # cluster restarted later replayed where shards had lived on nodes long gone.
+                  state-store-mode = ddata
                 }
               }
             }

@@ -36,6 +36,7 @@ public sealed class ClusterSettingsTests : IDisposable
         Assert.Equal(4100, akka.GetInt("akka.remote.dot-netty.tcp.port"));
         Assert.Equal(["akka.tcp://actormta@10.0.0.11:4100", "akka.tcp://actormta@mta2.example.net:4100"], akka.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal("off", akka.GetString("akka.cluster.sharding.passivate-idle-entity-after"));
+        Assert.Equal("ddata", akka.GetString("akka.cluster.sharding.state-store-mode"));
     }
 
     [Theory]

@@ -124,6 +124,58 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Contains("cluster member: this node is not a cluster member (not joined yet, or removed)", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Two_clusters_on_one_store_by_mistake_keep_delivering_and_keep_their_shards_apart()
+    {
+        // Each node its own only seed: two clusters of one, sharing a store, as after a first seed
+        // that lists only itself restarts beside the running nodes.
+        await using var postgres = await TestPostgres.StartOrSkipAsync(output);
+        if (postgres is null) return;
+        int portA = FreePorts.Tcp(), portB = FreePorts.Tcp();
+        await using var a = await TestMta.StartAsync(s => Node(s, null, postgres, portA, portA) with { Destinations = s.Destinations with { MaxConnections = 1 } });
+        await using var b = await TestMta.StartAsync(s => Node(s, null, postgres, portB, portB) with { Destinations = s.Destinations with { MaxConnections = 1 } });
+        await Eventually.UntilAsync(() => Task.FromResult(UpMembers(a) == 1 && UpMembers(b) == 1), "two clusters of one node each");
+        var key = new DestinationKey(IPAddress.Parse("192.0.2.9"), 25);
+
+        // Both recover the destination, then each writes what it learns on top of what it recovered.
+        await StateAsync(a, key);
+        await StateAsync(b, key);
+        var destinationsA = await a.Node.Root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+        var destinationsB = await b.Node.Root.Ask<IActorRef>(MtaGuardian.GetDestinations.Instance, TimeSpan.FromSeconds(5));
+        destinationsA.Tell(new HostFailed(key, "from a"));
+        await Eventually.UntilAsync(async () => (await StateAsync(a, key)).Retry is not null, "a's retry wait");
+        // b's write comes second with the same sequence number: the store refuses it, and b's
+        // destination goes on in memory, as for any store failure; a's stays persisted.
+        destinationsB.Tell(new HostFailed(key, "from b"));
+        // (A question that reaches the failed destination as it stops goes unanswered, as its lease
+        // requests would until the delivery agent asks again: ask anew.)
+        await Eventually.UntilAsync(async () =>
+        {
+            try { return (await StateAsync(b, key)).InMemory; }
+            catch (AskTimeoutException) { return false; }
+        }, "b's destination in memory");
+        destinationsA.Tell(new HostFailed(key, "from a again"));
+        await Eventually.UntilAsync(async () => (await StateAsync(a, key)).Retry?.LastError == "from a again", "a's second failure");
+        Assert.False((await StateAsync(a, key)).InMemory);
+
+        // b still grants its connections: deliveries go on.
+        var taker = b.Node.System.ActorOf(Props.Create(() => new LeaseTaker()));
+        Assert.IsType<LeaseGranted>(await taker.Ask<object>(new LeaseTaker.Take(destinationsB, new AcquireLease(key, "b-1")), TimeSpan.FromSeconds(20)));
+
+        // The store holds a's two events and nothing of the shard coordinators: where shards live is
+        // kept among each cluster's nodes (state-store-mode = ddata), not under one shared persistence id.
+        Assert.Equal(2L, await ScalarAsync(postgres, $"SELECT count(*) FROM journal WHERE persistence_id = '{Destination.PersistenceIdFor(key)}'"));
+        Assert.Equal(0L, await ScalarAsync(postgres, "SELECT count(*) FROM journal WHERE persistence_id LIKE '/system/sharding/%'"));
+    }
+
+    private static async Task<long> ScalarAsync(TestPostgres postgres, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Holds leases as a delivery agent does: it is the sender of the request, and the answer comes back to it.</summary>
     private sealed class LeaseTaker : ReceiveActor
     {
