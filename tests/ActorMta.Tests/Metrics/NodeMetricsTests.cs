@@ -101,12 +101,7 @@ public sealed class NodeMetricsTests
     [Fact]
     public async Task WithMetricsOffNothingListensOnTheMetricsAddress()
     {
-        int port;
-        using (var free = new TcpListener(IPAddress.Loopback, 0))
-        {
-            free.Start();
-            port = ((IPEndPoint)free.LocalEndpoint).Port;
-        }
+        int port = FreePorts.Tcp();
         await using var mta = await TestMta.StartAsync(s => s with { Metrics = new MetricsSettings(false, new IPEndPoint(IPAddress.Loopback, port), 10) });
 
         Assert.Null(mta.Node.MetricsEndPoint);
