@@ -1,4 +1,3 @@
-using System.Text;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
@@ -39,7 +38,8 @@ public sealed class ShardedDestinations : ReceiveActor
 
     /// <summary>
     /// Entity id: the key's text form (as the persistence id). Shard: a hash of it that every node
-    /// computes alike (FNV-1a over its UTF-8 bytes; .NET's string hash differs from process to process).
+    /// computes alike (FNV-1a over its characters, which are ASCII: digits, dots, colons, brackets
+    /// and hex; .NET's string hash differs from process to process).
     /// </summary>
     internal sealed class KeyExtractor(int shards) : IMessageExtractor
     {
@@ -55,8 +55,8 @@ public sealed class ShardedDestinations : ReceiveActor
         internal static string ShardOf(string entityId, int shards)
         {
             uint hash = 2166136261;
-            foreach (byte b in Encoding.UTF8.GetBytes(entityId))
-                hash = (hash ^ b) * 16777619;
+            foreach (char c in entityId)
+                hash = (hash ^ c) * 16777619;
             return (hash % (uint)shards).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
